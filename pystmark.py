@@ -91,6 +91,10 @@ __all__ = [
     "get_bulk_status",
     "configure",
     "close",
+    # simple API: bounces and webhooks (bounces issue)
+    # simple API: messages (messages issue)
+    # simple API: templates, server, streams, webhooks, suppressions, stats, rules
+    # simple API: account
     # advanced API
     "Interface",
     "Sender",
@@ -99,6 +103,10 @@ __all__ = [
     "BatchTemplateSender",
     "BulkSender",
     "Options",
+    # advanced API: bounces and webhooks
+    # advanced API: messages
+    # advanced API: templates, server, streams, webhooks, suppressions, stats, rules
+    # advanced API: account
     # messages
     "Message",
     "Attachment",
@@ -2022,13 +2030,20 @@ def _iter_paged(
     page_size: int = MAX_PAGE_SIZE,
     count_key: str = "count",
     offset_key: str = "offset",
+    timestamp_key: str | None = None,
+    id_key: str | None = None,
+    to_date_param: str = "todate",
 ) -> Iterator[T]:
     """Yield every item of a paged listing, one page in memory at a time.
 
     ``fetch(query)`` returns one page's decoded JSON; its ``items_key`` list is
     turned into items by ``make``. Stops after ``max_results`` items.
-    TODO(bounces issue): read past the 10,000 offset cap by narrowing the date
-    window, for the listings that filter by date.
+
+    Listings sorted newest first that filter by date pass ``timestamp_key``
+    (the raw item's timestamp field), ``id_key`` (its unique id field) and
+    ``to_date_param`` (the query parameter of the upper date bound): they are
+    read past Postmark's 10,000 offset cap.
+    TODO(bounces issue): implement the date-window narrowing.
     """
     offset, produced = 0, 0
     while max_results is None or produced < max_results:
@@ -2351,6 +2366,36 @@ def get_bulk_status(bulk_id: str, **options: Unpack[Options]) -> BulkStatusRespo
 def close() -> None:
     """Close the connections pooled by the simple API and every instance."""
     _POOL.close()
+
+
+# ---- Bounces ---------------------------------------------------------------
+
+# (bounces issue: Bounce records, BounceGetter and kin, simple functions)
+
+
+# ---- Webhooks --------------------------------------------------------------
+
+# (bounces issue: parse_webhook, events, check_basic_auth, WebhookApp)
+
+
+# ---- Messages: outbound, inbound, opens and clicks -------------------------
+
+# (messages issue)
+
+
+# ---- Templates -------------------------------------------------------------
+
+# (server API issue: templates)
+
+
+# ---- Server, message streams, webhooks API, suppressions, stats, rules ------
+
+# (server API issue)
+
+
+# ---- Account API: servers, domains, sender signatures, data removals --------
+
+# (account API issue)
 
 
 # ---- Command line ----------------------------------------------------------
