@@ -53,8 +53,10 @@ Exceptions::
 from __future__ import annotations
 
 import base64
+import collections
 import email.utils
 import enum
+import hmac
 import ipaddress
 import json
 import logging
@@ -92,6 +94,15 @@ __all__ = [
     "configure",
     "close",
     # simple API: bounces and webhooks (bounces issue)
+    "get_delivery_stats",
+    "get_bounces",
+    "iter_bounces",
+    "get_bounce",
+    "get_bounce_dump",
+    "activate_bounce",
+    "get_bounce_tags",
+    "parse_webhook",
+    "check_basic_auth",
     # simple API: messages (messages issue)
     # simple API: templates, server, streams, webhooks, suppressions, stats, rules
     # simple API: account
@@ -104,6 +115,43 @@ __all__ = [
     "BulkSender",
     "Options",
     # advanced API: bounces and webhooks
+    "BounceGetter",
+    "BounceType",
+    "Bounce",
+    "BouncedMessage",
+    "BounceTypeCount",
+    "BounceTypeData",
+    "BouncesResponse",
+    "BounceResponse",
+    "BounceDumpResponse",
+    "BounceActivateResponse",
+    "BounceTagsResponse",
+    "DeliveryStatsResponse",
+    "BounceError",
+    "BounceQueryError",
+    "BounceNotFoundError",
+    "BounceActivationError",
+    "PagingError",
+    "POSTMARK_TIME_ZONE",
+    "WebhookApp",
+    "WebhookReply",
+    "WebhookError",
+    "WebhookEvent",
+    "BounceEvent",
+    "SpamComplaintEvent",
+    "DeliveryEvent",
+    "OpenEvent",
+    "ClickEvent",
+    "SubscriptionChangeEvent",
+    "InboundEvent",
+    "UnknownEvent",
+    "WebhookClient",
+    "WebhookGeo",
+    "WebhookAddress",
+    "WebhookHeader",
+    "WebhookAttachment",
+    "WEBHOOK_EVENT_TYPES",
+    "MAX_WEBHOOK_BYTES",
     # advanced API: messages
     # advanced API: templates, server, streams, webhooks, suppressions, stats, rules
     # advanced API: account
@@ -1766,7 +1814,8 @@ def _query_value(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S")
+        # Aware datetimes are converted to the zone Postmark filters in.
+        return _to_postmark_time(value).strftime("%Y-%m-%dT%H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, enum.Enum):
@@ -2019,6 +2068,60 @@ MAX_PAGE_SIZE = 500
 #: ... and refuses ``count + offset`` above this.
 MAX_OFFSET = 10_000
 
+#: The time zone in which Postmark reads ``fromdate``/``todate`` filters and
+#: writes its timestamps: US Eastern, with daylight saving time. Postmark's
+#: Messages API reference (postmarkapp.com/developer/api/messages-api, the
+#: ``fromdate``/``todate`` parameters) says "Our API uses Eastern Time Zone",
+#: and its timestamps carry -05:00 or -04:00 offsets.
+POSTMARK_TIME_ZONE = "America/New_York"
+
+_zone_cache: list[Any] = []
+
+
+class PagingError(PystmarkError):
+    """A listing cannot be read completely within Postmark's paging limits.
+
+    Raised instead of silently skipping items: for example when more than
+    10,000 items share one second, or the server ignored the date filter.
+    """
+
+
+def _postmark_zone() -> Any:
+    """Postmark's time zone, from the system's (or ``tzdata``'s) tz database."""
+    if not _zone_cache:
+        import zoneinfo
+
+        try:
+            _zone_cache.append(zoneinfo.ZoneInfo(POSTMARK_TIME_ZONE))
+        except (zoneinfo.ZoneInfoNotFoundError, OSError, ValueError) as error:
+            raise ConfigurationError(
+                f"the time zone database has no {POSTMARK_TIME_ZONE!r}, needed to convert "
+                "aware datetimes to Postmark's time zone: install the 'tzdata' package, "
+                "or pass naive datetimes (taken as US Eastern time)"
+            ) from error
+    return _zone_cache[0]
+
+
+def _to_postmark_time(value: datetime) -> datetime:
+    """A naive datetime in Postmark's time zone; naive input is returned as is."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=None)
+    return value.astimezone(_postmark_zone()).replace(tzinfo=None)
+
+
+def _paging_instant(value: Any) -> datetime:
+    """An item's timestamp as an aware datetime (no offset: Postmark's zone)."""
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise DataError("an item of the listing has no timestamp")
+    match = _TIMESTAMP.match(cast(str, value).strip())
+    if match is not None and match.group(8) is None:
+        parsed = parsed.replace(tzinfo=_postmark_zone())
+    return parsed
+
+
+_SECOND = timedelta(seconds=1)
+
 
 def _iter_paged(
     fetch: Callable[[dict[str, Any]], Any],
@@ -2036,29 +2139,96 @@ def _iter_paged(
 ) -> Iterator[T]:
     """Yield every item of a paged listing, one page in memory at a time.
 
-    ``fetch(query)`` returns one page's decoded JSON; its ``items_key`` list is
-    turned into items by ``make``. Stops after ``max_results`` items.
+    ``fetch(query)`` returns one page's decoded JSON (``params`` plus
+    ``count_key`` and ``offset_key``); its ``items_key`` list is turned into
+    items by ``make``. Stops after ``max_results`` items (``None``: all).
 
     Listings sorted newest first that filter by date pass ``timestamp_key``
     (the raw item's timestamp field), ``id_key`` (its unique id field) and
-    ``to_date_param`` (the query parameter of the upper date bound): they are
-    read past Postmark's 10,000 offset cap.
-    TODO(bounces issue): implement the date-window narrowing.
+    ``to_date_param`` (the query parameter of the upper date bound); they are
+    read past Postmark's 10,000 offset cap. When the cap is reached, the upper
+    bound becomes the whole second after the oldest timestamp seen and paging
+    starts again at offset 0; items already yielded in the last two seconds
+    are recognised by id and skipped (the only ids kept in memory). This works
+    whether Postmark treats the bound as an instant or as a whole second.
+    :class:`PagingError` is raised, rather than anything skipped, if the
+    items of two seconds fill a whole window, if the order is not newest
+    first, or if an item newer than the bound comes back. Without those keys,
+    reaching the cap with more items left (per ``TotalCount``) raises
+    :class:`PagingError` too.
     """
-    offset, produced = 0, 0
+    if (timestamp_key is None) != (id_key is None):
+        raise TypeError("give both timestamp_key and id_key, or neither")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    if max_results is not None and (isinstance(max_results, bool) or max_results < 0):
+        raise ValueError("max_results must be a number >= 0 or None")
+    narrow = timestamp_key is not None
+    query = dict(params)
+    offset = produced = 0
+    # The ids of the items yielded in the last two seconds, and their whole
+    # seconds, newest first: the only ids held, so memory stays flat.
+    recent: set[Any] = set()
+    recent_order: collections.deque[tuple[datetime, Any]] = collections.deque()
+    oldest: datetime | None = None  # the oldest timestamp of the current window
+    previous: datetime | None = None  # the last timestamp read, for the order check
+    bound: datetime | None = None  # the whole second the current window ends after
+    total: Any = None
     while max_results is None or produced < max_results:
         count = min(page_size, MAX_OFFSET - offset)
+        if count <= 0:
+            if not narrow:
+                if isinstance(total, int) and total <= offset:
+                    return
+                raise PagingError(
+                    f"more than {MAX_OFFSET} items match and this listing cannot be read "
+                    "past Postmark's offset cap: narrow the filters (for example by date)"
+                )
+            assert oldest is not None
+            second = oldest.replace(microsecond=0)
+            if bound is not None and second >= bound:
+                raise PagingError(
+                    f"more than {MAX_OFFSET} items have timestamps within the two seconds "
+                    f"from {second.isoformat()}: Postmark cannot page through them"
+                )
+            bound = second
+            query[to_date_param] = second + _SECOND
+            offset, oldest, previous = 0, None, None
+            continue
         if max_results is not None:
             count = min(count, max_results - produced)
-        if count <= 0:
-            return
-        page = fetch({**params, count_key: count, offset_key: offset})
+        page = fetch({**query, count_key: count, offset_key: offset})
         if not isinstance(page, Mapping) or not isinstance(page.get(items_key), list):
             raise DataError(f"expected a page with a {items_key!r} list")
         items = page[items_key]
+        total = page.get("TotalCount")
         for raw in items:
+            if narrow:
+                if not isinstance(raw, Mapping) or id_key not in raw:
+                    raise DataError(f"an item of the listing has no {id_key!r}")
+                item_id = raw[id_key]
+                instant = _paging_instant(raw.get(cast(str, timestamp_key)))
+                if previous is not None and instant > previous:
+                    raise PagingError("the listing is not sorted newest first")
+                if bound is not None and instant >= bound + 2 * _SECOND:
+                    raise PagingError(
+                        f"the server ignored the {to_date_param!r} filter: an item newer "
+                        "than the bound came back"
+                    )
+                previous = instant
+                if oldest is None or instant < oldest:
+                    oldest = instant
+                if item_id in recent:
+                    continue
+                second = instant.replace(microsecond=0)
+                while recent_order and recent_order[0][0] > second + _SECOND:
+                    recent.discard(recent_order.popleft()[1])
+                recent.add(item_id)
+                recent_order.append((second, item_id))
             yield make(raw)
-        produced += len(items)
+            produced += 1
+            if max_results is not None and produced >= max_results:
+                return
         offset += len(items)
         if len(items) < count:
             return
@@ -2370,12 +2540,1160 @@ def close() -> None:
 
 # ---- Bounces ---------------------------------------------------------------
 
-# (bounces issue: Bounce records, BounceGetter and kin, simple functions)
+
+class BounceError(PystmarkError, ValueError):
+    """An invalid bounce argument (type, id, count, date...); raised before any I/O."""
+
+
+class BounceQueryError(UnprocessableEntityError):
+    """Postmark could not run a bounce query (ErrorCode 1000, 1002)."""
+
+
+# Postmark answers a missing bounce with HTTP 422 and ErrorCode 1001, not 404.
+# Deriving from NotFoundError too lets ``except NotFoundError`` treat a
+# missing bounce like any other missing entity; ``status_code`` stays 422.
+class BounceNotFoundError(UnprocessableEntityError, NotFoundError):
+    """No bounce has this id (ErrorCode 1001)."""
+
+
+class BounceActivationError(UnprocessableEntityError):
+    """The bounce cannot be activated (ErrorCode 1003)."""
+
+
+_ERROR_CODE_ERRORS.update(
+    {
+        1000: BounceQueryError,
+        1001: BounceNotFoundError,
+        1002: BounceQueryError,
+        1003: BounceActivationError,
+    }
+)
+
+
+class BounceType(str, enum.Enum):
+    """Postmark's bounce types (developer.postmarkapp.com/developer-bounces.html).
+
+    Filters take a member or its string; bounces whose type the library does
+    not know keep it as a plain string. ``code`` is Postmark's ``TypeCode``.
+    """
+
+    HARD_BOUNCE = "HardBounce"
+    TRANSIENT = "Transient"
+    UNSUBSCRIBE = "Unsubscribe"
+    SUBSCRIBE = "Subscribe"
+    AUTO_RESPONDER = "AutoResponder"
+    ADDRESS_CHANGE = "AddressChange"
+    DNS_ERROR = "DnsError"
+    SPAM_NOTIFICATION = "SpamNotification"
+    OPEN_RELAY_TEST = "OpenRelayTest"
+    UNKNOWN = "Unknown"
+    SOFT_BOUNCE = "SoftBounce"
+    VIRUS_NOTIFICATION = "VirusNotification"
+    CHALLENGE_VERIFICATION = "ChallengeVerification"
+    BAD_EMAIL_ADDRESS = "BadEmailAddress"
+    SPAM_COMPLAINT = "SpamComplaint"
+    MANUALLY_DEACTIVATED = "ManuallyDeactivated"
+    UNCONFIRMED = "Unconfirmed"
+    BLOCKED = "Blocked"
+    SMTP_API_ERROR = "SMTPApiError"
+    INBOUND_ERROR = "InboundError"
+    DMARC_POLICY = "DMARCPolicy"
+    #: Listed in Postmark's Swagger description.
+    TEMPLATE_RENDERING_FAILED = "TemplateRenderingFailed"
+    #: Seen in suppressions (ManualSuppression).
+    MANUAL_SUPPRESSION = "ManualSuppression"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @property
+    def code(self) -> int | None:
+        """Postmark's numeric ``TypeCode``, where documented."""
+        return _BOUNCE_TYPE_CODES.get(self.value)
+
+
+# fmt: off
+_BOUNCE_TYPE_CODES: dict[str, int] = {
+    "HardBounce": 1, "Transient": 2, "Unsubscribe": 16, "Subscribe": 32,
+    "AutoResponder": 64, "AddressChange": 128, "DnsError": 256, "SpamNotification": 512,
+    "OpenRelayTest": 1024, "Unknown": 2048, "SoftBounce": 4096, "VirusNotification": 8192,
+    "ChallengeVerification": 16384, "BadEmailAddress": 100000, "SpamComplaint": 100001,
+    "ManuallyDeactivated": 100002, "Unconfirmed": 100003, "Blocked": 100006,
+    "SMTPApiError": 100007, "InboundError": 100008, "DMARCPolicy": 100009,
+}
+# fmt: on
+_BOUNCE_TYPES_FOLDED = {member.value.lower(): member for member in BounceType}
+
+
+def _as_bounce_type(value: Any) -> BounceType | str:
+    """A known type as a :class:`BounceType`; an unknown one as its string."""
+    text = _as_str(value)
+    try:
+        return BounceType(text)
+    except ValueError:
+        return text
+
+
+def _as_id(value: Any) -> int:
+    """A numeric id, written by Postmark as a number (or, in Swagger, a string)."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return _as_int(value)
+
+
+def _bounce_type_param(value: BounceType | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, BounceType):
+        return value.value
+    if isinstance(value, str) and value.lower() in _BOUNCE_TYPES_FOLDED:
+        return _BOUNCE_TYPES_FOLDED[value.lower()].value
+    choices = ", ".join(member.value for member in BounceType)
+    raise BounceError(f"bounce_type must be one of {choices}; not {value!r}")
+
+
+def _bounce_id(value: int | str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BounceError(f"a bounce id must be an integer, not {type(value).__name__}")
+    if isinstance(value, str):
+        if not value.isascii() or not value.isdigit():
+            raise BounceError(f"a bounce id must be an integer, not {value!r}")
+        value = int(value)
+    if value <= 0:
+        raise BounceError(f"a bounce id must be positive, not {value}")
+    return value
+
+
+def _check_date(name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, date):
+        raise BounceError(f"{name} must be a date or a datetime, not {type(value).__name__}")
+
+
+def _check_text(name: str, value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or _HEADER_UNSAFE.search(value)):
+        raise BounceError(f"{name} must be a string without CR, LF or NUL")
+
+
+class Bounce(Record):
+    """One bounce (or spam complaint) as Postmark records it.
+
+    ``dump()`` and ``activate()`` use the settings the bounce was read with,
+    unless given others.
+    """
+
+    __slots__ = ("_getter", "_options")
+
+    id = _field("ID", _as_id)
+    #: A :class:`BounceType` (or the server's string for a type not known here).
+    type = _field("Type", _as_bounce_type)
+    type_code = _field("TypeCode", _as_int)
+    #: The type's readable name (``"Hard bounce"``).
+    name = _field("Name", _as_str)
+    record_type = _field("RecordType", _as_str)
+    message_id = _field("MessageID", _as_str)
+    server_id = _field("ServerID", _as_int)
+    message_stream = _field("MessageStream", _as_str)
+    description = _field("Description", _as_str)
+    details = _field("Details", _as_str)
+    #: The recipient that bounced.
+    email = _field("Email", _as_str)
+    from_address = _field("From", _as_str)
+    bounced_at = _field("BouncedAt", parse_datetime)
+    dump_available = _field("DumpAvailable", _as_bool)
+    inactive = _field("Inactive", _as_bool)
+    can_activate = _field("CanActivate", _as_bool)
+    subject = _field("Subject", _as_str)
+    tag = _field("Tag", _as_optional_str)
+    #: The bounce message's content, when Postmark includes it.
+    content = _field("Content", _as_optional_str)
+    metadata = _field("Metadata", _as_dict)
+
+    def __init__(
+        self,
+        raw: Mapping[str, Any],
+        getter: BounceGetter | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(raw)
+        self._getter = getter
+        self._options: dict[str, Any] = dict(options or {})
+
+    def _bound(self, options: Mapping[str, Any]) -> tuple[BounceGetter, dict[str, Any]]:
+        getter = self._getter or _default(BounceGetter)
+        return getter, {**self._options, **options}
+
+    def dump(self, **options: Unpack[Options]) -> BounceDumpResponse:
+        """The raw source of the bounce (``GET /bounces/{id}/dump``)."""
+        getter, merged = self._bound(options)
+        return getter.get_dump(self.id, **merged)
+
+    def activate(self, **options: Unpack[Options]) -> BounceActivateResponse:
+        """Reactivate the recipient (``PUT /bounces/{id}/activate``)."""
+        getter, merged = self._bound(options)
+        return getter.activate(self.id, **merged)
+
+
+#: The pystmark 0.5 name of :class:`Bounce`.
+BouncedMessage = Bounce
+
+
+class BounceTypeCount(Record):
+    """How many bounces of one type a server has (from delivery stats)."""
+
+    #: A :class:`BounceType`, or ``""`` for the "All" total.
+    type = _field("Type", _as_bounce_type)
+    name = _field("Name", _as_str)
+    count = _field("Count", _as_int)
+
+
+#: The pystmark 0.5 name of :class:`BounceTypeCount`.
+BounceTypeData = BounceTypeCount
+
+
+class DeliveryStatsResponse(Response):
+    """Inactive addresses and bounce counts per type (``GET /deliverystats``)."""
+
+    @property
+    def inactive(self) -> int:
+        """How many addresses are inactive (``InactiveMails``)."""
+        return _as_int(_as_dict(self.data).get("InactiveMails"))
+
+    @property
+    def counts(self) -> list[BounceTypeCount]:
+        """Every entry, the "All" total included, as Postmark lists them."""
+        return _as_records(BounceTypeCount)(_as_dict(self.data).get("Bounces"))
+
+    @property
+    def bounces(self) -> dict[str, BounceTypeCount]:
+        """Counts per bounce type, keyed by type (``"HardBounce"``), total excluded."""
+        return {str(entry.type): entry for entry in self.counts if entry.type}
+
+    @property
+    def total(self) -> int:
+        """All bounces (Postmark's "All" entry, or the sum of the types)."""
+        for entry in self.counts:
+            if not entry.type and entry.name == "All":
+                return entry.count
+        return sum(entry.count for entry in self.bounces.values())
+
+
+class _BounceListing(Response):
+    def __init__(
+        self,
+        http_response: requests.Response,
+        data: Any,
+        getter: BounceGetter | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(http_response, data)
+        self._getter = getter
+        self._options = dict(options or {})
+
+    def _bounce(self, raw: Any) -> Bounce:
+        if not isinstance(raw, Mapping):
+            raise DataError(f"Bounce: expected an object, not {type(raw).__name__}")
+        return Bounce(raw, self._getter, self._options)
+
+
+class BouncesResponse(_BounceListing):
+    """One page of bounces (``GET /bounces``); iterate it for the bounces."""
+
+    @property
+    def bounces(self) -> list[Bounce]:
+        """The bounces of this page, newest first."""
+        items = _as_dict(self.data).get("Bounces")
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise DataError("Bounces: expected a list")
+        return [self._bounce(item) for item in items]
+
+    @property
+    def total(self) -> int:
+        """How many bounces match the filters in all (``TotalCount``)."""
+        return _as_int(_as_dict(self.data).get("TotalCount"))
+
+    def __iter__(self) -> Iterator[Bounce]:
+        return iter(self.bounces)
+
+    def __len__(self) -> int:
+        return len(self.bounces)
+
+
+class BounceResponse(_BounceListing):
+    """One bounce (``GET /bounces/{id}``)."""
+
+    @property
+    def bounce(self) -> Bounce:
+        """The bounce."""
+        return self._bounce(self.data)
+
+
+class BounceActivateResponse(_BounceListing):
+    """The answer to an activation (``PUT /bounces/{id}/activate``)."""
+
+    @property
+    def message(self) -> str:
+        """Postmark's message (``"OK"``)."""
+        return _as_str(_as_dict(self.data).get("Message"))
+
+    @property
+    def bounce(self) -> Bounce:
+        """The bounce, as it is after activation."""
+        return self._bounce(_as_dict(self.data).get("Bounce"))
+
+
+class BounceDumpResponse(Response):
+    """The raw source of a bounce (``GET /bounces/{id}/dump``)."""
+
+    @property
+    def dump(self) -> str:
+        """The source text; ``""`` when Postmark kept none."""
+        return _as_str(_as_dict(self.data).get("Body"))
+
+    body = dump
+
+
+class BounceTagsResponse(Response):
+    """The tags of bounced messages (``GET /bounces/tags``); iterable."""
+
+    @property
+    def tags(self) -> list[str]:
+        """The tags."""
+        return _as_str_list(self.data)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tags)
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+
+class BounceGetter(Interface):
+    """Reads and activates bounces (the bounce API); the simple functions wrap it.
+
+    Keyword arguments are :class:`Options` (``api_key``, ``timeout``...).
+    """
+
+    stats_endpoint = Endpoint("GET", "/deliverystats")
+    list_endpoint = Endpoint("GET", "/bounces")
+    get_endpoint = Endpoint("GET", "/bounces/{}")
+    dump_endpoint = Endpoint("GET", "/bounces/{}/dump")
+    activate_endpoint = Endpoint("PUT", "/bounces/{}/activate")
+    tags_endpoint = Endpoint("GET", "/bounces/tags")
+
+    def get_delivery_stats(self, **options: Unpack[Options]) -> DeliveryStatsResponse:
+        """Inactive addresses and bounce counts per type (``GET /deliverystats``)."""
+        return DeliveryStatsResponse(*self._call(self.stats_endpoint, options))
+
+    def get_bounces(
+        self,
+        *,
+        count: int | None = None,
+        offset: int | None = None,
+        bounce_type: BounceType | str | None = None,
+        inactive: bool | None = None,
+        email_filter: str | None = None,
+        tag: str | None = None,
+        message_id: str | None = None,
+        from_date: date | datetime | None = None,
+        to_date: date | datetime | None = None,
+        message_stream: str | None = None,
+        **options: Unpack[Options],
+    ) -> BouncesResponse:
+        """One page of bounces, newest first (``GET /bounces``).
+
+        ``count`` (at most 500) defaults to 25 and ``offset`` to 0, except with
+        ``message_id``, where Postmark needs neither. Dates are dates or
+        datetimes (aware ones are converted to Postmark's US Eastern time).
+        """
+        if message_id is None:
+            count = 25 if count is None else count
+            offset = 0 if offset is None else offset
+        _check_page(count, offset)
+        params = _bounce_filters(
+            bounce_type, inactive, email_filter, tag, message_id, from_date, to_date, message_stream
+        )
+        params.update(count=count, offset=offset)
+        http_response, data = self._call(self.list_endpoint, options, params=params)
+        return BouncesResponse(http_response, data, self, options)
+
+    def iter_bounces(
+        self,
+        *,
+        bounce_type: BounceType | str | None = None,
+        inactive: bool | None = None,
+        email_filter: str | None = None,
+        tag: str | None = None,
+        message_id: str | None = None,
+        from_date: date | datetime | None = None,
+        to_date: date | datetime | None = None,
+        message_stream: str | None = None,
+        max_results: int | None = None,
+        **options: Unpack[Options],
+    ) -> Iterator[Bounce]:
+        """Every matching bounce, newest first, past Postmark's 10,000 cap.
+
+        Pages of 500; near the offset cap the date window is narrowed to the
+        oldest timestamp seen (see :class:`PagingError`). Stops after
+        ``max_results`` bounces. Arguments are checked before the first request.
+        """
+        if max_results is not None and (
+            isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0
+        ):
+            raise BounceError(f"max_results must be an integer >= 0, not {max_results!r}")
+        params = _bounce_filters(
+            bounce_type, inactive, email_filter, tag, message_id, from_date, to_date, message_stream
+        )
+        _check_options(options)
+
+        def fetch(query: dict[str, Any]) -> Any:
+            return self._call(self.list_endpoint, options, params=query)[1]
+
+        def make(raw: Any) -> Bounce:
+            return Bounce(raw, self, options)
+
+        return _iter_paged(
+            fetch,
+            "Bounces",
+            make,
+            params,
+            max_results=max_results,
+            timestamp_key="BouncedAt",
+            id_key="ID",
+            to_date_param="todate",
+        )
+
+    def get(self, bounce_id: int | str, **options: Unpack[Options]) -> BounceResponse:
+        """One bounce by id (``GET /bounces/{id}``)."""
+        path_args = [_bounce_id(bounce_id)]
+        http_response, data = self._call(self.get_endpoint, options, path_args=path_args)
+        return BounceResponse(http_response, data, self, options)
+
+    def get_dump(self, bounce_id: int | str, **options: Unpack[Options]) -> BounceDumpResponse:
+        """The raw source of a bounce (``GET /bounces/{id}/dump``)."""
+        path_args = [_bounce_id(bounce_id)]
+        return BounceDumpResponse(*self._call(self.dump_endpoint, options, path_args=path_args))
+
+    def activate(self, bounce_id: int | str, **options: Unpack[Options]) -> BounceActivateResponse:
+        """Reactivate a bounced recipient (``PUT /bounces/{id}/activate``)."""
+        path_args = [_bounce_id(bounce_id)]
+        http_response, data = self._call(self.activate_endpoint, options, path_args=path_args)
+        return BounceActivateResponse(http_response, data, self, options)
+
+    def get_tags(self, **options: Unpack[Options]) -> BounceTagsResponse:
+        """The tags of bounced messages (``GET /bounces/tags``, a legacy endpoint)."""
+        return BounceTagsResponse(*self._call(self.tags_endpoint, options))
+
+
+def _check_page(count: Any, offset: Any) -> None:
+    for name, value in (("count", count), ("offset", offset)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise BounceError(f"{name} must be an integer, not {type(value).__name__}")
+    if count is not None and not 1 <= count <= MAX_PAGE_SIZE:
+        raise BounceError(f"count must be between 1 and {MAX_PAGE_SIZE}, not {count}")
+    if offset is not None and offset < 0:
+        raise BounceError(f"offset must be >= 0, not {offset}")
+    if (count or 0) + (offset or 0) > MAX_OFFSET:
+        raise BounceError(
+            f"count + offset may not exceed {MAX_OFFSET} (use iter_bounces to read them all)"
+        )
+
+
+def _bounce_filters(
+    bounce_type: BounceType | str | None,
+    inactive: bool | None,
+    email_filter: str | None,
+    tag: str | None,
+    message_id: str | None,
+    from_date: date | datetime | None,
+    to_date: date | datetime | None,
+    message_stream: str | None,
+) -> dict[str, Any]:
+    """Check the filters (before any I/O) and name them as Postmark does."""
+    if inactive not in (None, True, False):
+        raise BounceError("inactive must be True, False or None")
+    for name, value in (
+        ("email_filter", email_filter),
+        ("tag", tag),
+        ("message_id", message_id),
+        ("message_stream", message_stream),
+    ):
+        _check_text(name, value)
+    _check_date("from_date", from_date)
+    _check_date("to_date", to_date)
+    if from_date is not None and to_date is not None:
+        low, high = (
+            (_to_postmark_time(v) if isinstance(v, datetime) else v) for v in (from_date, to_date)
+        )
+        if type(low) is type(high) and low > high:
+            raise BounceError("from_date is after to_date")
+    return {
+        "type": _bounce_type_param(bounce_type),
+        "inactive": inactive,
+        "emailFilter": email_filter,
+        "tag": tag,
+        "messageID": message_id,
+        "fromdate": from_date,
+        "todate": to_date,
+        "messagestream": message_stream,
+    }
+
+
+def get_delivery_stats(**options: Unpack[Options]) -> DeliveryStatsResponse:
+    """Inactive addresses and bounce counts per type (``GET /deliverystats``)."""
+    return _default(BounceGetter).get_delivery_stats(**options)
+
+
+def get_bounces(
+    *,
+    count: int | None = None,
+    offset: int | None = None,
+    bounce_type: BounceType | str | None = None,
+    inactive: bool | None = None,
+    email_filter: str | None = None,
+    tag: str | None = None,
+    message_id: str | None = None,
+    from_date: date | datetime | None = None,
+    to_date: date | datetime | None = None,
+    message_stream: str | None = None,
+    **options: Unpack[Options],
+) -> BouncesResponse:
+    """One page of bounces, newest first; see :meth:`BounceGetter.get_bounces`."""
+    return _default(BounceGetter).get_bounces(
+        count=count,
+        offset=offset,
+        bounce_type=bounce_type,
+        inactive=inactive,
+        email_filter=email_filter,
+        tag=tag,
+        message_id=message_id,
+        from_date=from_date,
+        to_date=to_date,
+        message_stream=message_stream,
+        **options,
+    )
+
+
+def iter_bounces(
+    *,
+    bounce_type: BounceType | str | None = None,
+    inactive: bool | None = None,
+    email_filter: str | None = None,
+    tag: str | None = None,
+    message_id: str | None = None,
+    from_date: date | datetime | None = None,
+    to_date: date | datetime | None = None,
+    message_stream: str | None = None,
+    max_results: int | None = None,
+    **options: Unpack[Options],
+) -> Iterator[Bounce]:
+    """Every matching bounce, newest first; see :meth:`BounceGetter.iter_bounces`."""
+    return _default(BounceGetter).iter_bounces(
+        bounce_type=bounce_type,
+        inactive=inactive,
+        email_filter=email_filter,
+        tag=tag,
+        message_id=message_id,
+        from_date=from_date,
+        to_date=to_date,
+        message_stream=message_stream,
+        max_results=max_results,
+        **options,
+    )
+
+
+def get_bounce(bounce_id: int | str, **options: Unpack[Options]) -> BounceResponse:
+    """One bounce by id (``GET /bounces/{id}``)."""
+    return _default(BounceGetter).get(bounce_id, **options)
+
+
+def get_bounce_dump(bounce_id: int | str, **options: Unpack[Options]) -> BounceDumpResponse:
+    """The raw source of a bounce (``GET /bounces/{id}/dump``)."""
+    return _default(BounceGetter).get_dump(bounce_id, **options)
+
+
+def activate_bounce(bounce_id: int | str, **options: Unpack[Options]) -> BounceActivateResponse:
+    """Reactivate a bounced recipient (``PUT /bounces/{id}/activate``)."""
+    return _default(BounceGetter).activate(bounce_id, **options)
+
+
+def get_bounce_tags(**options: Unpack[Options]) -> BounceTagsResponse:
+    """The tags of bounced messages (``GET /bounces/tags``)."""
+    return _default(BounceGetter).get_tags(**options)
 
 
 # ---- Webhooks --------------------------------------------------------------
 
-# (bounces issue: parse_webhook, events, check_basic_auth, WebhookApp)
+#: The largest webhook body :func:`parse_webhook` accepts by default, in bytes.
+MAX_WEBHOOK_BYTES = 10 * _MIB
+#: The deepest JSON nesting accepted (Postmark's payloads nest 3 levels).
+MAX_WEBHOOK_DEPTH = 32
+_MAX_INT_DIGITS = 30
+
+
+class WebhookError(DataError):
+    """A webhook post that is not a valid Postmark event (a ``ValueError``)."""
+
+
+class WebhookEvent(Record):
+    """Base of every webhook event: the fields all of Postmark's posts share."""
+
+    __slots__ = ()
+
+    #: Postmark's ``RecordType`` (``"Bounce"``, ``"Open"``...).
+    record_type = _field("RecordType", _as_str)
+    message_id = _field("MessageID", _as_str)
+    message_stream = _field("MessageStream", _as_str)
+    tag = _field("Tag", _as_optional_str)
+    #: The metadata the message was sent with.
+    metadata = _field("Metadata", _as_dict)
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """When the event happened (None for unknown events)."""
+        return None
+
+
+class WebhookClient(Record):
+    """An email client or an operating system, as open and click events give it."""
+
+    name = _field("Name", _as_str)
+    company = _field("Company", _as_str)
+    family = _field("Family", _as_str)
+
+
+class WebhookGeo(Record):
+    """Where an open or click came from."""
+
+    country_iso_code = _field("CountryISOCode", _as_str)
+    country = _field("Country", _as_str)
+    region_iso_code = _field("RegionISOCode", _as_str)
+    region = _field("Region", _as_str)
+    city = _field("City", _as_str)
+    zip = _field("Zip", _as_str)
+    coords = _field("Coords", _as_str)
+    ip = _field("IP", _as_str)
+
+
+class WebhookAddress(Record):
+    """One address of an inbound message (``FromFull``, ``ToFull``...)."""
+
+    email = _field("Email", _as_str)
+    name = _field("Name", _as_str)
+    mailbox_hash = _field("MailboxHash", _as_str)
+
+
+class WebhookHeader(Record):
+    """One header of an inbound message."""
+
+    name = _field("Name", _as_str)
+    value = _field("Value", _as_str)
+
+
+class WebhookAttachment(Record):
+    """One attachment of an inbound message (content in base64)."""
+
+    name = _field("Name", _as_str)
+    content = _field("Content", _as_str)
+    content_type = _field("ContentType", _as_str)
+    content_length = _field("ContentLength", _as_int)
+    content_id = _field("ContentID", _as_optional_str)
+
+    @property
+    def data(self) -> bytes:
+        """The decoded bytes."""
+        try:
+            return base64.b64decode(self.content, validate=True)
+        except ValueError as error:
+            raise DataError("WebhookAttachment.content: not base64") from error
+
+
+class BounceEvent(Bounce, WebhookEvent):
+    """A bounce post (``RecordType`` Bounce); has every :class:`Bounce` attribute."""
+
+    __slots__ = ()
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """When the message bounced."""
+        return self.bounced_at
+
+
+class SpamComplaintEvent(BounceEvent):
+    """A spam complaint post (``RecordType`` SpamComplaint); shaped like a bounce."""
+
+    __slots__ = ()
+
+
+class DeliveryEvent(WebhookEvent):
+    """A delivery post: the receiving server accepted the message."""
+
+    __slots__ = ()
+
+    server_id = _field("ServerID", _as_int)
+    recipient = _field("Recipient", _as_str)
+    delivered_at = _field("DeliveredAt", parse_datetime)
+    details = _field("Details", _as_str)
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """When the message was delivered."""
+        return self.delivered_at
+
+
+class OpenEvent(WebhookEvent):
+    """An open post (open tracking)."""
+
+    __slots__ = ()
+
+    recipient = _field("Recipient", _as_str)
+    first_open = _field("FirstOpen", _as_bool)
+    received_at = _field("ReceivedAt", parse_datetime)
+    client = _field("Client", _as_record(WebhookClient))
+    os = _field("OS", _as_record(WebhookClient))
+    platform = _field("Platform", _as_str)
+    user_agent = _field("UserAgent", _as_str)
+    read_seconds = _field("ReadSeconds", _as_int)
+    geo = _field("Geo", _as_record(WebhookGeo))
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """When the message was opened."""
+        return self.received_at
+
+
+class ClickEvent(WebhookEvent):
+    """A click post (link tracking)."""
+
+    __slots__ = ()
+
+    recipient = _field("Recipient", _as_str)
+    received_at = _field("ReceivedAt", parse_datetime)
+    original_link = _field("OriginalLink", _as_str)
+    #: ``"HTML"`` or ``"Text"``.
+    click_location = _field("ClickLocation", _as_str)
+    client = _field("Client", _as_record(WebhookClient))
+    os = _field("OS", _as_record(WebhookClient))
+    platform = _field("Platform", _as_str)
+    user_agent = _field("UserAgent", _as_str)
+    geo = _field("Geo", _as_record(WebhookGeo))
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """When the link was clicked."""
+        return self.received_at
+
+
+class SubscriptionChangeEvent(WebhookEvent):
+    """A subscription change post: a recipient was suppressed or reactivated."""
+
+    __slots__ = ()
+
+    server_id = _field("ServerID", _as_int)
+    recipient = _field("Recipient", _as_str)
+    changed_at = _field("ChangedAt", parse_datetime)
+    #: ``"Recipient"``, ``"Customer"`` or ``"Admin"``.
+    origin = _field("Origin", _as_str)
+    #: True when sending to the recipient is now suppressed.
+    suppress_sending = _field("SuppressSending", _as_bool)
+    #: ``"HardBounce"``, ``"SpamComplaint"``, ``"ManualSuppression"`` or None.
+    suppression_reason = _field("SuppressionReason", _as_optional_str)
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """When the subscription changed."""
+        return self.changed_at
+
+
+def _as_mail_date(value: Any) -> datetime | None:
+    """An inbound ``Date`` header (RFC 5322, or ISO 8601) as a datetime."""
+    if value is None or value == "":
+        return None
+    text = _as_str(value)
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return parse_datetime(text)
+
+
+class InboundEvent(WebhookEvent):
+    """An inbound email post (Postmark's inbound webhook has no ``RecordType``)."""
+
+    __slots__ = ()
+
+    #: ``"Inbound"``.
+    record_type = _field("RecordType", lambda value: _as_str(value) or "Inbound")
+
+    sender = _field("From", _as_str)
+    from_name = _field("FromName", _as_str)
+    from_full = _field("FromFull", _as_record(WebhookAddress))
+    to = _field("To", _as_str)
+    to_full = _field("ToFull", _as_records(WebhookAddress))
+    cc = _field("Cc", _as_str)
+    cc_full = _field("CcFull", _as_records(WebhookAddress))
+    bcc = _field("Bcc", _as_str)
+    bcc_full = _field("BccFull", _as_records(WebhookAddress))
+    original_recipient = _field("OriginalRecipient", _as_str)
+    reply_to = _field("ReplyTo", _as_str)
+    subject = _field("Subject", _as_str)
+    mailbox_hash = _field("MailboxHash", _as_str)
+    #: The message's ``Date`` header, parsed.
+    date = _field("Date", _as_mail_date)
+    text_body = _field("TextBody", _as_str)
+    html_body = _field("HtmlBody", _as_str)
+    stripped_text_reply = _field("StrippedTextReply", _as_str)
+    headers = _field("Headers", _as_records(WebhookHeader))
+    attachments = _field("Attachments", _as_records(WebhookAttachment))
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """The message's ``Date``."""
+        return self.date
+
+
+class UnknownEvent(WebhookEvent):
+    """A post of a ``RecordType`` pystmark does not know; ``raw`` keeps it all."""
+
+    __slots__ = ()
+
+
+for _bounce_event in (BounceEvent, SpamComplaintEvent):
+    # Multiple inheritance: list the fields of both bases (for to_dict/validate).
+    _bounce_event._fields = tuple(dict.fromkeys((*Bounce._fields, *WebhookEvent._fields)))
+
+#: ``RecordType`` -> event class.
+WEBHOOK_EVENT_TYPES: dict[str, type[WebhookEvent]] = {
+    "Bounce": BounceEvent,
+    "SpamComplaint": SpamComplaintEvent,
+    "Delivery": DeliveryEvent,
+    "Open": OpenEvent,
+    "Click": ClickEvent,
+    "SubscriptionChange": SubscriptionChangeEvent,
+    "Inbound": InboundEvent,
+}
+_INBOUND_KEYS = ("FromFull", "ToFull", "OriginalRecipient", "StrippedTextReply", "MailboxHash")
+
+
+def _reject_constant(name: str) -> Any:
+    raise WebhookError(f"invalid JSON: {name} is not allowed")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise WebhookError(f"invalid JSON: an integer of {len(text)} digits")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise WebhookError("invalid JSON: a number out of range")
+    return value
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise WebhookError("invalid JSON: an object repeats a key")
+    return result
+
+
+def _check_depth(data: Any, max_depth: int) -> None:
+    """Refuse nesting deeper than ``max_depth``, without recursion."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > max_depth:
+                raise WebhookError(f"JSON nested deeper than {max_depth} levels")
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+
+
+def _decode_webhook(body: bytes | str, max_bytes: int) -> Any:
+    if isinstance(body, bytes | bytearray | memoryview):
+        raw = bytes(body)
+        if len(raw) > max_bytes:
+            raise WebhookError(f"the body is larger than {max_bytes} bytes")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise WebhookError("the body is not UTF-8") from None
+    elif isinstance(body, str):
+        if len(body) > max_bytes or len(body.encode("utf-8", "surrogatepass")) > max_bytes:
+            raise WebhookError(f"the body is larger than {max_bytes} bytes")
+        text = body
+    else:
+        raise WebhookError(f"expected bytes, str or dict, not {type(body).__name__}")
+    try:
+        return json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            object_pairs_hook=_unique_object,
+        )
+    except RecursionError:
+        raise WebhookError("JSON nested too deeply") from None
+    except WebhookError:
+        raise
+    except ValueError as error:
+        raise WebhookError(f"invalid JSON: {error}") from None
+
+
+def parse_webhook(
+    body: bytes | str | Mapping[str, Any],
+    *,
+    max_bytes: int = MAX_WEBHOOK_BYTES,
+    max_depth: int = MAX_WEBHOOK_DEPTH,
+) -> WebhookEvent:
+    """Parse one of Postmark's webhook posts into a typed event.
+
+    ``body`` is the request body (bytes or str) or an already decoded dict.
+    The event class follows ``RecordType`` (:data:`WEBHOOK_EVENT_TYPES`); an
+    inbound email (no ``RecordType``) gives :class:`InboundEvent`, an unknown
+    ``RecordType`` an :class:`UnknownEvent`. Every field is checked at once:
+    anything malformed, too large or too deep raises :class:`WebhookError`.
+    """
+    data = body if isinstance(body, Mapping) else _decode_webhook(body, max_bytes)
+    if not isinstance(data, Mapping):
+        raise WebhookError(f"the body must be a JSON object, not {type(data).__name__}")
+    _check_depth(data, max_depth)
+    record_type = data.get("RecordType")
+    if record_type is not None and not isinstance(record_type, str):
+        raise WebhookError("RecordType must be a string")
+    if record_type:
+        event_class = WEBHOOK_EVENT_TYPES.get(record_type, UnknownEvent)
+    elif any(key in data for key in _INBOUND_KEYS):
+        event_class = InboundEvent
+    elif "BouncedAt" in data:  # older bounce posts had no RecordType
+        event_class = SpamComplaintEvent if data.get("Type") == "SpamComplaint" else BounceEvent
+    elif "DeliveredAt" in data:
+        event_class = DeliveryEvent
+    else:
+        event_class = UnknownEvent
+    event = event_class(data)
+    try:
+        return event.validate()
+    except DataError as error:
+        raise WebhookError(f"{event_class.__name__}: {error}") from None
+
+
+def check_basic_auth(
+    authorization_header: str | bytes | None,
+    credentials: Iterable[tuple[str, str]] | tuple[str, str],
+) -> bool:
+    """True if an ``Authorization`` header carries one of the (user, password) pairs.
+
+    Give several pairs to rotate credentials. Each pair is compared in constant
+    time (:func:`hmac.compare_digest`), all of them every time. A missing or
+    malformed header gives False, never an exception.
+    """
+    pairs = [
+        (user.encode("utf-8"), password.encode("utf-8")) for user, password in _pairs(credentials)
+    ]
+    given = _basic_credentials(authorization_header)
+    valid = given is not None
+    user_given, password_given = given or (b"", b"")
+    matched = False
+    for user, password in pairs:
+        # Compare every pair in full, so timing says nothing about which failed.
+        user_ok = hmac.compare_digest(user_given, user)
+        password_ok = hmac.compare_digest(password_given, password)
+        matched |= user_ok & password_ok
+    return valid and matched
+
+
+def _pairs(credentials: Iterable[tuple[str, str]] | tuple[str, str]) -> list[tuple[str, str]]:
+    """A single (user, password) pair or several, as a list of pairs."""
+    if (
+        isinstance(credentials, tuple)
+        and len(credentials) == 2
+        and all(isinstance(item, str) for item in credentials)
+    ):
+        return [cast("tuple[str, str]", credentials)]
+    pairs = list(cast("Iterable[tuple[str, str]]", credentials))
+    for pair in pairs:
+        if not (
+            isinstance(pair, tuple | list)
+            and len(pair) == 2
+            and all(isinstance(item, str) for item in pair)
+        ):
+            raise ConfigurationError("credentials are (user, password) pairs of strings")
+    return pairs
+
+
+def _basic_credentials(header: str | bytes | None) -> tuple[bytes, bytes] | None:
+    """The (user, password) bytes of a Basic ``Authorization`` header, or None."""
+    if header is None:
+        return None
+    try:
+        text = header.decode("latin-1") if isinstance(header, bytes) else header
+        scheme, _, token = text.strip().partition(" ")
+        if scheme.lower() != "basic" or not token.strip():
+            return None
+        decoded = base64.b64decode(token.strip().encode("ascii"), validate=True)
+    except (UnicodeError, ValueError):
+        return None
+    user, colon, password = decoded.partition(b":")
+    if not colon:
+        return None
+    return user, password
+
+
+class WebhookReply(tuple[int, str, list[tuple[str, str]]]):
+    """What to answer Postmark: ``(status, text, headers)``."""
+
+    __slots__ = ()
+
+    def __new__(cls, status: int, text: str, headers: list[tuple[str, str]]) -> WebhookReply:
+        """Make a reply."""
+        return super().__new__(cls, (status, text, headers))
+
+    @property
+    def status(self) -> int:
+        """The HTTP status: 200, 400, 401 or 405."""
+        return self[0]
+
+    @property
+    def text(self) -> str:
+        """A short plain-text body."""
+        return self[1]
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Headers to add (``WWW-Authenticate`` on a 401)."""
+        return self[2]
+
+
+EventHandler = Callable[[Any], object]
+_STATUS_TEXT = {
+    200: "200 OK",
+    400: "400 Bad Request",
+    401: "401 Unauthorized",
+    405: "405 Method Not Allowed",
+}
+
+
+class WebhookApp:
+    """A WSGI application that receives Postmark's webhook posts.
+
+    It checks HTTP basic auth against ``credentials`` (one or more (user,
+    password) pairs; ``None`` turns the check off, for use behind other
+    authentication), parses the post with :func:`parse_webhook` and calls the
+    handler registered for the event's class (or the one for
+    :class:`WebhookEvent`, as a catch-all). It answers 401 for bad
+    credentials, 405 for anything but POST, 400 for a malformed post and 200
+    otherwise, handled or not. A handler's exception propagates (a 500, so
+    Postmark retries). Mount it in any WSGI server or framework, or call
+    :meth:`handle` from a view.
+    """
+
+    def __init__(
+        self,
+        credentials: Iterable[tuple[str, str]] | tuple[str, str] | None,
+        handlers: Mapping[type[WebhookEvent] | str, EventHandler] | None = None,
+        *,
+        max_bytes: int = MAX_WEBHOOK_BYTES,
+        realm: str = "postmark",
+    ) -> None:
+        self.credentials = None if credentials is None else _pairs(credentials)
+        if self.credentials is not None and not self.credentials:
+            raise ConfigurationError("give at least one (user, password) pair, or None")
+        _check_line("realm", realm)
+        self.max_bytes = max_bytes
+        self.realm = realm
+        self.handlers: dict[type[WebhookEvent], EventHandler] = {}
+        for event_type, handler in (handlers or {}).items():
+            self.handlers[_event_class(event_type)] = handler
+
+    def on(self, event_type: type[WebhookEvent] | str) -> Callable[[EventHandler], EventHandler]:
+        """Decorator: register a handler for an event class or ``RecordType``."""
+        event_class = _event_class(event_type)
+
+        def register(handler: EventHandler) -> EventHandler:
+            self.handlers[event_class] = handler
+            return handler
+
+        return register
+
+    def handle(
+        self,
+        authorization: str | bytes | None,
+        body: bytes | str,
+        method: str = "POST",
+    ) -> WebhookReply:
+        """Check, parse and dispatch one request; return what to answer."""
+        if self.credentials is not None and not check_basic_auth(authorization, self.credentials):
+            return self._unauthorized()
+        if method.upper() != "POST":
+            return WebhookReply(405, "Method Not Allowed", [("Allow", "POST")])
+        try:
+            event = parse_webhook(body, max_bytes=self.max_bytes)
+        except WebhookError as error:
+            return WebhookReply(400, f"Bad Request: {error}"[:200], [])
+        handler = self.handlers.get(type(event)) or self.handlers.get(WebhookEvent)
+        if handler is not None:
+            handler(event)
+        return WebhookReply(200, "OK", [])
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """The WSGI entry point."""
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        if self.credentials is not None and not check_basic_auth(authorization, self.credentials):
+            reply = self._unauthorized()
+        elif method != "POST":
+            reply = self.handle(authorization, b"", method)
+        else:
+            body = _read_wsgi_body(environ, self.max_bytes)
+            if body is None:
+                reply = WebhookReply(400, "Bad Request: invalid or too large body", [])
+            else:
+                reply = self.handle(authorization, body, method)
+        payload = reply.text.encode("utf-8")
+        headers = [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(payload))),
+            *reply.headers,
+        ]
+        start_response(_STATUS_TEXT[reply.status], headers)
+        return [payload]
+
+    def _unauthorized(self) -> WebhookReply:
+        challenge = f'Basic realm="{self.realm}", charset="UTF-8"'
+        return WebhookReply(401, "Unauthorized", [("WWW-Authenticate", challenge)])
+
+
+def _read_wsgi_body(environ: Mapping[str, Any], max_bytes: int) -> bytes | None:
+    """The request body, or None if its length is invalid or over ``max_bytes``."""
+    stream = environ.get("wsgi.input")
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    if not length_text:
+        if stream is None or not environ.get("wsgi.input_terminated"):
+            return b""
+        body = stream.read(max_bytes + 1)
+        return None if len(body) > max_bytes else bytes(body)
+    if not length_text.isdigit():
+        return None
+    length = int(length_text)
+    if length > max_bytes:
+        return None
+    return bytes(stream.read(length)) if stream is not None and length else b""
+
+
+def _event_class(event_type: type[WebhookEvent] | str) -> type[WebhookEvent]:
+    if isinstance(event_type, str):
+        if event_type not in WEBHOOK_EVENT_TYPES:
+            choices = ", ".join(WEBHOOK_EVENT_TYPES)
+            raise ConfigurationError(f"unknown event type {event_type!r}; one of {choices}")
+        return WEBHOOK_EVENT_TYPES[event_type]
+    if isinstance(event_type, type) and issubclass(event_type, WebhookEvent):
+        return event_type
+    raise ConfigurationError(f"not an event type: {event_type!r}")
 
 
 # ---- Messages: outbound, inbound, opens and clicks -------------------------
