@@ -1,0 +1,272 @@
+"""Reading every item of a listing past Postmark's 10,000 offset cap."""
+
+from __future__ import annotations
+
+import bisect
+import json
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import responses
+
+import pystmark
+from pystmark import PagingError, _iter_paged
+
+API = "https://api.postmarkapp.com"
+K = "server-token"
+EASTERN = ZoneInfo("America/New_York")
+MICRO = 1_000_000
+
+
+def postmark_timestamp(micros: int) -> str:
+    """A timestamp as Postmark writes it: Eastern offset, seven fractional digits."""
+    moment = datetime.fromtimestamp(micros / MICRO, tz=timezone.utc).astimezone(EASTERN)
+    offset = moment.strftime("%z")
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0{offset[:3]}:{offset[3:]}"
+
+
+class FakeBounces:
+    """GET /bounces as Postmark serves it, strictly.
+
+    Refuses count > 500 and count + offset > 10,000 (HTTP 422), sorts newest
+    first (ties by id, descending) and reads ``todate`` as Eastern time with
+    second precision: ``"instant"`` keeps items at or before that instant,
+    ``"second"`` keeps the whole second it names.
+    """
+
+    def __init__(self, items: list[tuple[int, int]], semantics: str = "instant") -> None:
+        self.items = sorted(items, key=lambda item: (item[1], item[0]), reverse=True)
+        self.keys = [-micros for _, micros in self.items]  # ascending, for bisect
+        self.semantics = semantics
+        self.queries: list[dict[str, str]] = []
+
+    @property
+    def expected(self) -> list[int]:
+        return [item_id for item_id, _ in self.items]
+
+    def window_start(self, todate: str | None) -> int:
+        if todate is None:
+            return 0
+        naive = datetime.strptime(todate, "%Y-%m-%dT%H:%M:%S")
+        bound = int(naive.replace(tzinfo=EASTERN).timestamp()) * MICRO
+        if self.semantics == "instant":  # keep micros <= bound
+            return bisect.bisect_left(self.keys, -bound)
+        return bisect.bisect_right(self.keys, -(bound + MICRO))  # keep micros < bound + 1s
+
+    def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
+        q = dict(parse_qsl(urlsplit(request.url).query))
+        self.queries.append(q)
+        count, offset = int(q["count"]), int(q["offset"])
+        if not 1 <= count <= 500 or offset < 0 or count + offset > 10_000:
+            error = {"ErrorCode": 1000, "Message": "Count + Offset cannot exceed 10000 messages."}
+            return 422, {}, json.dumps(error)
+        start = self.window_start(q.get("todate"))
+        page = self.items[start + offset : start + offset + count]
+        body = {
+            "TotalCount": len(self.items) - start,
+            "Bounces": [
+                {"ID": item_id, "Type": "HardBounce", "BouncedAt": postmark_timestamp(micros)}
+                for item_id, micros in page
+            ],
+        }
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+    def install(self) -> None:
+        responses.add_callback(responses.GET, f"{API}/bounces", callback=self)
+
+
+def build_items(total: int, clusters: list[tuple[int, int, bool]]) -> list[tuple[int, int]]:
+    """``total`` bounces, newest first; each cluster (start, size, same_instant) makes
+    ``size`` consecutive bounces share one instant (or one second)."""
+    rng = random.Random(20240603)
+    start = int(datetime(2024, 6, 20, 12, tzinfo=timezone.utc).timestamp()) * MICRO
+    times: list[int] = []
+    now = start
+    for _ in range(total):
+        now -= rng.randint(50_000, 900_000)
+        times.append(now)
+    for first, size, same_instant in clusters:
+        base = times[first]
+        second = base - base % MICRO
+        for index in range(first, first + size):
+            times[index] = base if same_instant else second + (MICRO - 1) - (index - first)
+        for index in range(first + size, total):  # keep the rest strictly older
+            times[index] = min(times[index], second - 1 - (index - first - size))
+    return [(total - index, micros) for index, micros in enumerate(times)]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("POSTMARK_SERVER_TOKEN", "POSTMARK_ACCOUNT_TOKEN", "POSTMARK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("semantics", ["instant", "second"])
+@responses.activate
+def test_every_bounce_once_in_order_past_the_offset_cap(semantics: str) -> None:
+    # Hundreds of bounces share one instant across the first window's boundary
+    # (newest-first positions 9,700-10,399), and hundreds share one second
+    # further down, where later windows end.
+    items = build_items(
+        25_000,
+        [(9_700, 700, True), (14_000, 400, True), (19_300, 900, False), (23_000, 300, True)],
+    )
+    fake = FakeBounces(items, semantics)
+    fake.install()
+    ids = [bounce.id for bounce in pystmark.iter_bounces(api_key=K)]
+    assert len(ids) == 25_000
+    assert ids == fake.expected  # every bounce exactly once, newest first
+    windows = [q["todate"] for q in fake.queries if q.get("offset") == "0" and "todate" in q]
+    assert len(windows) >= 2  # the date window was narrowed more than once
+    # The first narrowing ended just after the shared instant at the boundary.
+    shared = datetime.fromtimestamp(items[9_700][1] // MICRO + 1, tz=EASTERN)
+    assert windows[0] == shared.strftime("%Y-%m-%dT%H:%M:%S")
+    assert all(int(q["count"]) <= 500 for q in fake.queries)
+
+
+@responses.activate
+def test_filters_are_kept_and_to_date_is_narrowed() -> None:
+    fake = FakeBounces(build_items(10_600, []))
+    fake.install()
+    ids = list(b.id for b in pystmark.iter_bounces(bounce_type="HardBounce", tag="t", api_key=K))
+    assert ids == fake.expected
+    assert all(q["type"] == "HardBounce" and q["tag"] == "t" for q in fake.queries)
+    assert fake.queries[0]["count"] == "500" and fake.queries[0]["offset"] == "0"
+
+
+@responses.activate
+def test_too_many_bounces_in_one_second_is_an_error_not_a_silent_skip() -> None:
+    items = build_items(10_100, [(50, 10_001, True)])
+    FakeBounces(items).install()
+    seen: list[int] = []
+    with pytest.raises(PagingError, match="within the two seconds"):
+        for bounce in pystmark.iter_bounces(api_key=K):
+            seen.append(bounce.id)
+    assert len(seen) == len(set(seen))  # nothing twice
+    assert 10_000 <= len(seen) < 10_100  # and stopped loudly, not silently
+
+
+@responses.activate
+def test_max_results() -> None:
+    fake = FakeBounces(build_items(1_200, []))
+    fake.install()
+    ids = [b.id for b in pystmark.iter_bounces(max_results=510, api_key=K)]
+    assert ids == fake.expected[:510]
+    assert [q["count"] for q in fake.queries] == ["500", "10"]
+    assert list(pystmark.iter_bounces(max_results=0, api_key=K)) == []
+
+
+@responses.activate
+def test_short_listing_needs_one_request_and_keeps_settings() -> None:
+    fake = FakeBounces(build_items(3, []))
+    fake.install()
+    bounces = list(pystmark.BounceGetter(api_key="inst").iter_bounces())
+    assert [b.id for b in bounces] == fake.expected
+    assert len(fake.queries) == 1
+    responses.get(f"{API}/bounces/3/dump", json={"Body": "d"})
+    assert bounces[0].dump().dump == "d"
+    assert responses.calls[-1].request.headers["X-Postmark-Server-Token"] == "inst"
+
+
+def test_server_ignoring_the_to_date_is_detected() -> None:
+    pages = build_items(10_500, [])
+    fake = FakeBounces(pages)
+    ignoring = lambda query: fake(_Request({**query, "todate": None}))[2]  # noqa: E731
+    with pytest.raises(PagingError, match="ignored"):
+        for _ in _iter_paged(
+            lambda query: json.loads(ignoring(query)),
+            "Bounces",
+            lambda raw: raw["ID"],
+            {},
+            timestamp_key="BouncedAt",
+            id_key="ID",
+        ):
+            pass
+
+
+class _Request:
+    def __init__(self, query: dict[str, Any]) -> None:
+        parts = "&".join(f"{k}={v}" for k, v in query.items() if v is not None)
+        self.url = f"{API}/bounces?{parts}"
+
+
+def test_a_listing_not_sorted_newest_first_is_refused() -> None:
+    page = {
+        "Bounces": [
+            {"ID": 1, "BouncedAt": "2024-01-01T00:00:00Z"},
+            {"ID": 2, "BouncedAt": "2024-01-02T00:00:00Z"},
+        ]
+    }
+    with pytest.raises(PagingError, match="sorted"):
+        list(
+            _iter_paged(lambda q: page, "Bounces", dict, {}, timestamp_key="BouncedAt", id_key="ID")
+        )
+
+
+def test_an_item_shifted_onto_the_next_page_is_not_repeated() -> None:
+    """A bounce arriving between two requests pushes the last one onto the next page."""
+    data = [{"ID": n, "BouncedAt": f"2024-01-01T00:00:{59 - n:02d}Z"} for n in range(1, 8)]
+    requests_made: list[dict[str, Any]] = []
+
+    def fetch(query: dict[str, Any]) -> dict[str, Any]:
+        requests_made.append(query)
+        listing = data if len(requests_made) == 1 else [{"ID": 0, **_newest()}, *data]
+        offset, count = query["offset"], query["count"]
+        return {"Bounces": listing[offset : offset + count]}
+
+    items = list(_iter_paged(fetch, "Bounces", lambda raw: raw["ID"], {}, page_size=3,
+                             timestamp_key="BouncedAt", id_key="ID"))  # fmt: skip
+    assert items == [1, 2, 3, 4, 5, 6, 7]
+
+
+def _newest() -> dict[str, str]:
+    return {"BouncedAt": "2024-01-01T00:01:00Z"}
+
+
+def _plain_pages(total: int, total_count: int | None) -> Iterator[Any]:
+    def fetch(query: dict[str, Any]) -> dict[str, Any]:
+        assert query["count"] + query["offset"] <= 10_000
+        start = query["offset"]
+        page: dict[str, Any] = {"Items": list(range(start, min(total, start + query["count"])))}
+        if total_count is not None:
+            page["TotalCount"] = total_count
+        return page
+
+    return _iter_paged(fetch, "Items", lambda raw: raw, {"filter": "x"})
+
+
+def test_without_timestamps_the_cap_is_an_error_when_more_items_exist() -> None:
+    assert list(_plain_pages(10_000, 10_000)) == list(range(10_000))
+    with pytest.raises(PagingError, match="narrow the filters"):
+        list(_plain_pages(10_500, 10_500))
+    with pytest.raises(PagingError):
+        list(_plain_pages(10_000, None))
+    assert list(_plain_pages(42, None)) == list(range(42))
+
+
+def test_pager_contract_checks() -> None:
+    with pytest.raises(TypeError):
+        list(_iter_paged(lambda q: {}, "X", dict, {}, timestamp_key="T"))
+    with pytest.raises(ValueError):
+        list(_iter_paged(lambda q: {}, "X", dict, {}, page_size=501))
+    with pytest.raises(ValueError):
+        list(_iter_paged(lambda q: {}, "X", dict, {}, max_results=-1))
+    with pytest.raises(pystmark.DataError):
+        list(_iter_paged(lambda q: {"X": "nope"}, "X", dict, {}))
+    with pytest.raises(pystmark.DataError, match="no 'ID'"):
+        list(_iter_paged(lambda q: {"X": [{"T": "2024-01-01"}]}, "X", dict, {},
+                         timestamp_key="T", id_key="ID"))  # fmt: skip
+    with pytest.raises(pystmark.DataError, match="no timestamp"):
+        list(_iter_paged(lambda q: {"X": [{"ID": 1}]}, "X", dict, {},
+                         timestamp_key="T", id_key="ID"))  # fmt: skip
+
+
+def test_naive_timestamps_are_taken_as_postmark_time() -> None:
+    instant = pystmark._paging_instant("2024-01-15T10:00:00")
+    assert instant == datetime(2024, 1, 15, 15, 0, tzinfo=timezone.utc)
+    assert instant.utcoffset() == timedelta(hours=-5)
