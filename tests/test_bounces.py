@@ -416,3 +416,10 @@ def test_bounce_records_round_trip_to_dict() -> None:
     data = Bounce(BOUNCE).validate().to_dict()
     assert data["type"] == "HardBounce" and data["id"] == 692560173
     assert json.loads(json.dumps(BOUNCE)) == Bounce(BOUNCE).raw
+
+
+@responses.activate
+def test_a_page_without_bounces_is_empty() -> None:
+    responses.get(f"{API}/bounces", json={"TotalCount": 0})
+    r = pystmark.get_bounces(api_key=K)
+    assert r.bounces == [] and r.total == 0
