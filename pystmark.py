@@ -3588,6 +3588,9 @@ class WebhookApp:
     otherwise, handled or not. A handler's exception propagates (a 500, so
     Postmark retries). Mount it in any WSGI server or framework, or call
     :meth:`handle` from a view.
+
+    :type credentials: list of (str, str), one (str, str), or None
+    :type handlers: dict mapping an event class or a RecordType to a callable
     """
 
     def __init__(
@@ -3609,7 +3612,10 @@ class WebhookApp:
             self.handlers[_event_class(event_type)] = handler
 
     def on(self, event_type: type[WebhookEvent] | str) -> Callable[[EventHandler], EventHandler]:
-        """Decorator: register a handler for an event class or ``RecordType``."""
+        """Decorator: register a handler for an event class or ``RecordType``.
+
+        :type event_type: a :class:`WebhookEvent` subclass or str
+        """
         event_class = _event_class(event_type)
 
         def register(handler: EventHandler) -> EventHandler:
