@@ -438,3 +438,41 @@ def test_app_reads_a_body_without_content_length() -> None:
     app(environ, lambda status, headers: statuses.append(status))
     assert statuses == ["200 OK", "400 Bad Request"]
     assert len(received) == 1
+
+
+def test_app_in_a_real_wsgi_server() -> None:
+    """Over a real socket: the size limit is enforced from Content-Length."""
+    import socket
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    import requests
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    app, received = make_app()
+    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/"
+        ok = requests.post(url, data=sample("bounce.json"), headers=AUTH, timeout=10)
+        assert ok.status_code == 200 and ok.text == "OK"
+        # Announce a body over the limit but send none: the answer comes from
+        # Content-Length alone, without reading (or waiting for) the body.
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=10) as sock:
+            length = pystmark.MAX_WEBHOOK_BYTES + 1
+            sock.sendall(
+                f"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH['Authorization']}\r\n"
+                f"Content-Length: {length}\r\n\r\n".encode()
+            )
+            assert sock.recv(100).startswith(b"HTTP/1.0 400")
+        anonymous = requests.post(url, data=sample("bounce.json"), timeout=10)
+        assert anonymous.status_code == 401
+        assert anonymous.headers["WWW-Authenticate"].startswith("Basic")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [type(event) for event in received] == [BounceEvent]
