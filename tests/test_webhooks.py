@@ -476,3 +476,13 @@ def test_app_in_a_real_wsgi_server() -> None:
         server.shutdown()
         server.server_close()
     assert [type(event) for event in received] == [BounceEvent]
+
+
+def test_floats_and_empty_bodies() -> None:
+    event = parse_webhook(b'{"RecordType": "Survey", "Score": 4.5}')
+    assert event.raw["Score"] == 4.5
+    app, _ = make_app()
+    statuses: list[str] = []
+    environ = {"REQUEST_METHOD": "POST", "HTTP_AUTHORIZATION": AUTH["Authorization"]}
+    app(environ, lambda status, headers: statuses.append(status))
+    assert statuses == ["400 Bad Request"]  # no body at all is not a post
