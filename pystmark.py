@@ -2123,6 +2123,21 @@ def _paging_instant(value: Any) -> datetime:
 _SECOND = timedelta(seconds=1)
 
 
+def _upper_bound(moment: datetime) -> datetime:
+    """A naive Postmark-time ``todate`` that no reading puts before ``moment``.
+
+    In the hour repeated when daylight saving time ends, a local time has two
+    readings; if the earlier one would fall before ``moment`` (cutting items
+    out of the window), the bound moves past the repeated hour. The items this
+    lets back in are newer than any not yet yielded, and are skipped.
+    """
+    zone = _postmark_zone()
+    local = moment.astimezone(zone).replace(tzinfo=None)
+    earliest = local.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    shortfall = moment.astimezone(timezone.utc) - earliest
+    return local + shortfall if shortfall > timedelta(0) else local
+
+
 def _iter_paged(
     fetch: Callable[[dict[str, Any]], Any],
     items_key: str,
@@ -2148,14 +2163,16 @@ def _iter_paged(
     ``to_date_param`` (the query parameter of the upper date bound); they are
     read past Postmark's 10,000 offset cap. When the cap is reached, the upper
     bound becomes the whole second after the oldest timestamp seen and paging
-    starts again at offset 0; items already yielded in the last two seconds
-    are recognised by id and skipped (the only ids kept in memory). This works
-    whether Postmark treats the bound as an instant or as a whole second.
-    :class:`PagingError` is raised, rather than anything skipped, if the
-    items of two seconds fill a whole window, if the order is not newest
-    first, or if an item newer than the bound comes back. Without those keys,
-    reaching the cap with more items left (per ``TotalCount``) raises
-    :class:`PagingError` too.
+    starts again at offset 0 (the bound is sent in Postmark's US Eastern
+    time, moved past the repeated hour when daylight saving time ends). Items
+    newer than the oldest one seen were yielded already and are skipped; so
+    are items yielded in the last two seconds, recognised by id (the only ids
+    kept in memory). This works whether Postmark treats the bound as an
+    instant or as a whole second. :class:`PagingError` is raised, rather than
+    anything skipped, if a narrowed window makes no progress (the items of
+    two seconds fill a whole window, or the server ignored the bound) or if
+    the order is not newest first. Without those keys, reaching the cap with
+    more items left (per ``TotalCount``) raises :class:`PagingError` too.
     """
     if (timestamp_key is None) != (id_key is None):
         raise TypeError("give both timestamp_key and id_key, or neither")
@@ -2173,6 +2190,8 @@ def _iter_paged(
     oldest: datetime | None = None  # the oldest timestamp of the current window
     previous: datetime | None = None  # the last timestamp read, for the order check
     bound: datetime | None = None  # the whole second the current window ends after
+    # Every item newer than this was yielded before the window was last narrowed.
+    yielded_after: datetime | None = None
     total: Any = None
     while max_results is None or produced < max_results:
         count = min(page_size, MAX_OFFSET - offset)
@@ -2188,11 +2207,12 @@ def _iter_paged(
             second = oldest.replace(microsecond=0)
             if bound is not None and second >= bound:
                 raise PagingError(
-                    f"more than {MAX_OFFSET} items have timestamps within the two seconds "
-                    f"from {second.isoformat()}: Postmark cannot page through them"
+                    f"cannot page past {second.isoformat()}: more than {MAX_OFFSET} items "
+                    "have timestamps within the two seconds from there, or the server "
+                    f"ignored the {to_date_param!r} filter"
                 )
-            bound = second
-            query[to_date_param] = second + _SECOND
+            bound, yielded_after = second, oldest
+            query[to_date_param] = _upper_bound(second + _SECOND)
             offset, oldest, previous = 0, None, None
             continue
         if max_results is not None:
@@ -2210,16 +2230,11 @@ def _iter_paged(
                 instant = _paging_instant(raw.get(cast(str, timestamp_key)))
                 if previous is not None and instant > previous:
                     raise PagingError("the listing is not sorted newest first")
-                if bound is not None and instant >= bound + 2 * _SECOND:
-                    raise PagingError(
-                        f"the server ignored the {to_date_param!r} filter: an item newer "
-                        "than the bound came back"
-                    )
                 previous = instant
                 if oldest is None or instant < oldest:
                     oldest = instant
-                if item_id in recent:
-                    continue
+                if item_id in recent or (yielded_after is not None and instant > yielded_after):
+                    continue  # yielded already (before a narrowing, or on a shifted page)
                 second = instant.replace(microsecond=0)
                 while recent_order and recent_order[0][0] > second + _SECOND:
                     recent.discard(recent_order.popleft()[1])

@@ -144,7 +144,7 @@ def test_too_many_bounces_in_one_second_is_an_error_not_a_silent_skip() -> None:
     items = build_items(10_100, [(50, 10_001, True)])
     FakeBounces(items).install()
     seen: list[int] = []
-    with pytest.raises(PagingError, match="within the two seconds"):
+    with pytest.raises(PagingError, match="cannot page past"):
         for bounce in pystmark.iter_bounces(api_key=K):
             seen.append(bounce.id)
     assert len(seen) == len(set(seen))  # nothing twice
@@ -177,7 +177,7 @@ def test_server_ignoring_the_to_date_is_detected() -> None:
     pages = build_items(10_500, [])
     fake = FakeBounces(pages)
     ignoring = lambda query: fake(_Request({**query, "todate": None}))[2]  # noqa: E731
-    with pytest.raises(PagingError, match="ignored"):
+    with pytest.raises(PagingError, match="ignored the 'todate' filter"):
         for _ in _iter_paged(
             lambda query: json.loads(ignoring(query)),
             "Bounces",
@@ -270,3 +270,28 @@ def test_naive_timestamps_are_taken_as_postmark_time() -> None:
     instant = pystmark._paging_instant("2024-01-15T10:00:00")
     assert instant == datetime(2024, 1, 15, 15, 0, tzinfo=timezone.utc)
     assert instant.utcoffset() == timedelta(hours=-5)
+
+
+@pytest.mark.parametrize("semantics", ["instant", "second"])
+@responses.activate
+def test_a_window_boundary_in_the_repeated_hour_loses_nothing(semantics: str) -> None:
+    """When daylight saving time ends, 01:00-02:00 Eastern happens twice.
+
+    The first window ends at 01:30 EST (the second 01:30); the fake reads a
+    local ``todate`` in that hour as the earlier (EDT) 01:30, as a server may.
+    """
+    boundary = int(datetime(2024, 11, 3, 6, 30, tzinfo=timezone.utc).timestamp()) * MICRO
+    items = [(10_500 - index, boundary + (9_999 - index) * MICRO + 500_000)
+             for index in range(10_500)]  # fmt: skip
+    fake = FakeBounces(items, semantics)
+    fake.install()
+    assert [b.id for b in pystmark.iter_bounces(api_key=K)] == fake.expected
+    todates = [q["todate"] for q in fake.queries if "todate" in q]
+    assert todates[0] == "2024-11-03T02:30:01"  # past the repeated hour
+
+
+def test_upper_bound_outside_the_repeated_hour_is_the_local_time() -> None:
+    summer = datetime(2024, 7, 1, 12, 0, 1, tzinfo=timezone.utc)
+    assert pystmark._upper_bound(summer) == datetime(2024, 7, 1, 8, 0, 1)
+    first_0130 = datetime(2024, 11, 3, 5, 30, tzinfo=timezone.utc)  # 01:30 EDT
+    assert pystmark._upper_bound(first_0130) == datetime(2024, 11, 3, 1, 30)
