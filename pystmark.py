@@ -2661,10 +2661,12 @@ def _bounce_type_param(value: BounceType | str | None) -> str | None:
         return None
     if isinstance(value, BounceType):
         return value.value
-    if isinstance(value, str) and value.lower() in _BOUNCE_TYPES_FOLDED:
-        return _BOUNCE_TYPES_FOLDED[value.lower()].value
-    choices = ", ".join(member.value for member in BounceType)
-    raise BounceError(f"bounce_type must be one of {choices}; not {value!r}")
+    if not isinstance(value, str) or not value.strip() or _HEADER_UNSAFE.search(value):
+        raise BounceError(f"bounce_type must be a BounceType or its name, not {value!r}")
+    known = _BOUNCE_TYPES_FOLDED.get(value.lower())
+    # A type Postmark adds later than this library is passed through unchanged:
+    # BounceType documents the known values, it never rejects others.
+    return value if known is None else known.value
 
 
 def _bounce_id(value: int | str) -> int:
