@@ -653,3 +653,45 @@ def test_server_endpoints_need_a_server_token(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("POSTMARK_SERVER_TOKEN", raising=False)
     with pytest.raises(pystmark.ConfigurationError, match="server token"):
         pystmark.get_server(account_api_key="account-only")
+
+
+# ---- Edge cases --------------------------------------------------------------
+
+
+@responses.activate
+def test_webhook_without_auth_or_headers_and_default_stream() -> None:
+    responses.post(f"{BASE}/webhooks", json={"ID": 1, "Url": "https://example.com/h"})
+    webhook = pystmark.create_webhook("https://example.com/h", **SERVER).webhook
+    assert sent()[3] == {"Url": "https://example.com/h"}
+    assert webhook.http_auth is None
+    assert webhook.http_headers == {}
+    assert webhook.triggers == pystmark.WebhookTriggers()
+
+
+def test_webhook_with_malformed_headers_raises_data_error() -> None:
+    webhook = pystmark.Webhook({"HttpHeaders": {"X": "y"}})
+    with pytest.raises(pystmark.DataError):
+        _ = webhook.http_headers
+
+
+def test_webhook_trigger_of_the_wrong_type_is_refused() -> None:
+    triggers = pystmark.WebhookTriggers(opens=True)  # type: ignore[arg-type]
+    with pytest.raises(pystmark.ConfigurationError):
+        pystmark.create_webhook("https://example.com/h", triggers=triggers, **SERVER)
+
+
+def test_suppression_results_repr_and_stats_day_details() -> None:
+    results = pystmark.SuppressionResults(
+        [], [pystmark.SuppressionResult({"EmailAddress": "a@b.c", "Status": "Failed"})]
+    )
+    assert repr(results) == "<SuppressionResults 1 (1 failed)>"
+    day = pystmark.StatsDay({"Date": "2024-01-02", "Opens": 3})
+    assert day.to_dict() == {"date": date(2024, 1, 2), "opens": 3}
+    with pytest.raises(AttributeError):
+        _ = day.clicks
+    assert pystmark.StatsDay({}).date is None
+
+
+def test_negative_offsets_are_refused() -> None:
+    with pytest.raises(pystmark.ConfigurationError):
+        pystmark.get_inbound_rules(offset=-1, **SERVER)
