@@ -2630,7 +2630,7 @@ class TemplateManager(Interface):
     edit_endpoint = Endpoint("PUT", "/templates/{}")
     delete_endpoint = Endpoint("DELETE", "/templates/{}")
     validate_endpoint = Endpoint("POST", "/templates/validate", idempotent=True)
-    push_endpoint = Endpoint("PUT", "/templates/push", token="account", idempotent=False)
+    push_endpoint = Endpoint("PUT", "/templates/push", token="account")
 
     def get_page(
         self,
@@ -3852,6 +3852,10 @@ class Stats(Record):
     def to_dict(self) -> dict[str, Any]:
         """The totals and the days as one dict."""
         return {**self.totals, "days": [day.to_dict() for day in self.days]}
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.totals.items())
+        return f"Stats({shown}, days=<{len(self.raw.get('Days') or [])} days>)"
 
 
 class StatsResponse(Response):

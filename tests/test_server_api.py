@@ -13,14 +13,14 @@ import responses
 import pystmark
 
 BASE = "https://api.postmarkapp.com"
-SERVER = {"api_key": "server-token"}
+SERVER: pystmark.Options = {"api_key": "server-token"}
 
 
 def sent(index: int = -1) -> tuple[str, str, dict[str, list[str]], Any, dict[str, str]]:
     request = responses.calls[index].request
-    parts = urlsplit(request.url)
+    parts = urlsplit(str(request.url))
     body = json.loads(request.body) if request.body else None
-    return request.method, parts.path, parse_qs(parts.query), body, dict(request.headers)
+    return str(request.method), parts.path, parse_qs(parts.query), body, dict(request.headers)
 
 
 def assert_server_token(headers: dict[str, str]) -> None:
@@ -418,7 +418,7 @@ def test_create_suppressions_splits_into_requests_of_50() -> None:
     )
     addresses = [f"user{n}@example.com" for n in range(120)] + ["bad-address"]
     results = pystmark.create_suppressions(addresses, "broadcasts", **SERVER)
-    sizes = [len(json.loads(call.request.body)["Suppressions"]) for call in responses.calls]
+    sizes = [len(json.loads(call.request.body or "")["Suppressions"]) for call in responses.calls]
     assert sizes == [50, 50, 21]
     assert len(results.responses) == 3
     assert [result.email_address for result in results] == addresses
@@ -534,6 +534,7 @@ def test_stats_results_are_snake_case() -> None:
     overview = pystmark.get_stats(**SERVER).stats
     assert (overview.sent, overview.bounce_rate, overview.days) == (615, 10.406, [])
     assert overview.to_dict() == {"sent": 615, "bounce_rate": 10.406, "days": []}
+    assert repr(overview) == "Stats(sent=615, bounce_rate=10.406, days=<0 days>)"
 
 
 def test_unknown_statistic_is_refused_before_io() -> None:

@@ -11,16 +11,17 @@ import responses
 import pystmark
 
 BASE = "https://api.postmarkapp.com"
-SERVER = {"api_key": "server-token"}
-ACCOUNT = {"account_api_key": "account-token"}
+SERVER: pystmark.Options = {"api_key": "server-token"}
+ACCOUNT: pystmark.Options = {"account_api_key": "account-token"}
+BOTH: pystmark.Options = {"api_key": "server-token", "account_api_key": "account-token"}
 
 
 def sent(index: int = -1) -> tuple[str, str, dict[str, list[str]], object, dict[str, str]]:
     call = responses.calls[index]
     request = call.request
-    parts = urlsplit(request.url)
+    parts = urlsplit(str(request.url))
     body = json.loads(request.body) if request.body else None
-    return request.method, parts.path, parse_qs(parts.query), body, dict(request.headers)
+    return str(request.method), parts.path, parse_qs(parts.query), body, dict(request.headers)
 
 
 TEMPLATE = {
@@ -186,7 +187,7 @@ def test_create_layout_template_needs_no_subject() -> None:
 def test_create_template_refuses_incomplete_templates_before_io(kwargs: dict[str, str]) -> None:
     name = kwargs.pop("name")
     with pytest.raises(pystmark.ConfigurationError):
-        pystmark.create_template(name, **kwargs, **SERVER)  # type: ignore[arg-type]
+        pystmark.create_template(name, **kwargs, **SERVER)
 
 
 @responses.activate
@@ -285,7 +286,7 @@ def test_push_templates_uses_the_account_token_only() -> None:
             "Templates": [{"Action": "Create", "TemplateId": 7, "Alias": "welcome", "Name": "W"}],
         },
     )
-    pushed = pystmark.push_templates(1, 2, perform_changes=True, **SERVER, **ACCOUNT)
+    pushed = pystmark.push_templates(1, 2, perform_changes=True, **BOTH)
     method, path, _, body, headers = sent()
     assert (method, path) == ("PUT", "/templates/push")
     assert body == {"SourceServerId": 1, "DestinationServerId": 2, "PerformChanges": True}
