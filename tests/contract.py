@@ -162,7 +162,7 @@ class Contract:
             self.paths.append(
                 _Path(
                     template,
-                    re.compile(f"^/{pattern}/?$"),
+                    re.compile(f"^/{pattern}/?$", re.IGNORECASE),  # Postmark ignores case
                     sum(not segment.startswith("{") for segment in segments),
                     operations,
                 )

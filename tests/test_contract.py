@@ -107,6 +107,14 @@ def test_the_overlay_corrects_known_errors(tmp_path: Path) -> None:
     assert corrected.check("GET", "/stats/outbound", ["messagestream"], None) == []
 
 
+def test_paths_match_regardless_of_case() -> None:
+    # The file says /domains/{id}/verifydkim; Postmark documents verifyDkim.
+    problems = contract.check_request(
+        "PUT", "/domains/5/verifyDkim", [], None, headers=ACCOUNT_HEADER
+    )
+    assert problems == []
+
+
 def test_query_patterns_in_the_overlay() -> None:
     query = ["count", "offset", "metadata_order"]
     assert contract.check_request("GET", "/messages/outbound", query, None) == []
