@@ -2475,21 +2475,21 @@ _ERROR_CODE_ERRORS.update({code: TemplateError for code in range(1100, 1132)})
 _ERROR_CODE_ERRORS[1101] = TemplateNotFoundError
 
 
-def _camel(name: str) -> str:
+def _camel_key(name: str) -> str:
     """``post_first_open_only`` -> ``PostFirstOpenOnly`` (``id`` -> ``ID``)."""
     return "".join("ID" if part == "id" else part.capitalize() for part in name.split("_"))
 
 
-def _body(values: Mapping[str, Any]) -> dict[str, Any]:
+def _snake_body(values: Mapping[str, Any]) -> dict[str, Any]:
     """A JSON body from snake_case keyword values, leaving out ``None``."""
     return {
-        _camel(name): (value.value if isinstance(value, enum.Enum) else value)
+        _camel_key(name): (value.value if isinstance(value, enum.Enum) else value)
         for name, value in values.items()
         if value is not None
     }
 
 
-def _check_text(name: str, value: Any) -> None:
+def _require_text(name: str, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(f"{name} must be a non-empty string, not {value!r}")
 
@@ -2642,7 +2642,7 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplatesResponse:
         """One page of templates (``GET /templates``), optionally filtered."""
-        _check_page(count, offset)
+        _check_count_offset(count, offset)
         params = {
             "Count": count,
             "Offset": offset,
@@ -2694,13 +2694,13 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplateResponse:
         """Create a template; a standard one needs a subject and a body."""
-        _check_text("name", name)
+        _require_text("name", name)
         if html_body is None and text_body is None:
             raise ConfigurationError("a template needs html_body or text_body")
         kind = template_type.value if isinstance(template_type, enum.Enum) else template_type
         if subject is None and (kind or "Standard") == "Standard":
             raise ConfigurationError("a standard template needs a subject")
-        body = _body(
+        body = _snake_body(
             {
                 "name": name,
                 "subject": subject,
@@ -2726,7 +2726,7 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplateResponse:
         """Change the fields given; ``layout_template=""`` removes the layout."""
-        body = _body(
+        body = _snake_body(
             {
                 "name": name,
                 "subject": subject,
@@ -2765,7 +2765,7 @@ class TemplateManager(Interface):
         """Check template content and render it with ``test_render_model``."""
         if subject is None and html_body is None and text_body is None:
             raise ConfigurationError("validate_template needs subject, html_body or text_body")
-        body = _body(
+        body = _snake_body(
             {
                 "subject": subject,
                 "html_body": html_body,
@@ -2804,7 +2804,7 @@ class TemplateManager(Interface):
         return TemplatePushResponse(*self._call(self.push_endpoint, options, json_body=body))
 
 
-def _check_page(count: int, offset: int) -> None:
+def _check_count_offset(count: int, offset: int) -> None:
     """Refuse a page Postmark would refuse (``count`` 1..500, ``count + offset`` <= 10,000)."""
     for name, value in (("count", count), ("offset", offset)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -3054,7 +3054,7 @@ class ServerManager(Interface):
             "include_bounce_content_in_hook": include_bounce_content_in_hook,
             "enable_smtp_api_error_hooks": enable_smtp_api_error_hooks,
         }
-        body = _body(changes)
+        body = _snake_body(changes)
         if not body:
             raise ConfigurationError("edit_server needs at least one setting to change")
         return ServerConfigurationResponse(*self._call(self.edit_endpoint, options, json_body=body))
@@ -3205,9 +3205,9 @@ class MessageStreamManager(Interface):
         **options: Unpack[Options],
     ) -> MessageStreamResponse:
         """Create a stream (``POST /message-streams``); its id cannot change later."""
-        _check_text("stream_id", stream_id)
-        _check_text("name", name)
-        body = _body(
+        _require_text("stream_id", stream_id)
+        _require_text("name", name)
+        body = _snake_body(
             {
                 "id": stream_id,
                 "name": name,
@@ -3230,7 +3230,7 @@ class MessageStreamManager(Interface):
         **options: Unpack[Options],
     ) -> MessageStreamResponse:
         """Change a stream's name, description or unsubscribe handling (``PATCH``)."""
-        body = _body(
+        body = _snake_body(
             {
                 "name": name,
                 "description": description,
@@ -3369,7 +3369,7 @@ class WebhookTrigger:
 
     def to_payload(self) -> dict[str, Any]:
         """Postmark's JSON form."""
-        return _body(
+        return _snake_body(
             {
                 "enabled": bool(self.enabled),
                 "post_first_open_only": self.post_first_open_only,
@@ -3741,7 +3741,7 @@ class SuppressionManager(Interface):
     ) -> SuppressionResults:
         addresses = [email_addresses] if isinstance(email_addresses, str) else list(email_addresses)
         for address in addresses:
-            _check_text("email address", address)
+            _require_text("email address", address)
         if not addresses:
             raise ConfigurationError("no email addresses given")
         responses: list[Response] = []
@@ -3800,7 +3800,7 @@ def delete_suppressions(
 # -- Stats
 
 
-def _snake(name: str) -> str:
+def _snake_key(name: str) -> str:
     """``SMTPApiError`` -> ``smtp_api_error``, ``Google Chrome`` -> ``google_chrome``."""
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name.strip())
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
@@ -3820,7 +3820,7 @@ class StatsDay(Record):
     @property
     def counts(self) -> dict[str, Any]:
         """The day's numbers, keyed in snake_case (``{"sent": 3}``)."""
-        return {_snake(key): value for key, value in self.raw.items() if key != "Date"}
+        return {_snake_key(key): value for key, value in self.raw.items() if key != "Date"}
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -3841,7 +3841,7 @@ class Stats(Record):
     @property
     def totals(self) -> dict[str, Any]:
         """The totals over the whole period, keyed in snake_case."""
-        return {_snake(key): value for key, value in self.raw.items() if key != "Days"}
+        return {_snake_key(key): value for key, value in self.raw.items() if key != "Days"}
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -3980,7 +3980,7 @@ class InboundRuleManager(Interface):
         self, count: int = 100, offset: int = 0, **options: Unpack[Options]
     ) -> InboundRulesResponse:
         """One page of rules (``GET /triggers/inboundrules``)."""
-        _check_page(count, offset)
+        _check_count_offset(count, offset)
         params = {"count": count, "offset": offset}
         return InboundRulesResponse(*self._call(self.list_endpoint, options, params=params))
 
@@ -3996,7 +3996,7 @@ class InboundRuleManager(Interface):
 
     def create(self, rule: str, **options: Unpack[Options]) -> InboundRuleResponse:
         """Block inbound mail from an address or domain."""
-        _check_text("rule", rule)
+        _require_text("rule", rule)
         return InboundRuleResponse(
             *self._call(self.create_endpoint, options, json_body={"Rule": rule})
         )
