@@ -3493,6 +3493,12 @@ def _webhook_body(
             raise ConfigurationError("triggers must be a WebhookTriggers")
         body["Triggers"] = triggers.to_payload()
     if http_auth is not None:
+        if (
+            not isinstance(http_auth, tuple | list)
+            or len(http_auth) != 2
+            or not all(isinstance(part, str) for part in http_auth)
+        ):
+            raise ConfigurationError("http_auth must be a (username, password) pair of strings")
         username, password = http_auth
         body["HttpAuth"] = {"Username": username, "Password": password}
     if http_headers is not None:

@@ -326,6 +326,7 @@ def test_webhook_triggers_read_back_can_be_sent_again() -> None:
         {"url": "not a url"},
         {"url": "https://example.com", "http_headers": {"X-Bad": "a\r\nb"}},
         {"url": "https://example.com", "triggers": {"Open": {"Enabled": True}}},
+        {"url": "https://example.com", "http_auth": "user:password"},
     ],
 )
 def test_create_webhook_refuses_bad_input_before_io(kwargs: dict[str, Any]) -> None:
