@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import dataclasses
 import email.utils
 import enum
 import hmac
@@ -105,6 +106,35 @@ __all__ = [
     "check_basic_auth",
     # simple API: messages (messages issue)
     # simple API: templates, server, streams, webhooks, suppressions, stats, rules
+    "get_templates",
+    "iter_templates",
+    "get_template",
+    "create_template",
+    "edit_template",
+    "delete_template",
+    "validate_template",
+    "push_templates",
+    "get_server",
+    "edit_server",
+    "get_message_streams",
+    "get_message_stream",
+    "create_message_stream",
+    "edit_message_stream",
+    "archive_message_stream",
+    "unarchive_message_stream",
+    "get_webhooks",
+    "get_webhook",
+    "create_webhook",
+    "edit_webhook",
+    "delete_webhook",
+    "get_suppressions",
+    "create_suppressions",
+    "delete_suppressions",
+    "get_stats",
+    "get_inbound_rules",
+    "iter_inbound_rules",
+    "create_inbound_rule",
+    "delete_inbound_rule",
     # simple API: account
     # advanced API
     "Interface",
@@ -154,6 +184,52 @@ __all__ = [
     "MAX_WEBHOOK_BYTES",
     # advanced API: messages
     # advanced API: templates, server, streams, webhooks, suppressions, stats, rules
+    "TemplateManager",
+    "ServerManager",
+    "MessageStreamManager",
+    "WebhookManager",
+    "SuppressionManager",
+    "StatsGetter",
+    "InboundRuleManager",
+    "TemplateType",
+    "MessageStreamType",
+    "WebhookTrigger",
+    "WebhookTriggers",
+    "Template",
+    "TemplateIssue",
+    "TemplatePartValidation",
+    "TemplatePushAction",
+    "TemplatesResponse",
+    "TemplateResponse",
+    "TemplateValidationResponse",
+    "TemplatePushResponse",
+    "ServerConfiguration",
+    "ServerConfigurationResponse",
+    "MessageStream",
+    "MessageStreamsResponse",
+    "MessageStreamResponse",
+    "MessageStreamArchiveResponse",
+    "Webhook",
+    "WebhooksResponse",
+    "WebhookResponse",
+    "Suppression",
+    "SuppressionResult",
+    "SuppressionsResponse",
+    "SuppressionResults",
+    "Stats",
+    "StatsDay",
+    "StatsResponse",
+    "InboundRule",
+    "InboundRulesResponse",
+    "InboundRuleResponse",
+    "TemplateError",
+    "TemplateNotFoundError",
+    "MessageStreamError",
+    "MessageStreamNotFoundError",
+    "InboundRuleError",
+    "StatsQueryError",
+    "STATS",
+    "MAX_SUPPRESSIONS_PER_REQUEST",
     # advanced API: account
     # messages
     "Message",
@@ -3726,12 +3802,1579 @@ def _event_class(event_type: type[WebhookEvent] | str) -> type[WebhookEvent]:
 
 # ---- Templates -------------------------------------------------------------
 
-# (server API issue: templates)
+
+class TemplateError(UnprocessableEntityError):
+    """Postmark refused a template request (ErrorCode 1100 to 1131)."""
+
+
+class TemplateNotFoundError(TemplateError):
+    """No template has this id or alias (ErrorCode 1101)."""
+
+
+# Template ErrorCodes: postmarkapp.com/developer/api/overview#error-codes.
+_ERROR_CODE_ERRORS.update({code: TemplateError for code in range(1100, 1132)})
+_ERROR_CODE_ERRORS[1101] = TemplateNotFoundError
+
+
+def _camel_key(name: str) -> str:
+    """``post_first_open_only`` -> ``PostFirstOpenOnly`` (``id`` -> ``ID``)."""
+    return "".join("ID" if part == "id" else part.capitalize() for part in name.split("_"))
+
+
+def _snake_body(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON body from snake_case keyword values, leaving out ``None``."""
+    return {
+        _camel_key(name): (value.value if isinstance(value, enum.Enum) else value)
+        for name, value in values.items()
+        if value is not None
+    }
+
+
+def _require_text(name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{name} must be a non-empty string, not {value!r}")
+
+
+class Template(Record):
+    """A template (listings fill in only the id, name, alias, type and layout)."""
+
+    template_id = _field(("TemplateId", "TemplateID"), _as_int)
+    name = _field("Name", _as_str)
+    alias = _field("Alias", _as_optional_str)
+    subject = _field("Subject", _as_optional_str)
+    html_body = _field("HtmlBody", _as_optional_str)
+    text_body = _field("TextBody", _as_optional_str)
+    active = _field("Active", _as_bool)
+    associated_server_id = _field("AssociatedServerId", _as_int)
+    #: ``"Standard"`` or ``"Layout"``.
+    template_type = _field("TemplateType", _as_str)
+    #: The alias of the layout a standard template uses, if any.
+    layout_template = _field("LayoutTemplate", _as_optional_str)
+
+
+class TemplateIssue(Record):
+    """One problem :func:`validate_template` found in a template part."""
+
+    message = _field("Message", _as_str)
+    line = _field("Line", _as_int)
+    character_position = _field("CharacterPosition", _as_int)
+
+
+class TemplatePartValidation(Record):
+    """The validation of one template part: subject, HTML or text body."""
+
+    content_is_valid = _field("ContentIsValid", _as_bool)
+    #: The part rendered with the test model.
+    rendered_content = _field("RenderedContent", _as_optional_str)
+    validation_errors = _field("ValidationErrors", _as_records(TemplateIssue))
+
+
+class TemplatePushAction(Record):
+    """One template that :func:`push_templates` creates or changes."""
+
+    action = _field("Action", _as_str)
+    template_id = _field(("TemplateId", "TemplateID"), _as_int)
+    alias = _field("Alias", _as_optional_str)
+    name = _field("Name", _as_str)
+    template_type = _field("TemplateType", _as_str)
+
+
+class TemplatesResponse(Response):
+    """A page of templates."""
+
+    @property
+    def templates(self) -> list[Template]:
+        """The templates of this page."""
+        return _as_records(Template)(_as_dict(self.data).get("Templates"))
+
+    @property
+    def total_count(self) -> int:
+        """How many templates match, over all pages."""
+        return _as_int(_as_dict(self.data).get("TotalCount"))
+
+
+class TemplateResponse(Response):
+    """One template (for create and edit, without its content)."""
+
+    @property
+    def template(self) -> Template:
+        """The template."""
+        return Template(_as_dict(self.data))
+
+
+class TemplateValidationResponse(Response):
+    """The outcome of :func:`validate_template`."""
+
+    @property
+    def all_content_is_valid(self) -> bool:
+        """True when every part given is valid."""
+        return _as_bool(_as_dict(self.data).get("AllContentIsValid"))
+
+    def _part(self, key: str) -> TemplatePartValidation | None:
+        return _as_record(TemplatePartValidation)(_as_dict(self.data).get(key))
+
+    @property
+    def subject(self) -> TemplatePartValidation | None:
+        """The subject's validation (``None`` when no subject was given)."""
+        return self._part("Subject")
+
+    @property
+    def html_body(self) -> TemplatePartValidation | None:
+        """The HTML body's validation (``None`` when none was given)."""
+        return self._part("HtmlBody")
+
+    @property
+    def text_body(self) -> TemplatePartValidation | None:
+        """The text body's validation (``None`` when none was given)."""
+        return self._part("TextBody")
+
+    @property
+    def issues(self) -> list[TemplateIssue]:
+        """Every validation error, of every part."""
+        parts = (self.subject, self.html_body, self.text_body)
+        return [issue for part in parts if part for issue in part.validation_errors]
+
+    @property
+    def suggested_template_model(self) -> dict[str, Any]:
+        """A model with every variable the template uses."""
+        return _as_dict(_as_dict(self.data).get("SuggestedTemplateModel"))
+
+
+class TemplatePushResponse(Response):
+    """The outcome of :func:`push_templates`."""
+
+    @property
+    def total_count(self) -> int:
+        """How many templates are (or would be) created or changed."""
+        return _as_int(_as_dict(self.data).get("TotalCount"))
+
+    @property
+    def templates(self) -> list[TemplatePushAction]:
+        """What happens to each template."""
+        return _as_records(TemplatePushAction)(_as_dict(self.data).get("Templates"))
+
+
+class TemplateType(str, enum.Enum):
+    """Template kinds: a standard template, or a layout that standard ones use."""
+
+    ALL = "All"  #: only for listing
+    STANDARD = "Standard"
+    LAYOUT = "Layout"
+
+
+class TemplateManager(Interface):
+    """Lists, reads, creates, edits, deletes, validates and pushes templates."""
+
+    list_endpoint = Endpoint("GET", "/templates")
+    get_endpoint = Endpoint("GET", "/templates/{}")
+    create_endpoint = Endpoint("POST", "/templates")
+    edit_endpoint = Endpoint("PUT", "/templates/{}")
+    delete_endpoint = Endpoint("DELETE", "/templates/{}")
+    validate_endpoint = Endpoint("POST", "/templates/validate", idempotent=True)
+    push_endpoint = Endpoint("PUT", "/templates/push", token="account")
+
+    def get_page(
+        self,
+        count: int = 100,
+        offset: int = 0,
+        *,
+        template_type: TemplateType | str | None = None,
+        layout_template: str | None = None,
+        **options: Unpack[Options],
+    ) -> TemplatesResponse:
+        """One page of templates (``GET /templates``), optionally filtered."""
+        _check_count_offset(count, offset)
+        params = {
+            "Count": count,
+            "Offset": offset,
+            "TemplateType": template_type,
+            "LayoutTemplate": layout_template,
+        }
+        return TemplatesResponse(*self._call(self.list_endpoint, options, params=params))
+
+    def iterate(
+        self,
+        *,
+        template_type: TemplateType | str | None = None,
+        layout_template: str | None = None,
+        max_results: int | None = None,
+        **options: Unpack[Options],
+    ) -> Iterator[Template]:
+        """Every template, fetched a page at a time as the iterator advances."""
+
+        def fetch(query: dict[str, Any]) -> Any:
+            return self._call(self.list_endpoint, options, params=query)[1]
+
+        params = {"TemplateType": template_type, "LayoutTemplate": layout_template}
+        return _iter_paged(
+            fetch,
+            "Templates",
+            Template,
+            params,
+            max_results=max_results,
+            count_key="Count",
+            offset_key="Offset",
+        )
+
+    def get(self, template_id_or_alias: int | str, **options: Unpack[Options]) -> TemplateResponse:
+        """One template with its content, by id or alias."""
+        return TemplateResponse(
+            *self._call(self.get_endpoint, options, path_args=[template_id_or_alias])
+        )
+
+    def create(
+        self,
+        name: str,
+        *,
+        subject: str | None = None,
+        html_body: str | None = None,
+        text_body: str | None = None,
+        alias: str | None = None,
+        template_type: TemplateType | str | None = None,
+        layout_template: str | None = None,
+        **options: Unpack[Options],
+    ) -> TemplateResponse:
+        """Create a template; a standard one needs a subject and a body."""
+        _require_text("name", name)
+        if html_body is None and text_body is None:
+            raise ConfigurationError("a template needs html_body or text_body")
+        kind = template_type.value if isinstance(template_type, enum.Enum) else template_type
+        if subject is None and (kind or "Standard") == "Standard":
+            raise ConfigurationError("a standard template needs a subject")
+        body = _snake_body(
+            {
+                "name": name,
+                "subject": subject,
+                "html_body": html_body,
+                "text_body": text_body,
+                "alias": alias,
+                "template_type": template_type,
+                "layout_template": layout_template,
+            }
+        )
+        return TemplateResponse(*self._call(self.create_endpoint, options, json_body=body))
+
+    def edit(
+        self,
+        template_id_or_alias: int | str,
+        *,
+        name: str | None = None,
+        subject: str | None = None,
+        html_body: str | None = None,
+        text_body: str | None = None,
+        alias: str | None = None,
+        layout_template: str | None = None,
+        **options: Unpack[Options],
+    ) -> TemplateResponse:
+        """Change the fields given; ``layout_template=""`` removes the layout."""
+        body = _snake_body(
+            {
+                "name": name,
+                "subject": subject,
+                "html_body": html_body,
+                "text_body": text_body,
+                "alias": alias,
+                "layout_template": layout_template,
+            }
+        )
+        if not body:
+            raise ConfigurationError("edit_template needs at least one field to change")
+        return TemplateResponse(
+            *self._call(
+                self.edit_endpoint, options, path_args=[template_id_or_alias], json_body=body
+            )
+        )
+
+    def delete(self, template_id_or_alias: int | str, **options: Unpack[Options]) -> Response:
+        """Delete a template by id or alias."""
+        return Response(
+            *self._call(self.delete_endpoint, options, path_args=[template_id_or_alias])
+        )
+
+    def validate(
+        self,
+        *,
+        subject: str | None = None,
+        html_body: str | None = None,
+        text_body: str | None = None,
+        test_render_model: Mapping[str, Any] | None = None,
+        inline_css: bool | None = None,
+        template_type: TemplateType | str | None = None,
+        layout_template: str | None = None,
+        **options: Unpack[Options],
+    ) -> TemplateValidationResponse:
+        """Check template content and render it with ``test_render_model``."""
+        if subject is None and html_body is None and text_body is None:
+            raise ConfigurationError("validate_template needs subject, html_body or text_body")
+        body = _snake_body(
+            {
+                "subject": subject,
+                "html_body": html_body,
+                "text_body": text_body,
+                "test_render_model": test_render_model,
+                "template_type": template_type,
+                "layout_template": layout_template,
+            }
+        )
+        if inline_css is not None:
+            body["InlineCssForHtmlTestRender"] = inline_css
+        return TemplateValidationResponse(
+            *self._call(self.validate_endpoint, options, json_body=body)
+        )
+
+    def push(
+        self,
+        source_server_id: int,
+        destination_server_id: int,
+        *,
+        perform_changes: bool = False,
+        **options: Unpack[Options],
+    ) -> TemplatePushResponse:
+        """Copy templates between servers (account token); a dry run unless told."""
+        for name, value in (
+            ("source_server_id", source_server_id),
+            ("destination_server_id", destination_server_id),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigurationError(f"{name} must be an integer, not {value!r}")
+        body = {
+            "SourceServerId": source_server_id,
+            "DestinationServerId": destination_server_id,
+            "PerformChanges": bool(perform_changes),
+        }
+        return TemplatePushResponse(*self._call(self.push_endpoint, options, json_body=body))
+
+
+def _check_count_offset(count: int, offset: int) -> None:
+    """Refuse a page Postmark would refuse (``count`` 1..500, ``count + offset`` <= 10,000)."""
+    for name, value in (("count", count), ("offset", offset)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigurationError(f"{name} must be an integer >= 0, not {value!r}")
+    if not 1 <= count <= MAX_PAGE_SIZE or count + offset > MAX_OFFSET:
+        raise ConfigurationError(
+            f"count must be 1 to {MAX_PAGE_SIZE} and count + offset at most {MAX_OFFSET}"
+        )
+
+
+def get_templates(
+    count: int = 100,
+    offset: int = 0,
+    *,
+    template_type: TemplateType | str | None = None,
+    layout_template: str | None = None,
+    **options: Unpack[Options],
+) -> TemplatesResponse:
+    """One page of templates (``GET /templates``); see :class:`TemplateManager`."""
+    return _default(TemplateManager).get_page(
+        count, offset, template_type=template_type, layout_template=layout_template, **options
+    )
+
+
+def iter_templates(
+    *,
+    template_type: TemplateType | str | None = None,
+    layout_template: str | None = None,
+    max_results: int | None = None,
+    **options: Unpack[Options],
+) -> Iterator[Template]:
+    """Every template, a page at a time (``GET /templates``)."""
+    return _default(TemplateManager).iterate(
+        template_type=template_type,
+        layout_template=layout_template,
+        max_results=max_results,
+        **options,
+    )
+
+
+def get_template(template_id_or_alias: int | str, **options: Unpack[Options]) -> TemplateResponse:
+    """One template with its content (``GET /templates/{id or alias}``)."""
+    return _default(TemplateManager).get(template_id_or_alias, **options)
+
+
+def create_template(
+    name: str,
+    *,
+    subject: str | None = None,
+    html_body: str | None = None,
+    text_body: str | None = None,
+    alias: str | None = None,
+    template_type: TemplateType | str | None = None,
+    layout_template: str | None = None,
+    **options: Unpack[Options],
+) -> TemplateResponse:
+    """Create a template (``POST /templates``)."""
+    return _default(TemplateManager).create(
+        name,
+        subject=subject,
+        html_body=html_body,
+        text_body=text_body,
+        alias=alias,
+        template_type=template_type,
+        layout_template=layout_template,
+        **options,
+    )
+
+
+def edit_template(
+    template_id_or_alias: int | str,
+    *,
+    name: str | None = None,
+    subject: str | None = None,
+    html_body: str | None = None,
+    text_body: str | None = None,
+    alias: str | None = None,
+    layout_template: str | None = None,
+    **options: Unpack[Options],
+) -> TemplateResponse:
+    """Change a template's fields (``PUT /templates/{id or alias}``)."""
+    return _default(TemplateManager).edit(
+        template_id_or_alias,
+        name=name,
+        subject=subject,
+        html_body=html_body,
+        text_body=text_body,
+        alias=alias,
+        layout_template=layout_template,
+        **options,
+    )
+
+
+def delete_template(template_id_or_alias: int | str, **options: Unpack[Options]) -> Response:
+    """Delete a template (``DELETE /templates/{id or alias}``)."""
+    return _default(TemplateManager).delete(template_id_or_alias, **options)
+
+
+def validate_template(
+    *,
+    subject: str | None = None,
+    html_body: str | None = None,
+    text_body: str | None = None,
+    test_render_model: Mapping[str, Any] | None = None,
+    inline_css: bool | None = None,
+    template_type: TemplateType | str | None = None,
+    layout_template: str | None = None,
+    **options: Unpack[Options],
+) -> TemplateValidationResponse:
+    """Validate and test-render template content (``POST /templates/validate``)."""
+    return _default(TemplateManager).validate(
+        subject=subject,
+        html_body=html_body,
+        text_body=text_body,
+        test_render_model=test_render_model,
+        inline_css=inline_css,
+        template_type=template_type,
+        layout_template=layout_template,
+        **options,
+    )
+
+
+def push_templates(
+    source_server_id: int,
+    destination_server_id: int,
+    *,
+    perform_changes: bool = False,
+    **options: Unpack[Options],
+) -> TemplatePushResponse:
+    """Copy templates to another server (``PUT /templates/push``, account token)."""
+    return _default(TemplateManager).push(
+        source_server_id, destination_server_id, perform_changes=perform_changes, **options
+    )
 
 
 # ---- Server, message streams, webhooks API, suppressions, stats, rules ------
 
-# (server API issue)
+
+class MessageStreamError(UnprocessableEntityError):
+    """Postmark refused a message stream request (ErrorCode 1221 to 1237)."""
+
+
+class MessageStreamNotFoundError(MessageStreamError):
+    """No message stream has this id (ErrorCode 1226)."""
+
+
+class InboundRuleError(UnprocessableEntityError):
+    """Postmark refused an inbound rule request (ErrorCode 800 to 813)."""
+
+
+class StatsQueryError(UnprocessableEntityError):
+    """Postmark could not run a statistics query (ErrorCode 900)."""
+
+
+# ErrorCodes: postmarkapp.com/developer/api/overview#error-codes.
+_ERROR_CODE_ERRORS.update({code: MessageStreamError for code in range(1221, 1238)})
+_ERROR_CODE_ERRORS.update({code: InboundRuleError for code in range(800, 814)})
+_ERROR_CODE_ERRORS.update({1226: MessageStreamNotFoundError, 900: StatsQueryError})
+
+
+# -- Server
+
+
+class ServerConfiguration(Record):
+    """The settings of the server whose token made the request."""
+
+    id = _field("ID", _as_int)
+    name = _field("Name", _as_str)
+    api_tokens = _field("ApiTokens", _as_str_list)
+    color = _field("Color", _as_str)
+    server_link = _field("ServerLink", _as_str)
+    delivery_type = _field("DeliveryType", _as_optional_str)
+    smtp_api_activated = _field("SmtpApiActivated", _as_bool)
+    raw_email_enabled = _field("RawEmailEnabled", _as_bool)
+    inbound_address = _field("InboundAddress", _as_optional_str)
+    inbound_domain = _field("InboundDomain", _as_optional_str)
+    inbound_hash = _field("InboundHash", _as_optional_str)
+    inbound_spam_threshold = _field("InboundSpamThreshold", _as_int)
+    inbound_hook_url = _field("InboundHookUrl", _as_optional_str)
+    bounce_hook_url = _field("BounceHookUrl", _as_optional_str)
+    open_hook_url = _field("OpenHookUrl", _as_optional_str)
+    delivery_hook_url = _field("DeliveryHookUrl", _as_optional_str)
+    click_hook_url = _field("ClickHookUrl", _as_optional_str)
+    post_first_open_only = _field("PostFirstOpenOnly", _as_bool)
+    track_opens = _field("TrackOpens", _as_bool)
+    track_links = _field("TrackLinks", _as_optional_str)
+    include_bounce_content_in_hook = _field("IncludeBounceContentInHook", _as_bool)
+    enable_smtp_api_error_hooks = _field("EnableSmtpApiErrorHooks", _as_bool)
+
+
+class ServerConfigurationResponse(Response):
+    """The server's settings."""
+
+    @property
+    def server(self) -> ServerConfiguration:
+        """The settings."""
+        return ServerConfiguration(_as_dict(self.data))
+
+
+class ServerManager(Interface):
+    """Reads and edits the settings of the server the token belongs to."""
+
+    get_endpoint = Endpoint("GET", "/server")
+    edit_endpoint = Endpoint("PUT", "/server")
+
+    def get(self, **options: Unpack[Options]) -> ServerConfigurationResponse:
+        """The server's settings (``GET /server``)."""
+        return ServerConfigurationResponse(*self._call(self.get_endpoint, options))
+
+    def edit(
+        self,
+        *,
+        name: str | None = None,
+        color: str | None = None,
+        smtp_api_activated: bool | None = None,
+        raw_email_enabled: bool | None = None,
+        inbound_hook_url: str | None = None,
+        bounce_hook_url: str | None = None,
+        open_hook_url: str | None = None,
+        delivery_hook_url: str | None = None,
+        click_hook_url: str | None = None,
+        post_first_open_only: bool | None = None,
+        track_opens: bool | None = None,
+        track_links: TrackLinks | str | None = None,
+        inbound_domain: str | None = None,
+        inbound_spam_threshold: int | None = None,
+        include_bounce_content_in_hook: bool | None = None,
+        enable_smtp_api_error_hooks: bool | None = None,
+        **options: Unpack[Options],
+    ) -> ServerConfigurationResponse:
+        """Change the settings given (``PUT /server``); the rest stay as they are."""
+        changes = {
+            "name": name,
+            "color": color,
+            "smtp_api_activated": smtp_api_activated,
+            "raw_email_enabled": raw_email_enabled,
+            "inbound_hook_url": inbound_hook_url,
+            "bounce_hook_url": bounce_hook_url,
+            "open_hook_url": open_hook_url,
+            "delivery_hook_url": delivery_hook_url,
+            "click_hook_url": click_hook_url,
+            "post_first_open_only": post_first_open_only,
+            "track_opens": track_opens,
+            "track_links": track_links,
+            "inbound_domain": inbound_domain,
+            "inbound_spam_threshold": inbound_spam_threshold,
+            "include_bounce_content_in_hook": include_bounce_content_in_hook,
+            "enable_smtp_api_error_hooks": enable_smtp_api_error_hooks,
+        }
+        body = _snake_body(changes)
+        if not body:
+            raise ConfigurationError("edit_server needs at least one setting to change")
+        return ServerConfigurationResponse(*self._call(self.edit_endpoint, options, json_body=body))
+
+
+def get_server(**options: Unpack[Options]) -> ServerConfigurationResponse:
+    """The settings of the token's server (``GET /server``); see :class:`ServerManager`."""
+    return _default(ServerManager).get(**options)
+
+
+def edit_server(
+    *,
+    name: str | None = None,
+    color: str | None = None,
+    smtp_api_activated: bool | None = None,
+    raw_email_enabled: bool | None = None,
+    inbound_hook_url: str | None = None,
+    bounce_hook_url: str | None = None,
+    open_hook_url: str | None = None,
+    delivery_hook_url: str | None = None,
+    click_hook_url: str | None = None,
+    post_first_open_only: bool | None = None,
+    track_opens: bool | None = None,
+    track_links: TrackLinks | str | None = None,
+    inbound_domain: str | None = None,
+    inbound_spam_threshold: int | None = None,
+    include_bounce_content_in_hook: bool | None = None,
+    enable_smtp_api_error_hooks: bool | None = None,
+    **options: Unpack[Options],
+) -> ServerConfigurationResponse:
+    """Change the token's server settings (``PUT /server``); see :class:`ServerManager`."""
+    return _default(ServerManager).edit(
+        name=name,
+        color=color,
+        smtp_api_activated=smtp_api_activated,
+        raw_email_enabled=raw_email_enabled,
+        inbound_hook_url=inbound_hook_url,
+        bounce_hook_url=bounce_hook_url,
+        open_hook_url=open_hook_url,
+        delivery_hook_url=delivery_hook_url,
+        click_hook_url=click_hook_url,
+        post_first_open_only=post_first_open_only,
+        track_opens=track_opens,
+        track_links=track_links,
+        inbound_domain=inbound_domain,
+        inbound_spam_threshold=inbound_spam_threshold,
+        include_bounce_content_in_hook=include_bounce_content_in_hook,
+        enable_smtp_api_error_hooks=enable_smtp_api_error_hooks,
+        **options,
+    )
+
+
+# -- Message streams
+
+
+class MessageStream(Record):
+    """A message stream: transactional, broadcasts or inbound."""
+
+    id = _field("ID", _as_str)
+    server_id = _field("ServerID", _as_int)
+    name = _field("Name", _as_str)
+    description = _field("Description", _as_optional_str)
+    #: ``"Transactional"``, ``"Broadcasts"`` or ``"Inbound"``.
+    message_stream_type = _field("MessageStreamType", _as_str)
+    created_at = _field("CreatedAt", parse_datetime)
+    updated_at = _field("UpdatedAt", parse_datetime)
+    archived_at = _field("ArchivedAt", parse_datetime)
+    expected_purge_date = _field("ExpectedPurgeDate", parse_datetime)
+    subscription_management_configuration = _field("SubscriptionManagementConfiguration", _as_dict)
+
+    @property
+    def unsubscribe_handling_type(self) -> str | None:
+        """``"None"``, ``"Postmark"`` or ``"Custom"``."""
+        return _as_optional_str(
+            self.subscription_management_configuration.get("UnsubscribeHandlingType")
+        )
+
+
+class MessageStreamsResponse(Response):
+    """The server's message streams."""
+
+    @property
+    def message_streams(self) -> list[MessageStream]:
+        """The streams."""
+        return _as_records(MessageStream)(_as_dict(self.data).get("MessageStreams"))
+
+    @property
+    def total_count(self) -> int:
+        """How many streams there are."""
+        return _as_int(_as_dict(self.data).get("TotalCount"))
+
+
+class MessageStreamResponse(Response):
+    """One message stream."""
+
+    @property
+    def message_stream(self) -> MessageStream:
+        """The stream."""
+        return MessageStream(_as_dict(self.data))
+
+
+class MessageStreamType(str, enum.Enum):
+    """Kinds of message stream (``ALL`` only for listing)."""
+
+    ALL = "All"
+    TRANSACTIONAL = "Transactional"
+    BROADCASTS = "Broadcasts"
+    INBOUND = "Inbound"
+
+
+def _subscription_management(handling: str | None) -> dict[str, Any] | None:
+    return None if handling is None else {"UnsubscribeHandlingType": handling}
+
+
+class MessageStreamManager(Interface):
+    """Lists, reads, creates, edits, archives and unarchives message streams."""
+
+    list_endpoint = Endpoint("GET", "/message-streams")
+    get_endpoint = Endpoint("GET", "/message-streams/{}")
+    create_endpoint = Endpoint("POST", "/message-streams")
+    edit_endpoint = Endpoint("PATCH", "/message-streams/{}", idempotent=True)
+    archive_endpoint = Endpoint("POST", "/message-streams/{}/archive")
+    unarchive_endpoint = Endpoint("POST", "/message-streams/{}/unarchive")
+
+    def get_all(
+        self,
+        *,
+        stream_type: MessageStreamType | str | None = None,
+        include_archived: bool | None = None,
+        **options: Unpack[Options],
+    ) -> MessageStreamsResponse:
+        """The server's streams, of one type or all (``GET /message-streams``)."""
+        params = {"MessageStreamType": stream_type, "IncludeArchivedStreams": include_archived}
+        return MessageStreamsResponse(*self._call(self.list_endpoint, options, params=params))
+
+    def get(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
+        """One stream (``GET /message-streams/{id}``)."""
+        return MessageStreamResponse(*self._call(self.get_endpoint, options, path_args=[stream_id]))
+
+    def create(
+        self,
+        stream_id: str,
+        name: str,
+        stream_type: MessageStreamType | str,
+        *,
+        description: str | None = None,
+        unsubscribe_handling_type: str | None = None,
+        **options: Unpack[Options],
+    ) -> MessageStreamResponse:
+        """Create a stream (``POST /message-streams``); its id cannot change later."""
+        _require_text("stream_id", stream_id)
+        _require_text("name", name)
+        body = _snake_body(
+            {
+                "id": stream_id,
+                "name": name,
+                "message_stream_type": stream_type,
+                "description": description,
+                "subscription_management_configuration": _subscription_management(
+                    unsubscribe_handling_type
+                ),
+            }
+        )
+        return MessageStreamResponse(*self._call(self.create_endpoint, options, json_body=body))
+
+    def edit(
+        self,
+        stream_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        unsubscribe_handling_type: str | None = None,
+        **options: Unpack[Options],
+    ) -> MessageStreamResponse:
+        """Change a stream's name, description or unsubscribe handling (``PATCH``)."""
+        body = _snake_body(
+            {
+                "name": name,
+                "description": description,
+                "subscription_management_configuration": _subscription_management(
+                    unsubscribe_handling_type
+                ),
+            }
+        )
+        if not body:
+            raise ConfigurationError("edit_message_stream needs at least one field to change")
+        return MessageStreamResponse(
+            *self._call(self.edit_endpoint, options, path_args=[stream_id], json_body=body)
+        )
+
+    def archive(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamArchiveResponse:
+        """Archive a stream; Postmark purges it after ``expected_purge_date``."""
+        return MessageStreamArchiveResponse(
+            *self._call(self.archive_endpoint, options, path_args=[stream_id])
+        )
+
+    def unarchive(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
+        """Bring an archived stream back before it is purged."""
+        return MessageStreamResponse(
+            *self._call(self.unarchive_endpoint, options, path_args=[stream_id])
+        )
+
+
+class MessageStreamArchiveResponse(Response):
+    """The outcome of archiving a stream."""
+
+    @property
+    def id(self) -> str:
+        """The stream's id."""
+        return _as_str(_as_dict(self.data).get("ID"))
+
+    @property
+    def server_id(self) -> int:
+        """The server's id."""
+        return _as_int(_as_dict(self.data).get("ServerID"))
+
+    @property
+    def expected_purge_date(self) -> datetime | None:
+        """When Postmark deletes the stream and its data."""
+        return parse_datetime(_as_dict(self.data).get("ExpectedPurgeDate"))
+
+
+def get_message_streams(
+    *,
+    stream_type: MessageStreamType | str | None = None,
+    include_archived: bool | None = None,
+    **options: Unpack[Options],
+) -> MessageStreamsResponse:
+    """The server's message streams (``GET /message-streams``)."""
+    return _default(MessageStreamManager).get_all(
+        stream_type=stream_type, include_archived=include_archived, **options
+    )
+
+
+def get_message_stream(stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
+    """One message stream (``GET /message-streams/{id}``)."""
+    return _default(MessageStreamManager).get(stream_id, **options)
+
+
+def create_message_stream(
+    stream_id: str,
+    name: str,
+    stream_type: MessageStreamType | str,
+    *,
+    description: str | None = None,
+    unsubscribe_handling_type: str | None = None,
+    **options: Unpack[Options],
+) -> MessageStreamResponse:
+    """Create a message stream (``POST /message-streams``)."""
+    return _default(MessageStreamManager).create(
+        stream_id,
+        name,
+        stream_type,
+        description=description,
+        unsubscribe_handling_type=unsubscribe_handling_type,
+        **options,
+    )
+
+
+def edit_message_stream(
+    stream_id: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    unsubscribe_handling_type: str | None = None,
+    **options: Unpack[Options],
+) -> MessageStreamResponse:
+    """Change a message stream (``PATCH /message-streams/{id}``)."""
+    return _default(MessageStreamManager).edit(
+        stream_id,
+        name=name,
+        description=description,
+        unsubscribe_handling_type=unsubscribe_handling_type,
+        **options,
+    )
+
+
+def archive_message_stream(
+    stream_id: str, **options: Unpack[Options]
+) -> MessageStreamArchiveResponse:
+    """Archive a message stream (``POST /message-streams/{id}/archive``)."""
+    return _default(MessageStreamManager).archive(stream_id, **options)
+
+
+def unarchive_message_stream(stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
+    """Unarchive a message stream (``POST /message-streams/{id}/unarchive``)."""
+    return _default(MessageStreamManager).unarchive(stream_id, **options)
+
+
+# -- Webhooks configuration (parsing the posts Postmark makes is elsewhere)
+
+
+@dataclasses.dataclass
+class WebhookTrigger:
+    """One kind of webhook event: whether it is posted, and its options."""
+
+    enabled: bool = True
+    #: Open triggers only: post the first open of each message only.
+    post_first_open_only: bool | None = None
+    #: Bounce and spam complaint triggers only: include the message content.
+    include_content: bool | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> WebhookTrigger:
+        """Read Postmark's ``{"Enabled": ..., ...}``."""
+        raw = _as_dict(data)
+        return cls(
+            enabled=_as_bool(raw.get("Enabled")),
+            post_first_open_only=_as_optional_bool(raw.get("PostFirstOpenOnly")),
+            include_content=_as_optional_bool(raw.get("IncludeContent")),
+        )
+
+    def to_payload(self) -> dict[str, Any]:
+        """Postmark's JSON form."""
+        return _snake_body(
+            {
+                "enabled": bool(self.enabled),
+                "post_first_open_only": self.post_first_open_only,
+                "include_content": self.include_content,
+            }
+        )
+
+
+_TRIGGER_KEYS = {
+    "opens": "Open",
+    "clicks": "Click",
+    "deliveries": "Delivery",
+    "bounces": "Bounce",
+    "spam_complaints": "SpamComplaint",
+    "subscription_changes": "SubscriptionChange",
+}
+
+
+@dataclasses.dataclass
+class WebhookTriggers:
+    """Which events a webhook posts; ``None`` leaves a trigger out of the request."""
+
+    opens: WebhookTrigger | None = None
+    clicks: WebhookTrigger | None = None
+    deliveries: WebhookTrigger | None = None
+    bounces: WebhookTrigger | None = None
+    spam_complaints: WebhookTrigger | None = None
+    subscription_changes: WebhookTrigger | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> WebhookTriggers:
+        """Read Postmark's ``Triggers`` object."""
+        raw = _as_dict(data)
+        found = {
+            name: WebhookTrigger.from_dict(raw[key])
+            for name, key in _TRIGGER_KEYS.items()
+            if raw.get(key) is not None
+        }
+        return cls(**found)
+
+    def to_payload(self) -> dict[str, Any]:
+        """Postmark's JSON form."""
+        payload = {}
+        for name, key in _TRIGGER_KEYS.items():
+            trigger = getattr(self, name)
+            if trigger is not None:
+                if not isinstance(trigger, WebhookTrigger):
+                    raise ConfigurationError(f"triggers.{name} must be a WebhookTrigger")
+                payload[key] = trigger.to_payload()
+        return payload
+
+
+def _http_headers(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, list):
+        raise DataError("expected a list of headers")
+    return {_as_str(_as_dict(item).get("Name")): _as_str(item.get("Value")) for item in value}
+
+
+def _http_auth(value: Any) -> tuple[str, str] | None:
+    raw = _as_dict(value)
+    if not raw.get("Username") and not raw.get("Password"):
+        return None
+    return _as_str(raw.get("Username")), _as_str(raw.get("Password"))
+
+
+class Webhook(Record):
+    """A webhook configured on a message stream."""
+
+    id = _field("ID", _as_int)
+    url = _field("Url", _as_str)
+    message_stream = _field("MessageStream", _as_str)
+    #: ``(username, password)`` for HTTP basic auth, or ``None``.
+    http_auth = _field("HttpAuth", _http_auth)
+    #: Extra headers Postmark sends with each post.
+    http_headers = _field("HttpHeaders", _http_headers)
+    triggers = _field("Triggers", WebhookTriggers.from_dict)
+
+    def __repr__(self) -> str:
+        # The password is a secret: show only whether there is one.
+        auth = self.raw.get("HttpAuth") or {}
+        return (
+            f"Webhook(id={self.id!r}, url={self.url!r}, "
+            f"message_stream={self.message_stream!r}, http_auth={bool(auth)})"
+        )
+
+
+class WebhooksResponse(Response):
+    """The webhooks of a stream (or of every stream)."""
+
+    @property
+    def webhooks(self) -> list[Webhook]:
+        """The webhooks."""
+        return _as_records(Webhook)(_as_dict(self.data).get("Webhooks"))
+
+
+class WebhookResponse(Response):
+    """One webhook."""
+
+    @property
+    def webhook(self) -> Webhook:
+        """The webhook."""
+        return Webhook(_as_dict(self.data))
+
+
+def _webhook_body(
+    url: str | None,
+    triggers: WebhookTriggers | None,
+    http_auth: tuple[str, str] | None,
+    http_headers: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if url is not None:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(f"a webhook url must be an http(s) URL, not {url!r}")
+        body["Url"] = url
+    if triggers is not None:
+        if not isinstance(triggers, WebhookTriggers):
+            raise ConfigurationError("triggers must be a WebhookTriggers")
+        body["Triggers"] = triggers.to_payload()
+    if http_auth is not None:
+        if (
+            not isinstance(http_auth, tuple | list)
+            or len(http_auth) != 2
+            or not all(isinstance(part, str) for part in http_auth)
+        ):
+            raise ConfigurationError("http_auth must be a (username, password) pair of strings")
+        username, password = http_auth
+        body["HttpAuth"] = {"Username": username, "Password": password}
+    if http_headers is not None:
+        for name, value in http_headers.items():
+            _check_header_text("http_headers", name, value)
+        body["HttpHeaders"] = [
+            {"Name": name, "Value": value} for name, value in http_headers.items()
+        ]
+    return body
+
+
+class WebhookManager(Interface):
+    """Lists, reads, creates, edits and deletes webhook configurations."""
+
+    list_endpoint = Endpoint("GET", "/webhooks")
+    get_endpoint = Endpoint("GET", "/webhooks/{}")
+    create_endpoint = Endpoint("POST", "/webhooks")
+    edit_endpoint = Endpoint("PUT", "/webhooks/{}")
+    delete_endpoint = Endpoint("DELETE", "/webhooks/{}")
+
+    def get_all(
+        self, *, message_stream: str | None = None, **options: Unpack[Options]
+    ) -> WebhooksResponse:
+        """The webhooks of one stream, or of all (``GET /webhooks``)."""
+        params = {"MessageStream": message_stream}
+        return WebhooksResponse(*self._call(self.list_endpoint, options, params=params))
+
+    def get(self, webhook_id: int, **options: Unpack[Options]) -> WebhookResponse:
+        """One webhook (``GET /webhooks/{id}``)."""
+        return WebhookResponse(*self._call(self.get_endpoint, options, path_args=[webhook_id]))
+
+    def create(
+        self,
+        url: str,
+        *,
+        message_stream: str | None = None,
+        triggers: WebhookTriggers | None = None,
+        http_auth: tuple[str, str] | None = None,
+        http_headers: Mapping[str, str] | None = None,
+        **options: Unpack[Options],
+    ) -> WebhookResponse:
+        """Create a webhook (``POST /webhooks``; Postmark's default stream is outbound)."""
+        body = _webhook_body(url, triggers, http_auth, http_headers)
+        if message_stream is not None:
+            body["MessageStream"] = message_stream
+        return WebhookResponse(*self._call(self.create_endpoint, options, json_body=body))
+
+    def edit(
+        self,
+        webhook_id: int,
+        *,
+        url: str | None = None,
+        triggers: WebhookTriggers | None = None,
+        http_auth: tuple[str, str] | None = None,
+        http_headers: Mapping[str, str] | None = None,
+        **options: Unpack[Options],
+    ) -> WebhookResponse:
+        """Change a webhook (``PUT /webhooks/{id}``); triggers left out stay as they are."""
+        body = _webhook_body(url, triggers, http_auth, http_headers)
+        if not body:
+            raise ConfigurationError("edit_webhook needs at least one field to change")
+        return WebhookResponse(
+            *self._call(self.edit_endpoint, options, path_args=[webhook_id], json_body=body)
+        )
+
+    def delete(self, webhook_id: int, **options: Unpack[Options]) -> Response:
+        """Delete a webhook (``DELETE /webhooks/{id}``)."""
+        return Response(*self._call(self.delete_endpoint, options, path_args=[webhook_id]))
+
+
+def get_webhooks(
+    *, message_stream: str | None = None, **options: Unpack[Options]
+) -> WebhooksResponse:
+    """The configured webhooks (``GET /webhooks``); see :class:`WebhookManager`."""
+    return _default(WebhookManager).get_all(message_stream=message_stream, **options)
+
+
+def get_webhook(webhook_id: int, **options: Unpack[Options]) -> WebhookResponse:
+    """One webhook configuration (``GET /webhooks/{id}``)."""
+    return _default(WebhookManager).get(webhook_id, **options)
+
+
+def create_webhook(
+    url: str,
+    *,
+    message_stream: str | None = None,
+    triggers: WebhookTriggers | None = None,
+    http_auth: tuple[str, str] | None = None,
+    http_headers: Mapping[str, str] | None = None,
+    **options: Unpack[Options],
+) -> WebhookResponse:
+    """Create a webhook (``POST /webhooks``)."""
+    return _default(WebhookManager).create(
+        url,
+        message_stream=message_stream,
+        triggers=triggers,
+        http_auth=http_auth,
+        http_headers=http_headers,
+        **options,
+    )
+
+
+def edit_webhook(
+    webhook_id: int,
+    *,
+    url: str | None = None,
+    triggers: WebhookTriggers | None = None,
+    http_auth: tuple[str, str] | None = None,
+    http_headers: Mapping[str, str] | None = None,
+    **options: Unpack[Options],
+) -> WebhookResponse:
+    """Change a webhook (``PUT /webhooks/{id}``)."""
+    return _default(WebhookManager).edit(
+        webhook_id,
+        url=url,
+        triggers=triggers,
+        http_auth=http_auth,
+        http_headers=http_headers,
+        **options,
+    )
+
+
+def delete_webhook(webhook_id: int, **options: Unpack[Options]) -> Response:
+    """Delete a webhook (``DELETE /webhooks/{id}``)."""
+    return _default(WebhookManager).delete(webhook_id, **options)
+
+
+# -- Suppressions
+
+#: Postmark takes at most this many addresses per suppression request.
+MAX_SUPPRESSIONS_PER_REQUEST = 50
+
+
+class Suppression(Record):
+    """An address that a message stream does not deliver to."""
+
+    email_address = _field("EmailAddress", _as_str)
+    #: ``"HardBounce"``, ``"SpamComplaint"`` or ``"ManualSuppression"``.
+    suppression_reason = _field("SuppressionReason", _as_str)
+    #: ``"Recipient"``, ``"Customer"`` or ``"Admin"``.
+    origin = _field("Origin", _as_str)
+    created_at = _field("CreatedAt", parse_datetime)
+
+
+class SuppressionResult(Record):
+    """What happened to one address of a suppress or unsuppress request."""
+
+    email_address = _field("EmailAddress", _as_str)
+    #: ``"Suppressed"``, ``"Deleted"`` or ``"Failed"``.
+    status = _field("Status", _as_str)
+    message = _field("Message", _as_optional_str)
+
+    @property
+    def ok(self) -> bool:
+        """False when Postmark could not change this address."""
+        return self.status != "Failed"
+
+
+class SuppressionsResponse(Response):
+    """The suppressions of a stream."""
+
+    @property
+    def suppressions(self) -> list[Suppression]:
+        """The suppressed addresses."""
+        return _as_records(Suppression)(_as_dict(self.data).get("Suppressions"))
+
+
+class SuppressionResults:
+    """The per-address results of every request a suppression change took."""
+
+    def __init__(self, responses: list[Response], results: list[SuppressionResult]) -> None:
+        #: One :class:`Response` per request of at most 50 addresses.
+        self.responses = responses
+        #: Every address's result, in input order.
+        self.results = results
+
+    @property
+    def failed(self) -> list[SuppressionResult]:
+        """The addresses Postmark could not change."""
+        return [result for result in self.results if not result.ok]
+
+    def __iter__(self) -> Iterator[SuppressionResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __repr__(self) -> str:
+        return f"<SuppressionResults {len(self.results)} ({len(self.failed)} failed)>"
+
+
+class SuppressionManager(Interface):
+    """Lists, adds and removes the suppressed addresses of a message stream."""
+
+    dump_endpoint = Endpoint("GET", "/message-streams/{}/suppressions/dump")
+    create_endpoint = Endpoint("POST", "/message-streams/{}/suppressions", idempotent=True)
+    delete_endpoint = Endpoint("POST", "/message-streams/{}/suppressions/delete", idempotent=True)
+
+    def get_all(
+        self,
+        message_stream: str = "outbound",
+        *,
+        suppression_reason: str | None = None,
+        origin: str | None = None,
+        from_date: date | str | None = None,
+        to_date: date | str | None = None,
+        email_address: str | None = None,
+        **options: Unpack[Options],
+    ) -> SuppressionsResponse:
+        """The stream's suppressions, optionally filtered (``.../suppressions/dump``)."""
+        params = {
+            "SuppressionReason": suppression_reason,
+            "Origin": origin,
+            "fromdate": from_date,
+            "todate": to_date,
+            "EmailAddress": email_address,
+        }
+        return SuppressionsResponse(
+            *self._call(self.dump_endpoint, options, path_args=[message_stream], params=params)
+        )
+
+    def create(
+        self,
+        email_addresses: str | Iterable[str],
+        message_stream: str = "outbound",
+        **options: Unpack[Options],
+    ) -> SuppressionResults:
+        """Stop delivering to these addresses, 50 per request."""
+        return self._change(self.create_endpoint, email_addresses, message_stream, options)
+
+    def delete(
+        self,
+        email_addresses: str | Iterable[str],
+        message_stream: str = "outbound",
+        **options: Unpack[Options],
+    ) -> SuppressionResults:
+        """Deliver to these addresses again, 50 per request (not spam complaints)."""
+        return self._change(self.delete_endpoint, email_addresses, message_stream, options)
+
+    def _change(
+        self,
+        endpoint: Endpoint,
+        email_addresses: str | Iterable[str],
+        message_stream: str,
+        options: Mapping[str, Any],
+    ) -> SuppressionResults:
+        addresses = [email_addresses] if isinstance(email_addresses, str) else list(email_addresses)
+        for address in addresses:
+            _require_text("email address", address)
+        if not addresses:
+            raise ConfigurationError("no email addresses given")
+        responses: list[Response] = []
+        results: list[SuppressionResult] = []
+        for start in range(0, len(addresses), MAX_SUPPRESSIONS_PER_REQUEST):
+            chunk = addresses[start : start + MAX_SUPPRESSIONS_PER_REQUEST]
+            body = {"Suppressions": [{"EmailAddress": address} for address in chunk]}
+            http_response, data = self._call(
+                endpoint, options, path_args=[message_stream], json_body=body
+            )
+            responses.append(Response(http_response, data))
+            results.extend(_as_records(SuppressionResult)(_as_dict(data).get("Suppressions")))
+        return SuppressionResults(responses, results)
+
+
+def get_suppressions(
+    message_stream: str = "outbound",
+    *,
+    suppression_reason: str | None = None,
+    origin: str | None = None,
+    from_date: date | str | None = None,
+    to_date: date | str | None = None,
+    email_address: str | None = None,
+    **options: Unpack[Options],
+) -> SuppressionsResponse:
+    """A stream's suppressed addresses; see :class:`SuppressionManager`."""
+    return _default(SuppressionManager).get_all(
+        message_stream,
+        suppression_reason=suppression_reason,
+        origin=origin,
+        from_date=from_date,
+        to_date=to_date,
+        email_address=email_address,
+        **options,
+    )
+
+
+def create_suppressions(
+    email_addresses: str | Iterable[str],
+    message_stream: str = "outbound",
+    **options: Unpack[Options],
+) -> SuppressionResults:
+    """Suppress addresses on a stream, 50 per request; every result is returned."""
+    return _default(SuppressionManager).create(email_addresses, message_stream, **options)
+
+
+def delete_suppressions(
+    email_addresses: str | Iterable[str],
+    message_stream: str = "outbound",
+    **options: Unpack[Options],
+) -> SuppressionResults:
+    """Reactivate suppressed addresses, 50 per request; every result is returned."""
+    return _default(SuppressionManager).delete(email_addresses, message_stream, **options)
+
+
+# -- Stats
+
+
+def _snake_key(name: str) -> str:
+    """``SMTPApiError`` -> ``smtp_api_error``, ``Google Chrome`` -> ``google_chrome``."""
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name.strip())
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
+    return re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+
+
+def _as_day(value: Any) -> date | None:
+    moment = parse_datetime(value)
+    return None if moment is None else moment.date()
+
+
+class StatsDay(Record):
+    """One day of a statistic: its date and counts."""
+
+    date = _field("Date", _as_day)
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        """The day's numbers, keyed in snake_case (``{"sent": 3}``)."""
+        return {_snake_key(key): value for key, value in self.raw.items() if key != "Date"}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.counts[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The date and the counts as one dict."""
+        return {"date": self.date, **self.counts}
+
+
+class Stats(Record):
+    """A statistic: totals as snake_case attributes (``stats.sent``) and ``days``."""
+
+    days = _field("Days", _as_records(StatsDay))
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        """The totals over the whole period, keyed in snake_case."""
+        return {_snake_key(key): value for key, value in self.raw.items() if key != "Days"}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.totals[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The totals and the days as one dict."""
+        return {**self.totals, "days": [day.to_dict() for day in self.days]}
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.totals.items())
+        return f"Stats({shown}, days=<{len(self.raw.get('Days') or [])} days>)"
+
+
+class StatsResponse(Response):
+    """One statistic."""
+
+    @property
+    def stats(self) -> Stats:
+        """The statistic."""
+        return Stats(_as_dict(self.data))
+
+
+#: Every statistic Postmark keeps, by the name :func:`get_stats` takes.
+STATS: dict[str, Endpoint] = {
+    name: Endpoint("GET", "/stats/outbound" + path)
+    for name, path in {
+        "overview": "",
+        "sends": "/sends",
+        "bounces": "/bounces",
+        "spam": "/spam",
+        "tracked": "/tracked",
+        "opens": "/opens",
+        "opens_platforms": "/opens/platforms",
+        "opens_email_clients": "/opens/emailclients",
+        "opens_read_times": "/opens/readtimes",
+        "clicks": "/clicks",
+        "clicks_browser_families": "/clicks/browserfamilies",
+        "clicks_platforms": "/clicks/platforms",
+        "clicks_location": "/clicks/location",
+    }.items()
+}
+
+
+class StatsGetter(Interface):
+    """Reads Postmark's outbound statistics (see :data:`STATS` for the kinds)."""
+
+    def get(
+        self,
+        kind: str = "overview",
+        *,
+        tag: str | None = None,
+        from_date: date | str | None = None,
+        to_date: date | str | None = None,
+        message_stream: str | None = None,
+        **options: Unpack[Options],
+    ) -> StatsResponse:
+        """One statistic, optionally for one tag, period and stream."""
+        endpoint = STATS.get(kind)
+        if endpoint is None:
+            raise ConfigurationError(
+                f"unknown statistic {kind!r}; choose one of {', '.join(STATS)}"
+            )
+        params = {
+            "tag": tag,
+            "fromdate": from_date,
+            "todate": to_date,
+            "messagestream": message_stream,
+        }
+        return StatsResponse(*self._call(endpoint, options, params=params))
+
+
+def get_stats(
+    kind: str = "overview",
+    *,
+    tag: str | None = None,
+    from_date: date | str | None = None,
+    to_date: date | str | None = None,
+    message_stream: str | None = None,
+    **options: Unpack[Options],
+) -> StatsResponse:
+    """One outbound statistic (``GET /stats/outbound...``); see :data:`STATS`."""
+    return _default(StatsGetter).get(
+        kind,
+        tag=tag,
+        from_date=from_date,
+        to_date=to_date,
+        message_stream=message_stream,
+        **options,
+    )
+
+
+# -- Inbound rules
+
+
+class InboundRule(Record):
+    """An inbound rule trigger: an address or domain whose mail is blocked."""
+
+    id = _field("ID", _as_int)
+    rule = _field("Rule", _as_str)
+
+
+class InboundRulesResponse(Response):
+    """A page of inbound rules."""
+
+    @property
+    def inbound_rules(self) -> list[InboundRule]:
+        """The rules of this page."""
+        return _as_records(InboundRule)(_as_dict(self.data).get("InboundRules"))
+
+    @property
+    def total_count(self) -> int:
+        """How many rules there are, over all pages."""
+        return _as_int(_as_dict(self.data).get("TotalCount"))
+
+
+class InboundRuleResponse(Response):
+    """One inbound rule."""
+
+    @property
+    def inbound_rule(self) -> InboundRule:
+        """The rule."""
+        return InboundRule(_as_dict(self.data))
+
+
+class InboundRuleManager(Interface):
+    """Lists, creates and deletes inbound rule triggers."""
+
+    list_endpoint = Endpoint("GET", "/triggers/inboundrules")
+    create_endpoint = Endpoint("POST", "/triggers/inboundrules")
+    delete_endpoint = Endpoint("DELETE", "/triggers/inboundrules/{}")
+
+    def get_page(
+        self, count: int = 100, offset: int = 0, **options: Unpack[Options]
+    ) -> InboundRulesResponse:
+        """One page of rules (``GET /triggers/inboundrules``)."""
+        _check_count_offset(count, offset)
+        params = {"count": count, "offset": offset}
+        return InboundRulesResponse(*self._call(self.list_endpoint, options, params=params))
+
+    def iterate(
+        self, *, max_results: int | None = None, **options: Unpack[Options]
+    ) -> Iterator[InboundRule]:
+        """Every rule, fetched a page at a time."""
+
+        def fetch(query: dict[str, Any]) -> Any:
+            return self._call(self.list_endpoint, options, params=query)[1]
+
+        return _iter_paged(fetch, "InboundRules", InboundRule, {}, max_results=max_results)
+
+    def create(self, rule: str, **options: Unpack[Options]) -> InboundRuleResponse:
+        """Block inbound mail from an address or domain."""
+        _require_text("rule", rule)
+        return InboundRuleResponse(
+            *self._call(self.create_endpoint, options, json_body={"Rule": rule})
+        )
+
+    def delete(self, rule_id: int, **options: Unpack[Options]) -> Response:
+        """Delete a rule by id."""
+        return Response(*self._call(self.delete_endpoint, options, path_args=[rule_id]))
+
+
+def get_inbound_rules(
+    count: int = 100, offset: int = 0, **options: Unpack[Options]
+) -> InboundRulesResponse:
+    """One page of inbound rules; see :class:`InboundRuleManager`."""
+    return _default(InboundRuleManager).get_page(count, offset, **options)
+
+
+def iter_inbound_rules(
+    *, max_results: int | None = None, **options: Unpack[Options]
+) -> Iterator[InboundRule]:
+    """Every inbound rule, a page at a time."""
+    return _default(InboundRuleManager).iterate(max_results=max_results, **options)
+
+
+def create_inbound_rule(rule: str, **options: Unpack[Options]) -> InboundRuleResponse:
+    """Block inbound mail from an address or domain (``POST /triggers/inboundrules``)."""
+    return _default(InboundRuleManager).create(rule, **options)
+
+
+def delete_inbound_rule(rule_id: int, **options: Unpack[Options]) -> Response:
+    """Delete an inbound rule (``DELETE /triggers/inboundrules/{id}``)."""
+    return _default(InboundRuleManager).delete(rule_id, **options)
 
 
 # ---- Account API: servers, domains, sender signatures, data removals --------
