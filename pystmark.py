@@ -198,7 +198,7 @@ FORBIDDEN_EXTENSIONS = frozenset({
 # fmt: on
 
 _HEADER_UNSAFE = re.compile(r"[\r\n\x00]")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _INACTIVE_ADDRESSES = re.compile(
     r"inactive addresses:\s*(.*?)\.(?:\s|$)", re.IGNORECASE | re.DOTALL
 )
@@ -699,7 +699,7 @@ class TrackLinks(str, enum.Enum):
 
 def _check_header_text(field: str, name: str, value: Any) -> None:
     """Refuse CR, LF and NUL (header injection) and non-token header names."""
-    if not isinstance(name, str) or not _HEADER_NAME.match(name):
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
         raise MessageError(field, f"invalid header name {name!r}")
     _check_line(f"{field}[{name!r}]", value)
 
@@ -934,6 +934,8 @@ class Message:
         self.headers = []
         for name, value in _header_pairs(headers):
             self.add_header(name, value)
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise MessageError("metadata", "must be a dict of strings")
         self.metadata = dict(metadata or {})
         self.track_opens = track_opens
         self.track_links = track_links
@@ -944,6 +946,8 @@ class Message:
         ]
         self.template_id = template_id
         self.template_alias = template_alias
+        if template_model is not None and not isinstance(template_model, Mapping):
+            raise MessageError("template_model", "must be a dict")
         self.template_model = None if template_model is None else dict(template_model)
         self.inline_css = inline_css
         if verify:
@@ -1148,7 +1152,12 @@ class Message:
             if name == "headers":
                 names = {header.lower() for header, _ in own}
                 value: Any = [pair for pair in default if pair[0].lower() not in names] + own
-            elif name in ("metadata", "template_model") and (own or default):
+            elif (
+                name in ("metadata", "template_model")
+                and isinstance(own or {}, Mapping)
+                and isinstance(default or {}, Mapping)
+                and (own or default)
+            ):
                 value = {**(default or {}), **(own or {})}
             elif name == "attachments":
                 value = [*default, *own]
@@ -1207,7 +1216,12 @@ def _join_addresses(value: Addresses | None) -> str | None:
 def _count_addresses(field: str, value: Addresses | None) -> int:
     if value is None:
         return 0
-    items = [value] if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        items = [value]
+    elif isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        items = list(value)
+    else:
+        raise MessageError(field, "must be a string or a list of strings")
     for item in items:
         _check_line(field, item)
     return sum(1 for _, address in email.utils.getaddresses(items) if address)

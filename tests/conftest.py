@@ -1,1 +1,88 @@
-"""Shared fixtures for pystmark's tests."""
+"""Shared fixtures for pystmark's tests.
+
+Every test runs with pystmark's process-wide state reset (no ``configure()``
+defaults, no ``POSTMARK_*`` environment variables, fresh pooled sessions), so
+tests never depend on each other or on the machine they run on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import responses as responses_lib
+
+import pystmark
+
+API = pystmark.API_URL
+TOKEN = "server-token-3f9a1c"
+
+_ENV_NAMES = ("POSTMARK_SERVER_TOKEN", "POSTMARK_ACCOUNT_TOKEN", "POSTMARK_API_URL")
+
+
+@pytest.fixture(autouse=True)
+def clean_pystmark(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Reset configure() defaults, POSTMARK_* variables and pooled sessions."""
+    for name in _ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(pystmark, "_configured", {})
+    # Retries wait with time.sleep; never wait in unit tests.
+    monkeypatch.setattr(pystmark, "_sleep", lambda seconds: None)
+    pystmark.close()
+    yield
+    pystmark.close()
+
+
+@pytest.fixture
+def mocked() -> Iterator[responses_lib.RequestsMock]:
+    """A ``responses`` mock that fails on any request not registered."""
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def no_requests() -> Iterator[responses_lib.RequestsMock]:
+    """A ``responses`` mock with nothing registered; asserts no request was made."""
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+        assert len(mock.calls) == 0, "a request was made"
+
+
+def ok_result(index: int = 0, to: str = "you@example.com") -> dict[str, Any]:
+    """Postmark's answer for one accepted message."""
+    return {
+        "To": to,
+        "SubmittedAt": "2024-02-01T10:11:12.1234567-05:00",
+        "MessageID": f"b7bc2f4a-e38e-4336-af7d-e6c392c2f{index:03d}",
+        "ErrorCode": 0,
+        "Message": "OK",
+    }
+
+
+def request_json(call: Any) -> Any:
+    """The decoded JSON body of a recorded ``responses`` call."""
+    body = call.request.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8")
+    return json.loads(body)
+
+
+@pytest.fixture
+def send_ok(mocked: responses_lib.RequestsMock) -> Callable[..., responses_lib.RequestsMock]:
+    """Register a successful answer for ``POST {API}{path}``; returns the mock."""
+
+    def register(path: str = "/email", base: str = API) -> responses_lib.RequestsMock:
+        mocked.add(responses_lib.POST, base + path, json=ok_result())
+        return mocked
+
+    return register
+
+
+MESSAGE: dict[str, Any] = {
+    "sender": "me@example.com",
+    "to": "you@example.com",
+    "subject": "Hi",
+    "text": "Hello",
+}
