@@ -1116,6 +1116,11 @@ class Message:
             elif name == "track_links":
                 value = TrackLinks(value).value
             payload[key] = value
+        if (
+            "TemplateId" in payload or "TemplateAlias" in payload
+        ) and "TemplateModel" not in payload:
+            # Postmark refuses a template send without a model, even an empty one.
+            payload["TemplateModel"] = {}
         return payload
 
     def to_payload(self) -> dict[str, Any]:

@@ -60,8 +60,6 @@ from tests.conftest import API, MESSAGE, TOKEN
         ({"track_links": "HtmlOnly"}, "TrackLinks", "HtmlOnly"),
         ({"track_links": "TextOnly"}, "TrackLinks", "TextOnly"),
         ({"message_stream": "broadcast"}, "MessageStream", "broadcast"),
-        ({"template_id": 1234}, "TemplateId", 1234),
-        ({"template_alias": "welcome"}, "TemplateAlias", "welcome"),
         ({"template_model": {"name": "Ann", "n": [1]}}, "TemplateModel", {"name": "Ann", "n": [1]}),
         ({"inline_css": False}, "InlineCss", False),
     ],
@@ -72,6 +70,14 @@ def test_each_field_serialises_to_its_postmark_key(
     payload = Message(**kwargs).to_payload()
     assert payload == {key: expected}
     assert json.loads(Message(**kwargs).to_json()) == {key: expected}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [({"template_id": 12}, "TemplateId"), ({"template_alias": "w"}, "TemplateAlias")],
+)
+def test_template_key_and_an_empty_model_by_default(kwargs: dict[str, Any], key: str) -> None:
+    assert Message(**kwargs).to_payload() == {key: next(iter(kwargs.values())), "TemplateModel": {}}
 
 
 def test_unset_fields_are_left_out() -> None:
@@ -251,7 +257,12 @@ def test_from_dict_refuses_unknown_keys_and_non_dicts() -> None:
 def test_recipients_lists_addresses_without_display_names() -> None:
     message = Message(to='"Doe, J" <j@example.com>, k@example.com', cc=["C <c@example.com>"])
     message.bcc = "b@example.com"
-    assert message.recipients == ["j@example.com", "k@example.com", "c@example.com", "b@example.com"]
+    assert message.recipients == [
+        "j@example.com",
+        "k@example.com",
+        "c@example.com",
+        "b@example.com",
+    ]
 
 
 def test_equality_and_repr() -> None:
