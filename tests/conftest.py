@@ -8,8 +8,10 @@ tests never depend on each other or on the machine they run on.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, NamedTuple
 
 import pytest
 import responses as responses_lib
@@ -86,3 +88,80 @@ MESSAGE: dict[str, Any] = {
     "subject": "Hi",
     "text": "Hello",
 }
+
+
+class Seen(NamedTuple):
+    """One request as the local server saw it."""
+
+    client_port: int
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Answer = Callable[[Seen], "tuple[int, dict[str, str], bytes]"]
+
+
+class LocalServer:
+    """A stdlib HTTP/1.1 server on 127.0.0.1 that keeps connections alive.
+
+    (Werkzeug, behind pytest-httpserver, closes every connection, so it cannot
+    show connection reuse.) ``requests`` lists what arrived, with the client
+    port: one port means one TCP connection. ``answer`` makes each reply.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[Seen] = []
+        self.answer: Answer = lambda seen: (200, {}, json.dumps(ok_result()).encode())
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                seen = Seen(
+                    self.client_address[1],
+                    self.command,
+                    self.path,
+                    dict(self.headers.items()),
+                    self.rfile.read(length),
+                )
+                owner.requests.append(seen)
+                status, headers, body = owner.answer(seen)
+                self.send_response(status)
+                headers = {"Content-Type": "application/json", **headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def ports(self) -> list[int]:
+        """The client port of each request, in arrival order."""
+        return [seen.client_port for seen in self.requests]
+
+
+@pytest.fixture
+def local_server() -> Iterator[LocalServer]:
+    """A keep-alive HTTP/1.1 server on 127.0.0.1; see :class:`LocalServer`."""
+    server = LocalServer()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        pystmark.close()
+        server.server.shutdown()
+        server.server.server_close()
