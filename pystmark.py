@@ -2441,7 +2441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     send_command.add_argument("--api-key", help="server token (default: POSTMARK_SERVER_TOKEN)")
     arguments = parser.parse_args(argv)
     options: Options = {"api_key": arguments.api_key}
-    if not (arguments.api_key or os.environ.get("POSTMARK_SERVER_TOKEN") or _configured):
+    if not (
+        arguments.api_key or os.environ.get("POSTMARK_SERVER_TOKEN") or _configured.get("api_key")
+    ):
         options["test"] = True
         print(f"No token configured: sending with Postmark's test token {TEST_API_KEY}.")
     message = Message(
