@@ -305,7 +305,8 @@ class APIError(PystmarkError, requests.HTTPError):
     def __str__(self) -> str:
         code = "" if self.error_code is None else f"[ErrorCode {self.error_code}] "
         status = "" if self.status_code is None else f" (HTTP {self.status_code})"
-        return f"{code}{self.message}{status}"
+        text = " ".join(str(self.message).split())  # one line, whatever Postmark wrote
+        return f"{code}{text}{status}"
 
     @property
     def retryable(self) -> bool:
@@ -1207,9 +1208,10 @@ def _header_pairs(headers: HeadersLike | None) -> Iterator[tuple[str, str]]:
             if set(item) != {"Name", "Value"}:
                 raise MessageError("headers", "each header needs exactly Name and Value")
             yield item["Name"], item["Value"]
+        elif isinstance(item, tuple | list) and len(item) == 2:
+            yield item[0], item[1]
         else:
-            name, value = item
-            yield name, value
+            raise MessageError("headers", "give a dict, (name, value) pairs or Name/Value dicts")
 
 
 def _join_addresses(value: Addresses | None) -> str | None:

@@ -277,3 +277,19 @@ def test_error_json_body_is_kept(mocked: responses_lib.RequestsMock) -> None:
     with pytest.raises(InvalidEmailRequestError) as caught:
         pystmark.send(MESSAGE, api_key=TOKEN)
     assert caught.value.data == body
+
+
+def test_str_is_one_line_even_when_postmark_writes_several(
+    mocked: responses_lib.RequestsMock,
+) -> None:
+    mocked.add(
+        responses_lib.POST,
+        API + "/email",
+        status=422,
+        json={"ErrorCode": 300, "Message": "Invalid 'To'.\r\nSee the docs.\n"},
+    )
+    with pytest.raises(InvalidEmailRequestError) as caught:
+        pystmark.send(MESSAGE, api_key=TOKEN)
+    assert str(caught.value) == "[ErrorCode 300] Invalid 'To'. See the docs. (HTTP 422)"
+    # The original text stays available.
+    assert caught.value.message == "Invalid 'To'.\r\nSee the docs.\n"

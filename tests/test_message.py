@@ -522,3 +522,31 @@ def test_validation_is_done_before_the_token_is_looked_up() -> None:
     # No token configured anywhere: the message error still comes first.
     with pytest.raises(MessageError):
         pystmark.send(msg(sender=None))
+
+
+def test_attachment_to_payload_and_bad_content() -> None:
+    attachment = Attachment("a.txt", content="aGk=")
+    assert attachment.to_payload() == {
+        "Name": "a.txt",
+        "Content": "aGk=",
+        "ContentType": "text/plain",
+    }
+    bad = Attachment("a.txt", content=b"aGk=")  # type: ignore[arg-type]
+    message = Message(**MESSAGE, attachments=[bad])
+    _fails(message, "attachments")
+
+
+def test_constructor_refuses_non_dict_metadata_and_template_model() -> None:
+    with pytest.raises(MessageError) as caught:
+        Message(metadata="k=v")  # type: ignore[arg-type]
+    assert caught.value.field == "metadata"
+    with pytest.raises(MessageError) as caught:
+        Message(template_model=[("k", "v")])  # type: ignore[arg-type]
+    assert caught.value.field == "template_model"
+
+
+@pytest.mark.parametrize("headers", ["X-A: 1", [("X-A",)], ["X-A"], [("a", "b", "c")]])
+def test_malformed_headers_argument(headers: Any) -> None:
+    with pytest.raises(MessageError) as caught:
+        Message(headers=headers)
+    assert caught.value.field == "headers"

@@ -84,3 +84,12 @@ def test_each_thread_has_its_own_session() -> None:
     assert len(sessions) == 6
     assert len({id(session) for session in sessions}) == 3
     assert sessions[0] is sessions[1]
+
+
+def test_forked_child_forgets_the_parents_sessions() -> None:
+    pool = pystmark._SessionPool()
+    parent = pool.get()
+    pool._forget()
+    child = pool.get()
+    assert child is not parent
+    pool.close()
