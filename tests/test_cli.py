@@ -119,3 +119,63 @@ def test_python_m_pystmark_send(local_server: LocalServer) -> None:
     (seen,) = local_server.requests
     assert seen.headers["X-Postmark-Server-Token"] == "POSTMARK_API_TEST"
     assert json.loads(seen.body)["Subject"] == "Hello"
+
+
+# ---- packaging: the README's commands and the project metadata -----------------------
+
+
+def _readme_command(marker: str) -> str:
+    lines = (ROOT / "README.rst").read_text().splitlines()
+    start = lines.index(f".. {marker}")
+    return next(line.strip() for line in lines[start:] if line.startswith("    ") and line.strip())
+
+
+def test_readme_send_command_works_as_written(local_server: LocalServer) -> None:
+    command = _readme_command("send-command")
+    assert command.startswith("python3 -m venv .venv && .venv/bin/pip install -q -e . && ")
+    # The last step, run with this interpreter against the local server.
+    send_part = command.rsplit(" && ", 1)[1]
+    assert send_part.startswith(".venv/bin/python -m pystmark send ")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("POSTMARK_")}
+    env["POSTMARK_API_URL"] = local_server.url
+    env["PYTHONPATH"] = str(ROOT)
+    completed = subprocess.run(
+        send_part.replace(".venv/bin/python", sys.executable, 1),
+        shell=True,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    (seen,) = local_server.requests
+    assert seen.headers["X-Postmark-Server-Token"] == "POSTMARK_API_TEST"
+
+
+def test_readme_test_command_and_ci_script() -> None:
+    command = _readme_command("test-command")
+    assert command == (
+        'python3 -m venv .venv && .venv/bin/pip install -q -e ".[test]" '
+        "&& .venv/bin/python -m pytest"
+    )
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)
+    assert "test-command" in ci
+    for step in ("ruff check", "mypy --strict pystmark.py", "sphinx-build -q -W"):
+        assert step in ci
+
+
+def test_project_metadata() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["requires-python"] == ">=3.10"
+    assert [dep.split(">")[0] for dep in project["project"]["dependencies"]] == ["requests"]
+    assert "test" in project["project"]["optional-dependencies"]
+    assert project["tool"]["setuptools"]["py-modules"] == ["pystmark"]
+    assert "--cov-fail-under=95" in project["tool"]["pytest"]["ini_options"]["addopts"]
+    for name in ("setup.py", "README.rst", "LICENSE", "CHANGELOG.rst", "docs/index.rst"):
+        assert (ROOT / name).is_file(), name
+    assert "MIT" in (ROOT / "LICENSE").read_text()
