@@ -419,7 +419,18 @@ def test_body_over_5_mb() -> None:
     Message(**msg(text="é" * (five // 2))).validate()
 
 
-@pytest.mark.parametrize("name", ["setup.exe", "run.BAT", "x.vbs", "a.tar.msi", "evil.scr"])
+# Postmark's published list of refused attachment types (email API, "Attachments").
+POSTMARK_FORBIDDEN = (
+    "vbs exe bin bat chm com cpl crt hlp hta inf ins isp jse lnk mdb pcd pif reg scr sct "
+    "shs vbe vba wsf wsh wsl msc msi msp mst"
+).split()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [f"file.{extension}" for extension in POSTMARK_FORBIDDEN]
+    + ["setup.EXE", "run.Bat", "a.tar.msi", "dir/evil.scr"],
+)
 def test_forbidden_extension(name: str) -> None:
     message = Message(**MESSAGE)
     message.attach_binary(b"MZ", name)
