@@ -621,7 +621,10 @@ class _Settings:
         request_args.pop("headers", None)
         self.request_args: dict[str, Any] = request_args
         for name, value in headers.items():
-            _check_header_text("headers", name, value)
+            try:
+                _check_header_text("headers", name, value)
+            except MessageError as error:
+                raise ConfigurationError(str(error)) from None
         self._extra_headers: dict[str, str] = headers
 
     def headers(self, token_kind: str) -> dict[str, str]:
@@ -2195,7 +2198,10 @@ class Sender(_MessageSender):
     def send(self, message: MessageLike | None = None, **options: Unpack[Options]) -> SendResponse:
         """Validate, merge with the defaults and send one message."""
         body = self._prepare(message)._encode(template=self.template)
-        return SendResponse(*self._call(self.endpoint, options, body=body))
+        http_response, data = self._call(self.endpoint, options, body=body)
+        if not isinstance(data, dict):
+            raise _send_unexpected(http_response, "a send answer must be a JSON object")
+        return SendResponse(http_response, data)
 
 
 class TemplateSender(Sender):
@@ -2299,6 +2305,8 @@ class BulkSender(_MessageSender):
         for name in ("to", "cc", "bcc"):
             if getattr(content, name):
                 raise MessageError(name, "in a bulk send, recipients go in `recipients`")
+        if isinstance(recipients, str | Mapping | Message):
+            raise MessageError("recipients", "give a list of recipients, not a single one")
         entries = [_bulk_recipient(item) for item in recipients]
         if not entries:
             raise MessageError("recipients", "a bulk send needs at least one recipient")

@@ -494,6 +494,23 @@ def test_bulk_validation(no_requests: responses_lib.RequestsMock) -> None:
     assert caught.value.field == "text"
 
 
+def test_bulk_recipients_must_be_a_list(no_requests: responses_lib.RequestsMock) -> None:
+    content = {"sender": "me@example.com", "subject": "s", "text": "t"}
+    for single in ("a@example.com", {"to": "a@example.com"}, Message(to="a@example.com")):
+        with pytest.raises(MessageError) as caught:
+            pystmark.send_bulk(content, single, api_key=TOKEN)  # type: ignore[arg-type]
+        assert caught.value.field == "recipients"
+
+
+@pytest.mark.parametrize("answer", [[ok_result()], "OK", None])
+def test_send_answer_that_is_not_an_object(mocked: responses_lib.RequestsMock, answer: Any) -> None:
+    mocked.add(responses_lib.POST, API + "/email", json=answer)
+    with pytest.raises(pystmark.UnexpectedResponseError) as caught:
+        pystmark.send(MESSAGE, api_key=TOKEN)
+    assert isinstance(caught.value, pystmark.SendOutcomeUnknownError)
+    assert caught.value.status_code == 200
+
+
 def test_bulk_over_50_mb(no_requests: responses_lib.RequestsMock) -> None:
     content = Message(sender="me@example.com", subject="s", text="t")
     recipients = [
