@@ -645,10 +645,15 @@ class _Settings:
                     "set POSTMARK_SERVER_TOKEN, or use test=True"
                 )
             header = SERVER_TOKEN_HEADER
-        if not isinstance(token, str) or not token.isprintable() or token != token.strip():
+        if (
+            not isinstance(token, str)
+            or not token.isascii()
+            or not token.isprintable()
+            or token != token.strip()
+        ):
             # Never echo the value: requests' own error would print it.
             raise ConfigurationError(
-                f"the {token_kind} token contains whitespace or control characters"
+                f"the {token_kind} token contains whitespace, control or non-ASCII characters"
             )
         headers = {
             "Accept": "application/json",

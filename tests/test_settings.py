@@ -392,13 +392,15 @@ def test_bad_numbers(no_requests: responses_lib.RequestsMock, options: dict[str,
 
 
 @pytest.mark.parametrize(
-    "token", [TOKEN + "\n", " " + TOKEN, TOKEN + "\r\nX-Evil: 1", "tok en\x00", "\t"]
+    "token",
+    [TOKEN + "\n", " " + TOKEN, TOKEN + "\r\nX-Evil: 1", "tok en\x00", "\t", TOKEN + "€", "tökén"],
 )
 def test_token_with_whitespace_is_refused_without_echoing_it(
     no_requests: responses_lib.RequestsMock, token: str
 ) -> None:
     with pytest.raises(ConfigurationError) as caught:
         pystmark.send(MESSAGE, api_key=token)
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert TOKEN not in str(caught.value)
     assert token.strip() not in str(caught.value) or not token.strip()
     assert TOKEN not in repr(caught.value)
