@@ -200,7 +200,7 @@ FORBIDDEN_EXTENSIONS = frozenset({
 _HEADER_UNSAFE = re.compile(r"[\r\n\x00]")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _INACTIVE_ADDRESSES = re.compile(
-    r"inactive addresses:\s*(.*?)\.(?:\s|$)", re.IGNORECASE | re.DOTALL
+    r"inactive addresses:\s*(.*?)(?:\.\s|\.?\s*$)", re.IGNORECASE | re.DOTALL
 )
 
 

@@ -120,6 +120,26 @@ def test_inactive_recipients_are_parsed(mocked: responses_lib.RequestsMock) -> N
     assert InactiveRecipientError("no list here", error_code=406).recipients == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Found inactive addresses: a@example.com", ["a@example.com"]),
+        ("Found inactive addresses: a.b@example.co.uk.", ["a.b@example.co.uk"]),
+        (
+            "Found inactive addresses: a@example.com, b@example.com. More.",
+            ["a@example.com", "b@example.com"],
+        ),
+        (
+            "Found inactive addresses: a@example.com,\nb@example.com.\n",
+            ["a@example.com", "b@example.com"],
+        ),
+        ("Nothing to see", []),
+    ],
+)
+def test_inactive_address_parsing(text: str, expected: list[str]) -> None:
+    assert InactiveRecipientError(text, error_code=406).recipients == expected
+
+
 def test_html_error_page_message_is_readable(mocked: responses_lib.RequestsMock) -> None:
     mocked.add(
         responses_lib.POST,
