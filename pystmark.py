@@ -746,6 +746,8 @@ class Attachment:
             raise MessageError("attachments", "give exactly one of data and content")
         if not isinstance(name, str):
             raise MessageError("attachments", "the name must be a string")
+        if data is not None and not isinstance(data, bytes | bytearray | memoryview):
+            raise MessageError("attachments", f"data must be bytes, not {type(data).__name__}")
         base_name = re.split(r"[/\\]", name)[-1]
         self.name = base_name
         self.content_type = (

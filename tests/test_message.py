@@ -155,6 +155,9 @@ def test_attachment_from_dict_in_both_spellings() -> None:
         Attachment.from_dict({"Name": "a.txt", "Content": "aGk=", "Bogus": 1})
     with pytest.raises(MessageError, match="exactly one of data and content"):
         Attachment("a.txt")
+    with pytest.raises(MessageError, match="data must be bytes"):
+        Message().attach_binary("text, not bytes", "a.txt")  # type: ignore[arg-type]
+    assert Attachment("a.txt", bytearray(b"hi")).content == "aGk="
     with pytest.raises(MessageError, match="name must be a string"):
         Attachment(b"a.txt", b"1")  # type: ignore[arg-type]
     assert (camel == "a.txt") is False
