@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 
 import pytest
@@ -93,3 +94,20 @@ def test_forked_child_forgets_the_parents_sessions() -> None:
     child = pool.get()
     assert child is not parent
     pool.close()
+
+
+def test_token_not_in_any_log_line_on_the_wire(
+    server: tuple[str, LocalServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, recorder = server
+    caplog.set_level(logging.DEBUG)
+    pystmark.send(MESSAGE, api_key=TOKEN, base_url=url)
+    recorder.answer = lambda seen: (401, {}, b'{"ErrorCode": 10, "Message": "Bad token"}')
+    with pytest.raises(pystmark.UnauthorizedError):
+        pystmark.send(MESSAGE, api_key=TOKEN, base_url=url)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(record.name == "pystmark" for record in caplog.records)
+    assert any(record.name.startswith("urllib3") for record in caplog.records)
+    assert len(messages) >= 3
+    assert all(TOKEN not in message for message in messages)
+    assert recorder.requests[0].headers["X-Postmark-Server-Token"] == TOKEN
