@@ -599,6 +599,8 @@ class _Settings:
             )
         self.timeout = _check_timeout(merged.get("timeout", DEFAULT_TIMEOUT))
         self.deadline = _check_number("deadline", merged.get("deadline", DEFAULT_DEADLINE))
+        if self.deadline == 0:
+            raise ConfigurationError("deadline must be greater than 0")
         self.max_retries = int(
             _check_number("max_retries", merged.get("max_retries", DEFAULT_MAX_RETRIES))
         )

@@ -383,6 +383,7 @@ def test_verify_false_only_on_loopback(mocked: responses_lib.RequestsMock) -> No
         {"timeout": (1, 0)},
         {"timeout": True},
         {"deadline": -1},
+        {"deadline": 0},
         {"max_retries": "2"},
     ],
 )
