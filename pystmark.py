@@ -1063,6 +1063,10 @@ class Message:
         for field in ("track_opens", "inline_css"):
             if getattr(self, field) not in (None, True, False):
                 raise MessageError(field, "must be True, False or None")
+        if self.template_id is not None and (
+            isinstance(self.template_id, bool) or not isinstance(self.template_id, int)
+        ):
+            raise MessageError("template_id", "must be an integer (use template_alias for names)")
         if self.template_model is not None and not isinstance(self.template_model, Mapping):
             raise MessageError("template_model", "must be a dict")
         size = 0

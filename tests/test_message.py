@@ -550,6 +550,8 @@ def test_other_type_checks() -> None:
     _fails(msg(subject=5), "subject")
     template = {"sender": "me@example.com", "to": "you@example.com", "template_id": 1}
     _fails({**template, "inline_css": "no"}, "inline_css", template=True)
+    _fails({**template, "template_id": "welcome"}, "template_id", template=True)
+    _fails({**template, "template_id": True}, "template_id", template=True)
     bad_model = Message(**template)
     bad_model.template_model = ["not", "a", "dict"]  # type: ignore[assignment]
     _fails(bad_model, "template_model", template=True)
