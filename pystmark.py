@@ -322,9 +322,9 @@ FORBIDDEN_EXTENSIONS = frozenset({
 # fmt: on
 
 _HEADER_UNSAFE = re.compile(r"[\r\n\x00]")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _INACTIVE_ADDRESSES = re.compile(
-    r"inactive addresses:\s*(.*?)\.(?:\s|$)", re.IGNORECASE | re.DOTALL
+    r"inactive addresses:\s*(.*?)(?:\.\s|\.?\s*$)", re.IGNORECASE | re.DOTALL
 )
 
 
@@ -429,7 +429,8 @@ class APIError(PystmarkError, requests.HTTPError):
     def __str__(self) -> str:
         code = "" if self.error_code is None else f"[ErrorCode {self.error_code}] "
         status = "" if self.status_code is None else f" (HTTP {self.status_code})"
-        return f"{code}{self.message}{status}"
+        text = " ".join(str(self.message).split())  # one line, whatever Postmark wrote
+        return f"{code}{text}{status}"
 
     @property
     def retryable(self) -> bool:
@@ -722,6 +723,8 @@ class _Settings:
             )
         self.timeout = _check_timeout(merged.get("timeout", DEFAULT_TIMEOUT))
         self.deadline = _check_number("deadline", merged.get("deadline", DEFAULT_DEADLINE))
+        if self.deadline == 0:
+            raise ConfigurationError("deadline must be greater than 0")
         self.max_retries = int(
             _check_number("max_retries", merged.get("max_retries", DEFAULT_MAX_RETRIES))
         )
@@ -744,7 +747,10 @@ class _Settings:
         request_args.pop("headers", None)
         self.request_args: dict[str, Any] = request_args
         for name, value in headers.items():
-            _check_header_text("headers", name, value)
+            try:
+                _check_header_text("headers", name, value)
+            except MessageError as error:
+                raise ConfigurationError(str(error)) from None
         self._extra_headers: dict[str, str] = headers
 
     def headers(self, token_kind: str) -> dict[str, str]:
@@ -765,10 +771,15 @@ class _Settings:
                     "set POSTMARK_SERVER_TOKEN, or use test=True"
                 )
             header = SERVER_TOKEN_HEADER
-        if not isinstance(token, str) or not token.isprintable() or token != token.strip():
+        if (
+            not isinstance(token, str)
+            or not token.isascii()
+            or not token.isprintable()
+            or token != token.strip()
+        ):
             # Never echo the value: requests' own error would print it.
             raise ConfigurationError(
-                f"the {token_kind} token contains whitespace or control characters"
+                f"the {token_kind} token contains whitespace, control or non-ASCII characters"
             )
         headers = {
             "Accept": "application/json",
@@ -823,7 +834,7 @@ class TrackLinks(str, enum.Enum):
 
 def _check_header_text(field: str, name: str, value: Any) -> None:
     """Refuse CR, LF and NUL (header injection) and non-token header names."""
-    if not isinstance(name, str) or not _HEADER_NAME.match(name):
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
         raise MessageError(field, f"invalid header name {name!r}")
     _check_line(f"{field}[{name!r}]", value)
 
@@ -861,6 +872,8 @@ class Attachment:
             raise MessageError("attachments", "give exactly one of data and content")
         if not isinstance(name, str):
             raise MessageError("attachments", "the name must be a string")
+        if data is not None and not isinstance(data, bytes | bytearray | memoryview):
+            raise MessageError("attachments", f"data must be bytes, not {type(data).__name__}")
         base_name = re.split(r"[/\\]", name)[-1]
         self.name = base_name
         self.content_type = (
@@ -1058,6 +1071,8 @@ class Message:
         self.headers = []
         for name, value in _header_pairs(headers):
             self.add_header(name, value)
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise MessageError("metadata", "must be a dict of strings")
         self.metadata = dict(metadata or {})
         self.track_opens = track_opens
         self.track_links = track_links
@@ -1068,6 +1083,8 @@ class Message:
         ]
         self.template_id = template_id
         self.template_alias = template_alias
+        if template_model is not None and not isinstance(template_model, Mapping):
+            raise MessageError("template_model", "must be a dict")
         self.template_model = None if template_model is None else dict(template_model)
         self.inline_css = inline_css
         if verify:
@@ -1170,6 +1187,10 @@ class Message:
         for field in ("track_opens", "inline_css"):
             if getattr(self, field) not in (None, True, False):
                 raise MessageError(field, "must be True, False or None")
+        if self.template_id is not None and (
+            isinstance(self.template_id, bool) or not isinstance(self.template_id, int)
+        ):
+            raise MessageError("template_id", "must be an integer (use template_alias for names)")
         if self.template_model is not None and not isinstance(self.template_model, Mapping):
             raise MessageError("template_model", "must be a dict")
         size = 0
@@ -1236,6 +1257,11 @@ class Message:
             elif name == "track_links":
                 value = TrackLinks(value).value
             payload[key] = value
+        if (
+            "TemplateId" in payload or "TemplateAlias" in payload
+        ) and "TemplateModel" not in payload:
+            # Postmark refuses a template send without a model, even an empty one.
+            payload["TemplateModel"] = {}
         return payload
 
     def to_payload(self) -> dict[str, Any]:
@@ -1272,7 +1298,12 @@ class Message:
             if name == "headers":
                 names = {header.lower() for header, _ in own}
                 value: Any = [pair for pair in default if pair[0].lower() not in names] + own
-            elif name in ("metadata", "template_model") and (own or default):
+            elif (
+                name in ("metadata", "template_model")
+                and isinstance(own or {}, Mapping)
+                and isinstance(default or {}, Mapping)
+                and (own or default)
+            ):
                 value = {**(default or {}), **(own or {})}
             elif name == "attachments":
                 value = [*default, *own]
@@ -1317,9 +1348,10 @@ def _header_pairs(headers: HeadersLike | None) -> Iterator[tuple[str, str]]:
             if set(item) != {"Name", "Value"}:
                 raise MessageError("headers", "each header needs exactly Name and Value")
             yield item["Name"], item["Value"]
+        elif isinstance(item, tuple | list) and len(item) == 2:
+            yield item[0], item[1]
         else:
-            name, value = item
-            yield name, value
+            raise MessageError("headers", "give a dict, (name, value) pairs or Name/Value dicts")
 
 
 def _join_addresses(value: Addresses | None) -> str | None:
@@ -1331,7 +1363,12 @@ def _join_addresses(value: Addresses | None) -> str | None:
 def _count_addresses(field: str, value: Addresses | None) -> int:
     if value is None:
         return 0
-    items = [value] if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        items = [value]
+    elif isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        items = list(value)
+    else:
+        raise MessageError(field, "must be a string or a list of strings")
     for item in items:
         _check_line(field, item)
     return sum(1 for _, address in email.utils.getaddresses(items) if address)
@@ -2435,7 +2472,10 @@ class Sender(_MessageSender):
     def send(self, message: MessageLike | None = None, **options: Unpack[Options]) -> SendResponse:
         """Validate, merge with the defaults and send one message."""
         body = self._prepare(message)._encode(template=self.template)
-        return SendResponse(*self._call(self.endpoint, options, body=body))
+        http_response, data = self._call(self.endpoint, options, body=body)
+        if not isinstance(data, dict):
+            raise _send_unexpected(http_response, "a send answer must be a JSON object")
+        return SendResponse(http_response, data)
 
 
 class TemplateSender(Sender):
@@ -2539,6 +2579,8 @@ class BulkSender(_MessageSender):
         for name in ("to", "cc", "bcc"):
             if getattr(content, name):
                 raise MessageError(name, "in a bulk send, recipients go in `recipients`")
+        if isinstance(recipients, str | Mapping | Message):
+            raise MessageError("recipients", "give a list of recipients, not a single one")
         entries = [_bulk_recipient(item) for item in recipients]
         if not entries:
             raise MessageError("recipients", "a bulk send needs at least one recipient")
@@ -5406,7 +5448,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     send_command.add_argument("--api-key", help="server token (default: POSTMARK_SERVER_TOKEN)")
     arguments = parser.parse_args(argv)
     options: Options = {"api_key": arguments.api_key}
-    if not (arguments.api_key or os.environ.get("POSTMARK_SERVER_TOKEN") or _configured):
+    if not (
+        arguments.api_key or os.environ.get("POSTMARK_SERVER_TOKEN") or _configured.get("api_key")
+    ):
         options["test"] = True
         print(f"No token configured: sending with Postmark's test token {TEST_API_KEY}.")
     message = Message(

@@ -1,0 +1,302 @@
+"""Records, converters, timestamps, responses and the request mechanism's plumbing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import responses as responses_lib
+from responses import matchers
+
+import pystmark
+from pystmark import DataError, Record
+from tests.conftest import API, TOKEN
+
+# ---- timestamps ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "2010-11-26T12:01:05.1794748-05:00",
+            datetime(2010, 11, 26, 12, 1, 5, 179474, tzinfo=timezone(timedelta(hours=-5))),
+        ),
+        ("2024-02-01T10:11:12Z", datetime(2024, 2, 1, 10, 11, 12, tzinfo=timezone.utc)),
+        ("2024-02-01T10:11:12", datetime(2024, 2, 1, 10, 11, 12, tzinfo=timezone.utc)),
+        ("2024-02-01 10:11", datetime(2024, 2, 1, 10, 11, tzinfo=timezone.utc)),
+        ("2024-02-01", datetime(2024, 2, 1, tzinfo=timezone.utc)),
+        (
+            "2024-02-01T10:11:12.5+0130",
+            datetime(2024, 2, 1, 10, 11, 12, 500000, tzinfo=timezone(timedelta(minutes=90))),
+        ),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_parse_datetime(text: str | None, expected: datetime | None) -> None:
+    parsed = pystmark.parse_datetime(text)
+    assert parsed == expected
+    if parsed is not None:
+        assert parsed.utcoffset() == expected.utcoffset()  # type: ignore[union-attr]
+
+
+def test_parse_datetime_naive_zone_and_errors() -> None:
+    eastern = timezone(timedelta(hours=-5))
+    assert pystmark.parse_datetime("2024-02-01T10:00:00", eastern) == datetime(
+        2024, 2, 1, 15, tzinfo=timezone.utc
+    )
+    for bad in ("yesterday", "2024-13-01", "2024-02-30T10:00:00"):
+        with pytest.raises(DataError):
+            pystmark.parse_datetime(bad)
+    with pytest.raises(DataError):
+        pystmark.parse_datetime(1700000000)
+
+
+# ---- converters and records ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("convert", "value", "expected"),
+    [
+        (pystmark._as_str, None, ""),
+        (pystmark._as_str, "x", "x"),
+        (pystmark._as_optional_str, None, None),
+        (pystmark._as_optional_str, "x", "x"),
+        (pystmark._as_int, None, 0),
+        (pystmark._as_int, 5, 5),
+        (pystmark._as_bool, None, False),
+        (pystmark._as_bool, True, True),
+        (pystmark._as_optional_bool, None, None),
+        (pystmark._as_optional_bool, False, False),
+        (pystmark._as_str_list, None, []),
+        (pystmark._as_str_list, ["a"], ["a"]),
+        (pystmark._as_dict, None, {}),
+        (pystmark._as_dict, {"a": 1}, {"a": 1}),
+    ],
+)
+def test_converters(convert: Any, value: Any, expected: Any) -> None:
+    assert convert(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("convert", "value"),
+    [
+        (pystmark._as_str, 1),
+        (pystmark._as_int, "1"),
+        (pystmark._as_int, True),
+        (pystmark._as_bool, "true"),
+        (pystmark._as_str_list, "a"),
+        (pystmark._as_str_list, [1]),
+        (pystmark._as_dict, []),
+    ],
+)
+def test_converters_refuse_wrong_shapes(convert: Any, value: Any) -> None:
+    with pytest.raises(DataError):
+        convert(value)
+
+
+class Item(Record):
+    __slots__ = ()
+    name = pystmark._field("Name", pystmark._as_str)
+
+
+class Box(Record):
+    __slots__ = ()
+    box_id = pystmark._field(("ID", "Id"), pystmark._as_int)
+    created_at = pystmark._field("CreatedAt", pystmark.parse_datetime)
+    items = pystmark._field("Items", pystmark._as_records(Item))
+    main = pystmark._field("Main", pystmark._as_record(Item))
+
+
+class BigBox(Box):
+    __slots__ = ()
+    size = pystmark._field("Size", pystmark._as_int)
+
+
+def test_records_read_lazily_and_convert() -> None:
+    raw = {
+        "Id": 3,
+        "CreatedAt": "2024-01-01T00:00:00Z",
+        "Items": [{"Name": "a"}, {"Name": "b"}],
+        "Main": {"Name": "m"},
+        "Unknown": True,
+    }
+    box = Box(raw)
+    assert box.raw is raw
+    assert box.box_id == 3
+    assert box.created_at == datetime(2024, 1, 1, tzinfo=timezone.utc)
+    assert [item.name for item in box.items] == ["a", "b"]
+    assert box.main is not None and box.main.name == "m"
+    assert box.to_dict() == {
+        "box_id": 3,
+        "created_at": datetime(2024, 1, 1, tzinfo=timezone.utc),
+        "items": [{"name": "a"}, {"name": "b"}],
+        "main": {"name": "m"},
+    }
+    assert Box({}).items == [] and Box({}).main is None and Box({}).box_id == 0
+    assert Box(raw) == Box(dict(raw))
+    assert (Box(raw) == Item(raw)) is False
+    assert BigBox._fields == ("box_id", "created_at", "items", "main", "size")
+    assert BigBox({"Size": 2}).size == 2
+    assert isinstance(Box.box_id, pystmark._Field)  # type: ignore[misc]
+
+
+def test_records_are_read_only_and_report_bad_data() -> None:
+    box = Box({"ID": "three", "Items": "no", "Name": "x" * 100})
+    with pytest.raises(AttributeError):
+        box.box_id = 4
+    with pytest.raises(DataError, match=r"Box\.box_id"):
+        _ = box.box_id
+    with pytest.raises(DataError):
+        box.validate()
+    assert "box_id='<invalid>'" in repr(box)
+    with pytest.raises(DataError, match="expected an object"):
+        Box([1, 2])  # type: ignore[arg-type]
+    assert Item({"Name": "x" * 100}).validate().name == "x" * 100
+    assert "..." in repr(Item({"Name": "x" * 100}))
+    with pytest.raises(DataError):
+        Box({"Items": [1]}).validate()
+
+
+# ---- responses -----------------------------------------------------------------------
+
+
+def test_send_result_fields() -> None:
+    result = pystmark.SendResult(
+        {
+            "To": "a@example.com",
+            "SubmittedAt": "2024-01-01T00:00:00-05:00",
+            "MessageID": "m1",
+            "ErrorCode": 0,
+            "Message": "OK",
+        },
+        7,
+    )
+    assert result.index == 7
+    assert result.ok and result.error is None
+    assert result.id == result.message_id == "m1"
+    assert result.submitted_at is not None and result.submitted_at.utcoffset() == timedelta(
+        hours=-5
+    )
+    refused = pystmark.SendResult({"ErrorCode": 300, "Message": "Invalid"})
+    assert not refused.ok
+    assert isinstance(refused.error, pystmark.InvalidEmailRequestError)
+    assert refused.error.error_code == 300
+    other = pystmark.SendResult({"ErrorCode": 99999, "Message": "Other"})
+    assert type(other.error) is pystmark.UnprocessableEntityError
+
+
+# ---- request plumbing ------------------------------------------------------------------
+
+
+def test_endpoint_urls_quote_each_id() -> None:
+    endpoint = pystmark.Endpoint("GET", "/things/{}/parts/{}")
+    assert endpoint.url(API, ["a b/c", 5]) == API + "/things/a%20b%2Fc/parts/5"
+    assert repr(endpoint) == "Endpoint(GET /things/{}/parts/{})"
+    assert endpoint.idempotent and not endpoint.send
+    assert not pystmark.Endpoint("POST", "/x").idempotent
+    assert not pystmark.Endpoint("PUT", "/x", send=True).idempotent
+    assert pystmark.Endpoint("POST", "/x", idempotent=True).idempotent
+    for bad in ("", ".", "..", "a\nb", True, None, 1.5):
+        with pytest.raises(pystmark.ConfigurationError):
+            endpoint.url(API, [bad, 1])  # type: ignore[list-item]
+
+
+def test_query_values() -> None:
+    class Kind(str, pystmark.enum.Enum):
+        HARD = "HardBounce"
+
+    assert pystmark._query(
+        {
+            "a": None,
+            "b": True,
+            "c": False,
+            "d": date(2024, 1, 2),
+            "e": datetime(2024, 1, 2, 3, 4, 5),
+            "f": Kind.HARD,
+            "g": 10,
+            "h": "x",
+        }
+    ) == {
+        "b": "true",
+        "c": "false",
+        "d": "2024-01-02",
+        "e": "2024-01-02T03:04:05",
+        "f": "HardBounce",
+        "g": 10,
+        "h": "x",
+    }
+
+
+@pytest.mark.no_contract  # an invented endpoint, to exercise Interface._call
+def test_call_with_params_json_body_and_account_token(mocked: responses_lib.RequestsMock) -> None:
+    mocked.add(
+        responses_lib.PUT,
+        API + "/servers/7",
+        json={"ID": 7},
+        match=[
+            matchers.header_matcher({"X-Postmark-Account-Token": "acct"}),
+            matchers.query_param_matcher({"flag": "true"}),
+            matchers.json_params_matcher({"Name": "ünï"}),
+        ],
+    )
+    interface = pystmark.Interface(account_api_key="acct")
+    endpoint = pystmark.Endpoint("PUT", "/servers/{}", token="account")
+    response, data = interface._call(
+        endpoint, {}, path_args=[7], params={"flag": True, "skip": None}, json_body={"Name": "ünï"}
+    )
+    assert data == {"ID": 7}
+    assert response.status_code == 200
+    assert "X-Postmark-Server-Token" not in mocked.calls[0].request.headers
+    with pytest.raises(pystmark.ConfigurationError, match="no account token"):
+        pystmark.Interface(api_key=TOKEN)._call(endpoint, {}, path_args=[7])
+
+
+def test_empty_answer_body_is_none(mocked: responses_lib.RequestsMock) -> None:
+    mocked.add(responses_lib.DELETE, API + "/x", body=b"")
+    _, data = pystmark.Interface(api_key=TOKEN)._call(pystmark.Endpoint("DELETE", "/x"), {})
+    assert data is None
+
+
+def test_response_wrapper() -> None:
+    import requests
+
+    http = requests.Response()
+    http.status_code = 200
+    http.headers["X-A"] = "1"
+    response = pystmark.Response(http, {"a": 1})
+    assert response.ok and response.status_code == 200
+    assert response.json() == {"a": 1} and response.data == {"a": 1}
+    assert response.headers["X-A"] == "1"
+    assert response.http_response is http
+    assert response.raise_for_status() is response
+    assert repr(response) == "<Response [200]>"
+
+
+def test_iter_paged_reads_pages_until_short() -> None:
+    pages: list[dict[str, Any]] = []
+
+    def fetch(query: dict[str, Any]) -> Any:
+        pages.append(query)
+        offset, count = query["offset"], query["count"]
+        total = 7
+        return {"Items": [{"n": n} for n in range(offset, min(offset + count, total))]}
+
+    items = list(pystmark._iter_paged(fetch, "Items", lambda raw: raw["n"], {"x": 1}, page_size=3))
+    assert items == list(range(7))
+    assert pages == [
+        {"x": 1, "count": 3, "offset": 0},
+        {"x": 1, "count": 3, "offset": 3},
+        {"x": 1, "count": 3, "offset": 6},
+    ]
+    pages.clear()
+    limited = list(
+        pystmark._iter_paged(fetch, "Items", lambda raw: raw["n"], {}, page_size=3, max_results=4)
+    )
+    assert limited == [0, 1, 2, 3]
+    assert pages[-1]["count"] == 1
+    assert list(pystmark._iter_paged(fetch, "Items", lambda r: r, {}, max_results=0)) == []
+    with pytest.raises(DataError):
+        list(pystmark._iter_paged(lambda q: {"Other": []}, "Items", lambda r: r, {}))

@@ -1,0 +1,113 @@
+"""Wire behaviour against a real HTTP server on 127.0.0.1: connection reuse, User-Agent."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import pytest
+
+import pystmark
+from tests.conftest import MESSAGE, TOKEN, LocalServer
+
+
+@pytest.fixture
+def server(local_server: LocalServer) -> tuple[str, LocalServer]:
+    return local_server.url, local_server
+
+
+def test_50_sends_use_one_connection(
+    server: tuple[str, LocalServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, recorder = server
+    monkeypatch.setenv("POSTMARK_API_URL", url)
+    for n in range(50):
+        response = pystmark.send({**MESSAGE, "subject": f"#{n}"}, api_key=TOKEN)
+        assert response.message == "OK"
+    assert len(recorder.ports) == 50
+    assert len(set(recorder.ports)) == 1
+    assert [json.loads(seen.body)["Subject"] for seen in recorder.requests] == [
+        f"#{n}" for n in range(50)
+    ]
+
+
+def test_user_agent_and_token_header(server: tuple[str, LocalServer]) -> None:
+    url, recorder = server
+    pystmark.send(MESSAGE, api_key=TOKEN, base_url=url)
+    headers = recorder.requests[0].headers
+    assert headers["User-Agent"].startswith(f"pystmark/{pystmark.__version__} ")
+    assert headers["X-Postmark-Server-Token"] == TOKEN
+    assert headers["Accept"] == "application/json"
+    assert headers["Content-Type"] == "application/json"
+
+
+def test_close_then_send_opens_a_new_connection(server: tuple[str, LocalServer]) -> None:
+    url, recorder = server
+    sender = pystmark.Sender(api_key=TOKEN, base_url=url)
+    sender.send(MESSAGE)
+    sender.send(MESSAGE)
+    pystmark.close()
+    sender.send(MESSAGE)
+    with sender:
+        sender.send(MESSAGE)
+    sender.send(MESSAGE)
+    first, second, third, fourth, fifth = recorder.ports
+    assert first == second
+    assert third != second
+    assert fourth == third
+    assert fifth != fourth
+
+
+def test_instances_and_functions_share_the_thread_connection(
+    server: tuple[str, LocalServer],
+) -> None:
+    url, recorder = server
+    pystmark.send(MESSAGE, api_key=TOKEN, base_url=url)
+    pystmark.Sender(api_key=TOKEN, base_url=url).send(MESSAGE)
+    pystmark.BatchSender(api_key=TOKEN, base_url=url)  # another instance, no request
+    pystmark.Sender(api_key=TOKEN, base_url=url).send(MESSAGE)
+    assert len(set(recorder.ports)) == 1
+
+
+def test_each_thread_has_its_own_session() -> None:
+    sessions: list[object] = []
+
+    def grab() -> None:
+        sessions.append(pystmark._POOL.get())
+        sessions.append(pystmark._POOL.get())
+
+    threads = [threading.Thread(target=grab) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(sessions) == 6
+    assert len({id(session) for session in sessions}) == 3
+    assert sessions[0] is sessions[1]
+
+
+def test_forked_child_forgets_the_parents_sessions() -> None:
+    pool = pystmark._SessionPool()
+    parent = pool.get()
+    pool._forget()
+    child = pool.get()
+    assert child is not parent
+    pool.close()
+
+
+def test_token_not_in_any_log_line_on_the_wire(
+    server: tuple[str, LocalServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, recorder = server
+    caplog.set_level(logging.DEBUG)
+    pystmark.send(MESSAGE, api_key=TOKEN, base_url=url)
+    recorder.answer = lambda seen: (401, {}, b'{"ErrorCode": 10, "Message": "Bad token"}')
+    with pytest.raises(pystmark.UnauthorizedError):
+        pystmark.send(MESSAGE, api_key=TOKEN, base_url=url)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(record.name == "pystmark" for record in caplog.records)
+    assert any(record.name.startswith("urllib3") for record in caplog.records)
+    assert len(messages) >= 3
+    assert all(TOKEN not in message for message in messages)
+    assert recorder.requests[0].headers["X-Postmark-Server-Token"] == TOKEN
