@@ -149,6 +149,11 @@ __all__ = [
     "BounceType",
     "Bounce",
     "BouncedMessage",
+    "Bounces",
+    "BounceDump",
+    "BounceTags",
+    "DeliveryStats",
+    "BounceActivate",
     "BounceTypeCount",
     "BounceTypeData",
     "BouncesResponse",
@@ -3173,6 +3178,73 @@ def _bounce_filters(
         "todate": to_date,
         "messagestream": message_stream,
     }
+
+
+# pystmark 0.5's bounce classes, kept so that code written for it runs unchanged.
+# (0.5's ``Bounce`` getter class is the one name that could not stay: ``Bounce``
+# is now the bounce record; use ``BounceGetter().get(bounce_id)``.)
+
+
+class _BounceGetterShim(Interface):
+    def _getter(self) -> BounceGetter:
+        return BounceGetter(**cast(Options, self.options))
+
+
+class Bounces(_BounceGetterShim):
+    """pystmark 0.5: ``Bounces(api_key=K).get(bounce_type=...)`` lists bounces."""
+
+    def get(
+        self,
+        bounce_type: BounceType | str | None = None,
+        inactive: bool | None = None,
+        email_filter: str | None = None,
+        message_id: str | None = None,
+        count: int | None = None,
+        offset: int | None = None,
+        **options: Unpack[Options],
+    ) -> BouncesResponse:
+        """List bounces; see :meth:`BounceGetter.get_bounces`."""
+        return self._getter().get_bounces(
+            bounce_type=bounce_type,
+            inactive=inactive,
+            email_filter=email_filter,
+            message_id=message_id,
+            count=count,
+            offset=offset,
+            **options,
+        )
+
+
+class BounceDump(_BounceGetterShim):
+    """pystmark 0.5: ``BounceDump(api_key=K).get(bounce_id)`` reads a raw bounce."""
+
+    def get(self, bounce_id: int | str, **options: Unpack[Options]) -> BounceDumpResponse:
+        """Read a bounce's raw source; see :meth:`BounceGetter.get_dump`."""
+        return self._getter().get_dump(bounce_id, **options)
+
+
+class BounceTags(_BounceGetterShim):
+    """pystmark 0.5: ``BounceTags(api_key=K).get()`` lists tags with bounces."""
+
+    def get(self, **options: Unpack[Options]) -> BounceTagsResponse:
+        """List tags; see :meth:`BounceGetter.get_tags`."""
+        return self._getter().get_tags(**options)
+
+
+class DeliveryStats(_BounceGetterShim):
+    """pystmark 0.5: ``DeliveryStats(api_key=K).get()`` reads delivery stats."""
+
+    def get(self, **options: Unpack[Options]) -> DeliveryStatsResponse:
+        """Read delivery stats; see :meth:`BounceGetter.get_delivery_stats`."""
+        return self._getter().get_delivery_stats(**options)
+
+
+class BounceActivate(_BounceGetterShim):
+    """pystmark 0.5: ``BounceActivate(api_key=K).activate(bounce_id)``."""
+
+    def activate(self, bounce_id: int | str, **options: Unpack[Options]) -> BounceActivateResponse:
+        """Reactivate a bounced address; see :meth:`BounceGetter.activate`."""
+        return self._getter().activate(bounce_id, **options)
 
 
 def get_delivery_stats(**options: Unpack[Options]) -> DeliveryStatsResponse:

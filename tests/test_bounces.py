@@ -430,3 +430,32 @@ def test_a_page_without_bounces_is_empty() -> None:
     responses.get(f"{API}/bounces", json={"TotalCount": 0})
     r = pystmark.get_bounces(api_key=K)
     assert r.bounces == [] and r.total == 0
+
+
+# ---- pystmark 0.5 classes ----------------------------------------------------
+
+
+@responses.activate
+def test_pystmark_05_bounce_classes_still_work() -> None:
+    responses.get(f"{API}/bounces", json={"TotalCount": 1, "Bounces": [BOUNCE]})
+    responses.get(f"{API}/bounces/692560173/dump", json={"Body": "raw source"})
+    responses.get(f"{API}/bounces/tags", json=["welcome"])
+    responses.get(
+        f"{API}/deliverystats",
+        json={"InactiveMails": 3, "Bounces": [{"Name": "All", "Count": 7}]},
+    )
+    responses.put(
+        f"{API}/bounces/692560173/activate", json={"Message": "OK", "Bounce": BOUNCE}
+    )
+
+    listed = pystmark.Bounces(api_key=K).get(bounce_type="HardBounce", count=10, offset=0)
+    assert [bounce.id for bounce in listed.bounces] == [692560173]
+    assert query(responses.calls[0]) == {"type": "HardBounce", "count": "10", "offset": "0"}
+    assert pystmark.BounceDump(api_key=K).get(692560173).dump == "raw source"
+    assert pystmark.BounceTags(api_key=K).get().tags == ["welcome"]
+    stats = pystmark.DeliveryStats(api_key=K).get()
+    assert (stats.inactive, stats.total) == (3, 7)
+    activated = pystmark.BounceActivate(api_key=K).activate(692560173)
+    assert activated.bounce is not None and activated.bounce.id == 692560173
+    for call in responses.calls:
+        assert call.request.headers["X-Postmark-Server-Token"] == K
