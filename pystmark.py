@@ -2205,7 +2205,7 @@ _TOKEN_HEADERS = (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER)
 
 
 def _scrub(exc: BaseException) -> None:
-    """Mask the token in the request that a chained requests error keeps."""
+    """Mask the token in the sent request that an error (or its causes) keeps."""
     for item in _causes(exc):
         request = getattr(item, "request", None)
         headers = getattr(request, "headers", None)
@@ -2265,6 +2265,11 @@ def _perform(
                 allow_redirects=False,
                 **request_args,
             )
+            if call.fired:
+                # The watchdog's shutdown reads as end-of-stream, which
+                # http.client may take for a complete (truncated) answer.
+                response.close()
+                raise requests.ConnectionError("the answer was cut off at the deadline")
             data = _check_response(response, endpoint)
             logger.debug(
                 "%s %s -> %s (attempt %d, %.0f ms)",
@@ -2308,6 +2313,7 @@ def _perform(
                 retryable = False
             delay = max(delay, failure.retry_after)
         if not retryable or attempt > settings.max_retries or (_monotonic() + delay >= deadline_at):
+            _scrub(error)
             raise error from (cause if cause is not error else None)
         _sleep(delay)
 
