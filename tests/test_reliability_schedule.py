@@ -94,9 +94,8 @@ def expected(
     send: bool, script: list[Fault], randoms: list[float], config: Config
 ) -> tuple[str, int, list[float]]:
     """The outcome class name, attempts and sleeps the retry table prescribes."""
-    now, sleeps, attempt = 0.0, [], 0
-    for fault in script:
-        attempt += 1
+    now, sleeps = 0.0, []
+    for attempt, fault in enumerate(script, start=1):
         if config.deadline - now <= 0:
             return "DeadlineExceededError", attempt - 1, sleeps
         now += fault.duration
@@ -205,7 +204,7 @@ def test_retry_schedule(
     assert len(session.timeouts) <= config.max_retries + 1
     for start, (connect, read) in zip(session.started, session.timeouts, strict=True):
         remaining = started + config.deadline - start
-        assert 0 < remaining
+        assert remaining > 0
         assert connect == min(config.timeout[0], remaining)
         assert read == min(config.timeout[1], remaining)
     for index, delay in enumerate(clock.sleeps):
