@@ -1918,9 +1918,15 @@ def _shut(sock: Any) -> None:
     with contextlib.suppress(OSError, TypeError, ValueError):
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
+    def _forget(self) -> None:
+        # After fork(): the parent's thread is gone and its lock may be held.
+        self.__init__()  # type: ignore[misc]
+
 
 _WATCHDOG = _Watchdog()
 _CURRENT = threading.local()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG._forget)
 
 
 def _attach_current(sock: Any) -> None:

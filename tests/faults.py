@@ -174,6 +174,9 @@ class RawServer:
         with self._lock:
             conns = list(self._conns)
         for conn in conns:
+            # shutdown() wakes a thread blocked in recv(); close() alone does not.
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 conn.close()
         self._acceptor.join(2)
