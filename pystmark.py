@@ -1899,6 +1899,13 @@ class _Watchdog:
                 self._calls.discard(call)
                 call.sockets.clear()
 
+    def _forget(self) -> None:
+        # After fork(): the parent's thread is gone and its lock may be held.
+        self._cond = threading.Condition(threading.Lock())
+        self._calls = set()
+        self._wake_at = math.inf
+        self._thread = None
+
     def _run(self) -> None:
         with self._cond:
             while True:
@@ -1917,10 +1924,6 @@ def _shut(sock: Any) -> None:
     # the TLS state that the reading thread is still using.
     with contextlib.suppress(OSError, TypeError, ValueError):
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-    def _forget(self) -> None:
-        # After fork(): the parent's thread is gone and its lock may be held.
-        self.__init__()  # type: ignore[misc]
 
 
 _WATCHDOG = _Watchdog()
