@@ -2298,7 +2298,17 @@ def _perform(
             http.client.HTTPException,
         ) as exc:
             # requests' errors are OSErrors; raw urllib3/http.client ones can leak.
-            deadline_hit = call.fired or _monotonic() >= deadline_at
+            # A timeout shortened to the time left is the deadline too.
+            clipped = (
+                connect_budget < connect
+                if isinstance(exc, requests.ConnectTimeout)
+                else read_budget < read
+            )
+            deadline_hit = (
+                call.fired
+                or _monotonic() >= deadline_at
+                or (isinstance(exc, requests.Timeout) and clipped)
+            )
             failure = _transport_failure(exc, deadline_hit)
             _scrub(exc)
             cause = exc if failure.chain else None

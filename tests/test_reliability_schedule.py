@@ -96,13 +96,16 @@ def expected(
     """The outcome class name, attempts and sleeps the retry table prescribes."""
     now, sleeps = 0.0, []
     for attempt, fault in enumerate(script, start=1):
-        if config.deadline - now <= 0:
+        remaining = config.deadline - now
+        if remaining <= 0:
             return "DeadlineExceededError", attempt - 1, sleeps
         now += fault.duration
         if fault.kind == "200":
             return "ok", attempt, sleeps
         transport = fault.kind in ("refused", "timeout", "reset")
-        if transport and now >= config.deadline:
+        # A read timeout shortened to the time left means the deadline passed.
+        clipped = fault.kind == "timeout" and remaining < config.timeout[1]
+        if transport and (now >= config.deadline or clipped):
             late = "SendOutcomeUnknownError" if send and fault.kind != "refused" else None
             return late or "DeadlineExceededError", attempt, sleeps
         retryable = fault.kind in ALWAYS or (fault.kind in IDEMPOTENT and not send)
