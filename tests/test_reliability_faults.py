@@ -394,6 +394,44 @@ def test_17_self_signed_tls_is_refused_and_never_retried(
     assert server.requests == []
 
 
+@pytest.fixture(scope="module")
+def trusted_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, str]:
+    """A server context and the CA bundle path that verifies it."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    return context, str(bundle)
+
+
+@pytest.mark.parametrize("call", ["send", "read"])
+def test_4_trickle_over_tls_cannot_pass_the_deadline(
+    raw: Callable[[faults.Handler], RawServer], trusted_tls: tuple[ssl.SSLContext, str], call: str
+) -> None:
+    context, bundle = trusted_tls
+    trickling = faults.trickle(0.05)
+
+    def handler(server: RawServer, conn: socket.socket) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            trickling(server, tls)
+
+    server = raw(handler)
+    options = {**FAST, "deadline": 0.8, "verify": bundle}
+    url = f"https://127.0.0.1:{server.port}"
+    expected = (
+        pystmark.SendOutcomeUnknownError if call == "send" else pystmark.DeadlineExceededError
+    )
+    with timed(0.8 + 0.5), pytest.raises(expected) as caught:
+        if call == "send":
+            pystmark.send(faults.message(), base_url=url, **options)
+        else:
+            pystmark.get_bulk_status("b-1", base_url=url, **options)
+    assert_typed(caught.value, expected)
+    assert_cause(caught.value)
+    assert len(server.requests) == 1
+
+
 def test_17_a_sessions_verify_false_is_not_inherited(
     raw: Callable[[faults.Handler], RawServer], tls_server_context: ssl.SSLContext
 ) -> None:

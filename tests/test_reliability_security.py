@@ -163,7 +163,7 @@ def test_header_injection_is_refused_before_io(
 def test_injection_in_an_http_header_option_is_refused_before_io(
     bad: str, no_io: list[str]
 ) -> None:
-    with pytest.raises(pystmark.MessageError) as caught:
+    with pytest.raises((pystmark.MessageError, pystmark.ConfigurationError)) as caught:
         pystmark.send(message(), headers={"X-Trace": f"t{bad}"}, **FAST)
     assert "t" + bad not in str(caught.value)
     assert no_io == []
@@ -173,7 +173,7 @@ def test_injection_in_an_http_header_option_is_refused_before_io(
 def test_bad_header_names_are_refused(name: str, no_io: list[str]) -> None:
     with pytest.raises(pystmark.MessageError):
         pystmark.send(message(headers={name: "v"}), **FAST)
-    with pytest.raises(pystmark.MessageError):
+    with pytest.raises((pystmark.MessageError, pystmark.ConfigurationError)):
         pystmark.send(message(), headers={name: "v"}, **FAST)
     assert no_io == []
 
