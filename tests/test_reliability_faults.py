@@ -515,3 +515,55 @@ def test_max_retries_zero_turns_retries_off(httpserver: HTTPServer) -> None:
         send(base(httpserver), max_retries=0)
     assert caught.value.attempts == 1
     assert len(httpserver.log) == 1
+
+
+def bad_gzip(server: RawServer, conn: socket.socket) -> None:
+    """A 200 whose gzip body cannot be decoded."""
+    while server.read(conn) is not None:
+        body = b"this is not gzip"
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+
+
+def test_undecodable_body_on_send_is_outcome_unknown(
+    raw: Callable[[faults.Handler], RawServer],
+) -> None:
+    server = raw(bad_gzip)
+    with pytest.raises(pystmark.SendOutcomeUnknownError) as caught:
+        send(server.url)
+    assert_typed(caught.value, pystmark.SendOutcomeUnknownError)
+    assert_cause(caught.value)
+    assert len(faults.bodies(server.requests)) == 1
+
+
+def test_undecodable_body_on_read_is_retried(raw: Callable[[faults.Handler], RawServer]) -> None:
+    server = raw(bad_gzip)
+    with pytest.raises(pystmark.UnexpectedResponseError) as caught:
+        pystmark.get_bulk_status("b-1", base_url=server.url, **FAST)
+    assert_typed(caught.value, pystmark.UnexpectedResponseError)
+    assert caught.value.attempts == ATTEMPTS
+    assert len(server.requests) == ATTEMPTS
+
+
+def test_watch_session_keeps_a_custom_adapter_and_watches_proxies() -> None:
+    import requests
+
+    class Custom(requests.adapters.HTTPAdapter):
+        pass
+
+    session = requests.Session()
+    custom = Custom(pool_maxsize=3)
+    session.mount("https://", custom)
+    pystmark._watch_session(session)
+    assert session.adapters["https://"] is custom
+    assert custom.poolmanager.pool_classes_by_scheme is pystmark._WATCHED_POOLS
+    plain = session.adapters["http://"]
+    assert isinstance(plain, pystmark._DeadlineAdapter)
+    manager = plain.proxy_manager_for("http://127.0.0.1:9")
+    assert manager.pool_classes_by_scheme is pystmark._WATCHED_POOLS
+    pystmark._watch_session(session)  # once only
+    assert session.adapters["http://"] is plain
+    session.close()

@@ -214,3 +214,33 @@ def test_retry_schedule(
         ceiling = min(config.backoff_cap, config.backoff_base * 2**index)
         assert delay <= ceiling or delay <= config.max_retry_after
     assert sum(clock.sleeps) < config.deadline or not clock.sleeps
+
+
+def test_a_wait_that_overshoots_the_deadline_ends_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    session = ScriptedSession([Fault("503", 0.0), Fault("200", 0.0)], clock)
+
+    def oversleep(seconds: float) -> None:
+        clock.now += seconds + 10.0
+
+    monkeypatch.setattr(pystmark, "_monotonic", clock.monotonic)
+    monkeypatch.setattr(pystmark, "_sleep", oversleep)
+    monkeypatch.setattr(pystmark, "_random", lambda: 0.5)
+    with pytest.raises(pystmark.DeadlineExceededError) as caught:
+        pystmark.BulkSender(api_key="tok", session=session, deadline=5.0).get_status("b")
+    assert caught.value.attempts == 1
+    assert isinstance(caught.value.__cause__, pystmark.ServiceUnavailableError)
+    assert len(session.timeouts) == 1
+
+
+def test_a_request_requests_refuses_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Refusing(requests.Session):
+        def request(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            raise requests.exceptions.InvalidURL("bad url")
+
+    with pytest.raises(pystmark.ConfigurationError) as caught:
+        pystmark.BulkSender(api_key="tok", session=Refusing()).get_status("b")
+    assert caught.value.attempts == 1
+    assert isinstance(caught.value.__cause__, requests.exceptions.InvalidURL)
