@@ -54,10 +54,12 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import dataclasses
 import email.utils
 import enum
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
@@ -66,6 +68,8 @@ import mimetypes
 import os
 import random
 import re
+import socket
+import ssl
 import threading
 import time
 import uuid
@@ -77,6 +81,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 import requests.adapters
+import urllib3
+import urllib3.connection
 import urllib3.exceptions
 
 if TYPE_CHECKING:
@@ -1991,6 +1997,198 @@ _sleep = time.sleep
 _random = random.random
 
 
+# ---- Transport: the total deadline ----
+#
+# requests and urllib3 time out per socket operation: a server that sends one
+# byte just inside every read timeout can hold a call for ever. The total
+# deadline is enforced by one shared daemon thread (no thread per request):
+#
+# * ``_perform`` opens a ``_Call`` (its deadline) for each attempt and makes it
+#   the thread's current call;
+# * the sessions pystmark creates use connection classes that, when a socket is
+#   made or a request is written on a pooled one, attach that socket to the
+#   current call (a thread-local read and a short lock: no extra syscalls);
+# * the watchdog sleeps until the earliest deadline of the calls that have
+#   sockets attached, then shuts those sockets down. The blocked read returns
+#   end-of-file at once, urllib3 raises, and ``_perform`` sees ``call.fired``
+#   and raises DeadlineExceededError (or SendOutcomeUnknownError for a send);
+# * when the attempt ends, its call is detached, so an idle pooled connection
+#   is never touched.
+#
+# DNS resolution and the TLS handshake are bounded only by the connect timeout
+# (the connect timeout is itself clipped to the time left). A ``session`` you
+# pass keeps requests' per-operation timeouts.
+
+
+class _Call:
+    """One attempt's deadline and the sockets it is using."""
+
+    __slots__ = ("deadline_at", "fired", "sockets")
+
+    def __init__(self, deadline_at: float) -> None:
+        #: On ``time.monotonic``'s clock (the watchdog's), not ``_monotonic``'s.
+        self.deadline_at = deadline_at
+        self.fired = False
+        self.sockets: list[Any] = []
+
+
+class _Watchdog:
+    """Shuts down the sockets of calls whose deadline has passed."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._calls: set[_Call] = set()
+        self._wake_at = math.inf
+        self._thread: threading.Thread | None = None
+
+    def attach(self, call: _Call, sock: Any) -> None:
+        """Watch ``sock`` until ``call`` is released (or shut it now if it fired)."""
+        with self._cond:
+            if call.fired:
+                _shut(sock)
+                return
+            call.sockets.append(sock)
+            if call in self._calls:
+                return
+            self._calls.add(call)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="pystmark-deadline", daemon=True
+                )
+                self._thread.start()
+            if call.deadline_at < self._wake_at:
+                self._cond.notify()
+
+    def release(self, call: _Call) -> None:
+        """Stop watching ``call``'s sockets."""
+        if call.sockets:
+            with self._cond:
+                self._calls.discard(call)
+                call.sockets.clear()
+
+    def _forget(self) -> None:
+        # After fork(): the parent's thread is gone and its lock may be held.
+        self._cond = threading.Condition(threading.Lock())
+        self._calls = set()
+        self._wake_at = math.inf
+        self._thread = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for call in [call for call in self._calls if call.deadline_at <= now]:
+                    call.fired = True
+                    self._calls.discard(call)
+                    for sock in call.sockets:
+                        _shut(sock)
+                self._wake_at = min((call.deadline_at for call in self._calls), default=math.inf)
+                self._cond.wait(None if self._wake_at == math.inf else self._wake_at - now)
+
+
+def _shut(sock: Any) -> None:
+    # socket.socket.shutdown, not SSLSocket.shutdown: the latter also drops
+    # the TLS state that the reading thread is still using.
+    with contextlib.suppress(OSError, TypeError, ValueError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_WATCHDOG = _Watchdog()
+_CURRENT = threading.local()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG._forget)
+
+
+def _attach_current(sock: Any) -> None:
+    call: _Call | None = getattr(_CURRENT, "call", None)
+    if call is not None and sock is not None:
+        _WATCHDOG.attach(call, sock)
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    """An HTTP connection whose socket the current call's deadline covers."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach_current(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        """Attach the (maybe pooled) socket, then write the request."""
+        _attach_current(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    """An HTTPS connection whose socket the current call's deadline covers."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach_current(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        """Attach the TLS socket, then write the request."""
+        _attach_current(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with connections that the call deadline covers."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Make the pool manager, then give it the watched pool classes."""
+        super().init_poolmanager(*args, **kwargs)
+        _watch_manager(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> urllib3.PoolManager:
+        """The proxy's pool manager, with the watched pool classes."""
+        manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **kwargs)
+        return _watch_manager(manager)
+
+
+def _watch_manager(manager: urllib3.PoolManager) -> urllib3.PoolManager:
+    # Only plain HTTP(S) managers: a SOCKS manager has its own pool classes.
+    if type(manager) in (urllib3.PoolManager, urllib3.ProxyManager):
+        manager.pool_classes_by_scheme = _WATCHED_POOLS
+    return manager
+
+
+def _watch_session(session: requests.Session) -> None:
+    """Mount the deadline adapter on a session pystmark made (once)."""
+    if getattr(session, "_pystmark_watched", False):
+        return
+    for prefix, adapter in list(session.adapters.items()):
+        if type(adapter) is requests.adapters.HTTPAdapter:
+            session.mount(
+                prefix,
+                _DeadlineAdapter(
+                    pool_connections=adapter._pool_connections,  # type: ignore[attr-defined]
+                    pool_maxsize=adapter._pool_maxsize,  # type: ignore[attr-defined]
+                    max_retries=adapter.max_retries,
+                    pool_block=adapter._pool_block,  # type: ignore[attr-defined]
+                ),
+            )
+            adapter.close()
+        elif isinstance(adapter, requests.adapters.HTTPAdapter):
+            _watch_manager(adapter.poolmanager)
+    session._pystmark_watched = True  # type: ignore[attr-defined]
+
+
+# ---- Transport: classifying failures ----
+
+
 class _Failure(Exception):
     """One failed attempt: the error to raise and when it may be retried."""
 
@@ -2001,6 +2199,7 @@ class _Failure(Exception):
         *,
         retry_after: float | None = None,
         send_error: PystmarkError | None = None,
+        chain: bool = True,
     ) -> None:
         super().__init__(str(error))
         self.error = error
@@ -2009,6 +2208,22 @@ class _Failure(Exception):
         self.retry_after = retry_after
         #: What a send raises instead, when the failure leaves its outcome unknown.
         self.send_error = send_error
+        #: False when the low-level cause must not be chained (it may echo a token).
+        self.chain = chain
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it wraps (args, ``reason``, cause, context)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo and len(seen) < 32:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        nested = [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
+        todo.extend(value for value in nested if isinstance(value, BaseException))
 
 
 def _not_sent(exc: requests.ConnectionError) -> bool:
@@ -2018,73 +2233,122 @@ def _not_sent(exc: requests.ConnectionError) -> bool:
     reason = exc.args[0] if exc.args else None
     if isinstance(reason, urllib3.exceptions.MaxRetryError):
         reason = reason.reason
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ProxyError)
 
 
-def _transport_failure(exc: requests.RequestException, deadline_hit: bool) -> _Failure:
+def _cert_failure(exc: BaseException) -> bool:
+    return any(
+        isinstance(item, ssl.SSLCertVerificationError | ssl.CertificateError)
+        for item in _causes(exc)
+    )
+
+
+def _transport_failure(exc: BaseException, deadline_hit: bool) -> _Failure:
+    """The typed error (and retry class) for a failure below HTTP."""
     name = type(exc).__name__
-    if isinstance(exc, requests.exceptions.SSLError):
-        return _Failure(TLSVerificationError(f"TLS failed: {exc}"), "never")
-    if isinstance(exc, requests.ConnectionError) and _not_sent(exc):
-        return _Failure(ConnectionFailedError(f"could not connect ({name})"), "always")
-    unknown = SendOutcomeUnknownError(f"the request failed after it was sent ({name})")
-    if isinstance(exc, requests.Timeout):
-        error: PystmarkError
-        if deadline_hit:
-            error = DeadlineExceededError("the call's deadline passed while waiting for Postmark")
-        else:
-            error = RequestTimeoutError("Postmark did not answer within the read timeout")
-        return _Failure(error, "idempotent", send_error=unknown)
-    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+    if isinstance(exc, requests.exceptions.InvalidHeader):
+        # requests' message would echo the header value, which may be a token.
+        return _Failure(ConfigurationError("a header value is invalid"), "never", chain=False)
+    if isinstance(exc, UnicodeError):
+        # http.client encodes header values as latin-1; its error holds the value.
         return _Failure(
-            ConnectionFailedError(f"the connection broke ({name})"),
+            ConfigurationError("a header value is not latin-1 text"), "never", chain=False
+        )
+    if isinstance(exc, requests.exceptions.SSLError | ssl.SSLError) and _cert_failure(exc):
+        return _Failure(TLSVerificationError(f"TLS verification failed ({name})"), "never")
+    if isinstance(exc, requests.ConnectionError) and _not_sent(exc):
+        if deadline_hit:
+            return _Failure(
+                DeadlineExceededError("the call's deadline passed while connecting"), "never"
+            )
+        return _Failure(ConnectionFailedError(f"could not connect ({name})"), "always")
+    if deadline_hit:
+        return _Failure(
+            DeadlineExceededError("the call's deadline passed while waiting for Postmark"),
+            "never",
+            send_error=SendOutcomeUnknownError(
+                f"the call's deadline passed after the request was sent ({name})"
+            ),
+        )
+    network = (
+        requests.ConnectionError,
+        requests.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ContentDecodingError,
+    )
+    if isinstance(exc, requests.RequestException) and not isinstance(exc, network):
+        # InvalidURL, MissingSchema...: refused before anything was sent.
+        return _Failure(ConfigurationError(f"requests refused the request ({name})"), "never")
+    if not isinstance(exc, OSError | urllib3.exceptions.HTTPError | http.client.HTTPException):
+        return _Failure(ConfigurationError(f"the request could not be made ({name})"), "never")
+    unknown = SendOutcomeUnknownError(f"the request failed after it was sent ({name})")
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return _Failure(
+            UnexpectedResponseError("Postmark's answer could not be decoded"),
             "idempotent",
             send_error=unknown,
         )
-    if isinstance(exc, requests.exceptions.InvalidHeader):
-        # requests' message would echo the header value, which may be a token.
-        return _Failure(ConfigurationError("requests refused a header value"), "never")
-    return _Failure(ConfigurationError(f"requests refused the request ({name}: {exc})"), "never")
+    if isinstance(exc, requests.Timeout):
+        return _Failure(
+            RequestTimeoutError("Postmark did not answer within the read timeout"),
+            "idempotent",
+            send_error=unknown,
+        )
+    return _Failure(
+        ConnectionFailedError(f"the connection broke ({name})"), "idempotent", send_error=unknown
+    )
 
 
 def _retry_after(response: requests.Response) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP date), or None."""
     value = response.headers.get("Retry-After")
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _check_response(response: requests.Response) -> Any:
+#: Send endpoints answered with a JSON list; the others answer with an object.
+_LIST_ANSWERS = frozenset({"/email/batch", "/email/batchWithTemplates"})
+
+
+def _check_response(response: requests.Response, endpoint: Endpoint | None = None) -> Any:
     """Decode a 2xx answer's JSON, or raise :class:`_Failure` with the typed error."""
     status = response.status_code
     try:
         data = json.loads(response.content) if response.content else None
-    except ValueError:
+    except (ValueError, RecursionError):
         data = _UNREADABLE
     if 200 <= status < 300:
+        problem = None
         if data is _UNREADABLE:
-            error = UnexpectedResponseError(
-                "Postmark's answer was not valid JSON", status_code=status, response=response
-            )
-            send_error = _SendUnexpectedResponseError(
-                error.message, status_code=status, response=response
-            )
-            raise _Failure(error, "idempotent", send_error=send_error)
-        return data
+            problem = "Postmark's answer was not valid JSON"
+        elif endpoint is not None and endpoint.send:
+            expected = list if endpoint.path in _LIST_ANSWERS else dict
+            if not isinstance(data, expected):
+                problem = f"Postmark's answer was not a JSON {expected.__name__}"
+        if problem is None:
+            return data
+        error = UnexpectedResponseError(problem, status_code=status, response=response)
+        send_error = _SendUnexpectedResponseError(problem, status_code=status, response=response)
+        raise _Failure(error, "idempotent", send_error=send_error)
     error_code = message = None
     if isinstance(data, dict):
         code, text = data.get("ErrorCode"), data.get("Message")
         error_code = code if isinstance(code, int) and not isinstance(code, bool) else None
         message = text if isinstance(text, str) else None
+    if 300 <= status < 400:
+        # Redirects are never followed: the token must not go to another host.
+        target = urlsplit(response.headers.get("Location", "")).hostname or "nowhere"
+        message = f"Postmark answered with a redirect to {target}, which is not followed"
     if message is None:
         kind = response.headers.get("Content-Type", "no content type").split(";")[0]
         message = f"HTTP {status} {response.reason or ''} ({kind})".replace("  ", " ")
@@ -2113,6 +2377,20 @@ def _backoff(settings: _Settings, retry: int) -> float:
     return float(_random() * ceiling)
 
 
+_TOKEN_HEADERS = (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER)
+
+
+def _scrub(exc: BaseException) -> None:
+    """Mask the token in the sent request that an error (or its causes) keeps."""
+    for item in _causes(exc):
+        request = getattr(item, "request", None)
+        headers = getattr(request, "headers", None)
+        if isinstance(headers, requests.structures.CaseInsensitiveDict | dict):
+            for name in _TOKEN_HEADERS:
+                if name in headers:
+                    headers[name] = "***"
+
+
 def _perform(
     session: requests.Session,
     endpoint: Endpoint,
@@ -2123,15 +2401,35 @@ def _perform(
     headers: Mapping[str, str],
     settings: _Settings,
 ) -> tuple[requests.Response, Any]:
-    """Make the request, retrying only what the retry policy allows."""
+    """Make the request, retrying only what the retry policy allows.
+
+    Retried for every endpoint: failures before a connection was made, 429,
+    503 and ErrorCode 100. Retried only for idempotent endpoints: timeouts,
+    broken connections, 500/502/504 and unreadable 2xx bodies; a send raises
+    :class:`SendOutcomeUnknownError` instead. Waits use full-jitter backoff (or
+    ``Retry-After``, up to ``max_retry_after``) and never pass the deadline.
+    """
     started = _monotonic()
     deadline_at = started + settings.deadline
+    connect, read = settings.timeout
+    request_args = settings.request_args
+    if request_args.get("verify") is None:
+        # Explicit, so a session's ``verify = False`` is never inherited.
+        request_args = {**request_args, "verify": True}
+    if settings.session is None:
+        _watch_session(session)
     attempt = 0
+    cause: BaseException | None = None
     while True:
         attempt += 1
         remaining = deadline_at - _monotonic()
-        connect, read = settings.timeout
-        read_budget = min(read, remaining)
+        if remaining <= 0:
+            error: PystmarkError = DeadlineExceededError("the call's deadline passed")
+            error.attempts = attempt - 1
+            raise error from cause
+        call = _Call(time.monotonic() + remaining)
+        _CURRENT.call = call
+        connect_budget, read_budget = min(connect, remaining), min(read, remaining)
         try:
             response = session.request(
                 endpoint.method,
@@ -2139,10 +2437,16 @@ def _perform(
                 params=params,
                 data=body,
                 headers=headers,
-                timeout=(min(connect, remaining), read_budget),
+                timeout=(connect_budget, read_budget),
                 allow_redirects=False,
-                **settings.request_args,
+                **request_args,
             )
+            if call.fired:
+                # The watchdog's shutdown reads as end-of-stream, which
+                # http.client may take for a complete (truncated) answer.
+                response.close()
+                raise requests.ConnectionError("the answer was cut off at the deadline")
+            data = _check_response(response, endpoint)
             logger.debug(
                 "%s %s -> %s (attempt %d, %.0f ms)",
                 endpoint.method,
@@ -2151,13 +2455,33 @@ def _perform(
                 attempt,
                 (_monotonic() - started) * 1000,
             )
-            return response, _check_response(response)
-        except requests.RequestException as exc:
-            failure = _transport_failure(exc, deadline_hit=read_budget < read)
-            failure.__cause__ = exc
-            cause: BaseException = exc
+            return response, data
         except _Failure as caught:
             failure, cause = caught, caught.error
+        except (
+            OSError,
+            ValueError,
+            urllib3.exceptions.HTTPError,
+            http.client.HTTPException,
+        ) as exc:
+            # requests' errors are OSErrors; raw urllib3/http.client ones can leak.
+            # A timeout shortened to the time left is the deadline too.
+            clipped = (
+                connect_budget < connect
+                if isinstance(exc, requests.ConnectTimeout)
+                else read_budget < read
+            )
+            deadline_hit = (
+                call.fired
+                or _monotonic() >= deadline_at
+                or (isinstance(exc, requests.Timeout) and clipped)
+            )
+            failure = _transport_failure(exc, deadline_hit)
+            _scrub(exc)
+            cause = exc if failure.chain else None
+        finally:
+            _CURRENT.call = None
+            _WATCHDOG.release(call)
         logger.debug(
             "%s %s failed: %s (attempt %d)", endpoint.method, endpoint.path, failure, attempt
         )
@@ -2175,6 +2499,7 @@ def _perform(
                 retryable = False
             delay = max(delay, failure.retry_after)
         if not retryable or attempt > settings.max_retries or (_monotonic() + delay >= deadline_at):
+            _scrub(error)
             raise error from (cause if cause is not error else None)
         _sleep(delay)
 
