@@ -2860,10 +2860,10 @@ class _AccountLister(Interface):
 
 
 class AccountServerManager(_AccountLister):
-    """The account's servers (``/servers``, account token).
+    """The account's servers, by id (``/servers``, account token).
 
-    Not :class:`ServerManager`-style ``/server``: that one reads and edits the
-    server a *server* token belongs to.
+    The server that a *server* token belongs to is read and edited through
+    ``/server`` instead: :func:`get_server` and :func:`edit_server`.
     """
 
     list_endpoint = Endpoint("GET", "/servers", token="account")
