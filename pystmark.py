@@ -142,6 +142,31 @@ __all__ = [
     "create_inbound_rule",
     "delete_inbound_rule",
     # simple API: account
+    "get_servers",
+    "iter_servers",
+    "get_account_server",
+    "create_server",
+    "edit_account_server",
+    "delete_server",
+    "get_domains",
+    "iter_domains",
+    "get_domain",
+    "create_domain",
+    "edit_domain",
+    "delete_domain",
+    "verify_domain_dkim",
+    "verify_domain_return_path",
+    "verify_domain_spf",
+    "rotate_domain_dkim",
+    "get_sender_signatures",
+    "iter_sender_signatures",
+    "get_sender_signature",
+    "create_sender_signature",
+    "edit_sender_signature",
+    "delete_sender_signature",
+    "resend_sender_confirmation",
+    "create_data_removal",
+    "get_data_removal",
     # advanced API
     "Interface",
     "Sender",
@@ -242,6 +267,31 @@ __all__ = [
     "STATS",
     "MAX_SUPPRESSIONS_PER_REQUEST",
     # advanced API: account
+    "AccountServerManager",
+    "DomainManager",
+    "SenderSignatureManager",
+    "DataRemovalManager",
+    "ServerSettings",
+    "ServerDeliveryType",
+    "AccountServer",
+    "Domain",
+    "SenderSignature",
+    "DataRemoval",
+    "AccountServersResponse",
+    "AccountServerResponse",
+    "DomainsResponse",
+    "DomainResponse",
+    "SenderSignaturesResponse",
+    "SenderSignatureResponse",
+    "DataRemovalResponse",
+    "ServerManagementError",
+    "ServerNotFoundError",
+    "ServerNameTakenError",
+    "DomainError",
+    "DomainNotFoundError",
+    "SenderSignatureManagementError",
+    "SenderSignatureNotFoundError",
+    "DataRemovalError",
     # messages
     "Message",
     "Attachment",
@@ -300,6 +350,7 @@ TEST_API_KEY = "POSTMARK_API_TEST"
 
 SERVER_TOKEN_HEADER = "X-Postmark-Server-Token"
 ACCOUNT_TOKEN_HEADER = "X-Postmark-Account-Token"
+_TOKEN_HEADERS = frozenset({SERVER_TOKEN_HEADER.lower(), ACCOUNT_TOKEN_HEADER.lower()})
 
 _MIB = 1024 * 1024
 # Limits from postmarkapp.com/developer/api/email-api and support article 1056
@@ -797,7 +848,14 @@ class _Settings:
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
         }
-        headers.update(self._extra_headers)
+        # Tokens come only from the token settings: a token header among the
+        # extra headers is dropped, so no server token reaches an account
+        # endpoint (nor an account token a server endpoint).
+        headers.update(
+            (name, value)
+            for name, value in self._extra_headers.items()
+            if name.lower() not in _TOKEN_HEADERS
+        )
         headers[header] = token
         return headers
 
@@ -2377,16 +2435,13 @@ def _backoff(settings: _Settings, retry: int) -> float:
     return float(_random() * ceiling)
 
 
-_TOKEN_HEADERS = (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER)
-
-
 def _scrub(exc: BaseException) -> None:
     """Mask the token in the sent request that an error (or its causes) keeps."""
     for item in _causes(exc):
         request = getattr(item, "request", None)
         headers = getattr(request, "headers", None)
         if isinstance(headers, requests.structures.CaseInsensitiveDict | dict):
-            for name in _TOKEN_HEADERS:
+            for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER):
                 if name in headers:
                     headers[name] = "***"
 
@@ -5818,7 +5873,879 @@ def delete_inbound_rule(rule_id: int, **options: Unpack[Options]) -> Response:
 
 # ---- Account API: servers, domains, sender signatures, data removals --------
 
-# (account API issue)
+# Account endpoints send the account token (X-Postmark-Account-Token) and never
+# the server token; without one they fail with ConfigurationError before any I/O.
+
+
+class ServerManagementError(UnprocessableEntityError):
+    """Postmark refused to list, create, change or delete a server (ErrorCode 600-611)."""
+
+
+class ServerNotFoundError(ServerManagementError, NotFoundError):
+    """No server of the account has this id (ErrorCode 601)."""
+
+
+class ServerNameTakenError(ServerManagementError):
+    """The account already has a server of this name (ErrorCode 603)."""
+
+
+class DomainError(UnprocessableEntityError):
+    """Postmark refused a domain request (ErrorCode 510-516)."""
+
+
+class DomainNotFoundError(DomainError, NotFoundError):
+    """No domain of the account has this id (ErrorCode 510, 513)."""
+
+
+class SenderSignatureManagementError(UnprocessableEntityError):
+    """Postmark refused a sender signature request (ErrorCode 500-507, 520-522).
+
+    Not to be confused with :class:`SenderSignatureError`, raised when a message
+    is sent From an address without a confirmed signature.
+    """
+
+
+class SenderSignatureNotFoundError(SenderSignatureManagementError, NotFoundError):
+    """No sender signature of the account has this id (ErrorCode 501, 507)."""
+
+
+class DataRemovalError(UnprocessableEntityError):
+    """Postmark refused a data removal request (ErrorCode 1300-1302)."""
+
+
+# ErrorCodes: postmarkapp.com/developer/api/overview#error-codes.
+_ERROR_CODE_ERRORS.update({code: ServerManagementError for code in range(600, 612)})
+_ERROR_CODE_ERRORS.update({601: ServerNotFoundError, 603: ServerNameTakenError})
+_ERROR_CODE_ERRORS.update(
+    {code: SenderSignatureManagementError for code in (*range(500, 508), *range(520, 523))}
+)
+_ERROR_CODE_ERRORS.update({code: DomainError for code in range(510, 517)})
+_ERROR_CODE_ERRORS.update(
+    {
+        501: SenderSignatureNotFoundError,
+        507: SenderSignatureNotFoundError,
+        510: DomainNotFoundError,
+        513: DomainNotFoundError,
+    }
+)
+_ERROR_CODE_ERRORS.update({code: DataRemovalError for code in range(1300, 1303)})
+
+
+class ServerDeliveryType(str, enum.Enum):
+    """A server's environment, chosen when it is created."""
+
+    LIVE = "Live"
+    SANDBOX = "Sandbox"
+
+
+_EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+#: A value check of a body field: a JSON type, ``"email"``, or an enum of choices.
+_FieldCheck = type | str | type[enum.Enum]
+
+
+class _BodyFields:
+    """A declarative table of JSON body fields: snake_case name -> check.
+
+    Postmark's key is the name in CamelCase (``smtp_api_activated`` ->
+    ``SmtpApiActivated``). :meth:`body` turns keyword arguments into the JSON
+    body, refusing unknown names and ill-typed values before any I/O.
+    """
+
+    def __init__(self, what: str, **checks: _FieldCheck) -> None:
+        self.what = what
+        self.checks = checks
+        self.keys = {
+            name: "".join(part.capitalize() for part in name.split("_")) for name in checks
+        }
+
+    def __add__(self, other: _BodyFields) -> _BodyFields:
+        return _BodyFields(self.what, **self.checks, **other.checks)
+
+    def body(
+        self,
+        arguments: Mapping[str, Any],
+        *,
+        required: Sequence[str] = (),
+        at_least_one: bool = False,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split ``arguments`` into the JSON body and the :class:`Options`."""
+        body: dict[str, Any] = {}
+        options: dict[str, Any] = {}
+        for name, value in arguments.items():
+            if name in _OPTION_NAMES:
+                options[name] = value
+            elif name not in self.checks:
+                raise TypeError(
+                    f"unknown {self.what} field {name!r}; known fields: "
+                    + ", ".join(sorted(self.checks))
+                )
+            elif value is not None:
+                body[self.keys[name]] = self._checked(name, value)
+        for name in required:
+            value = body.get(self.keys[name])
+            if value is None or (isinstance(value, str) and not value.strip()):
+                raise ConfigurationError(f"{self.what}: {name} is required")
+        if at_least_one and not body:
+            raise ConfigurationError(f"{self.what}: give at least one field to change")
+        return body, options
+
+    def _checked(self, name: str, value: Any) -> Any:
+        check = self.checks[name]
+        if isinstance(check, type) and issubclass(check, enum.Enum):
+            choices = [member.value for member in check]
+            value = value.value if isinstance(value, enum.Enum) else value
+            if value not in choices:
+                raise ConfigurationError(
+                    f"{self.what}: {name} must be one of {', '.join(choices)}, not {value!r}"
+                )
+            return value
+        if check == "email":
+            if not isinstance(value, str) or not _EMAIL_ADDRESS.match(value.strip()):
+                raise ConfigurationError(f"{self.what}: {name} must be an email address")
+            return value.strip()
+        assert isinstance(check, type)
+        if isinstance(value, bool) is not (check is bool) or not isinstance(value, check):
+            raise ConfigurationError(
+                f"{self.what}: {name} must be {check.__name__}, not {type(value).__name__}"
+            )
+        return value
+
+
+# Fields from the Swagger definitions CreateServerPayload and EditServerPayload,
+# plus the ones Postmark's servers API page adds (DeliveryType,
+# IncludeBounceContentInHook, EnableSmtpApiErrorHooks).
+_SERVER_SETTINGS = _BodyFields(
+    "server",
+    color=str,
+    smtp_api_activated=bool,
+    raw_email_enabled=bool,
+    inbound_hook_url=str,
+    bounce_hook_url=str,
+    open_hook_url=str,
+    delivery_hook_url=str,
+    click_hook_url=str,
+    post_first_open_only=bool,
+    track_opens=bool,
+    track_links=TrackLinks,
+    inbound_domain=str,
+    inbound_spam_threshold=int,
+    include_bounce_content_in_hook=bool,
+    enable_smtp_api_error_hooks=bool,
+)
+_SERVER_CREATE = _BodyFields("server", name=str, delivery_type=ServerDeliveryType) + (
+    _SERVER_SETTINGS
+)
+_SERVER_EDIT = _BodyFields("server", name=str) + _SERVER_SETTINGS
+_DOMAIN_CREATE = _BodyFields("domain", name=str, return_path_domain=str)
+_DOMAIN_EDIT = _BodyFields("domain", return_path_domain=str)
+_SIGNATURE_EDIT = _BodyFields(
+    "sender signature",
+    name=str,
+    reply_to_email="email",
+    return_path_domain=str,
+    confirmation_personal_note=str,
+)
+_SIGNATURE_CREATE = _BodyFields("sender signature", from_email="email") + _SIGNATURE_EDIT
+_DATA_REMOVAL_CREATE = _BodyFields(
+    "data removal", requested_by="email", requested_for="email", notify_when_completed=bool
+)
+
+
+class ServerSettings(Options, total=False):
+    """A server's settings: keyword arguments of :func:`create_server` and kin.
+
+    :func:`edit_account_server` takes them too, and any :class:`Options`.
+    """
+
+    #: The colour in Postmark's server list (purple, blue, turquoise, green, red,
+    #: orange, yellow or grey).
+    color: str | None
+    smtp_api_activated: bool | None
+    #: Include the raw message in inbound webhooks.
+    raw_email_enabled: bool | None
+    inbound_hook_url: str | None
+    bounce_hook_url: str | None
+    open_hook_url: str | None
+    delivery_hook_url: str | None
+    click_hook_url: str | None
+    #: Post only the first open of a message to the open webhook.
+    post_first_open_only: bool | None
+    track_opens: bool | None
+    track_links: TrackLinks | str | None
+    inbound_domain: str | None
+    #: The highest spam score an inbound message may have (0 to 30, steps of 5).
+    inbound_spam_threshold: int | None
+    include_bounce_content_in_hook: bool | None
+    enable_smtp_api_error_hooks: bool | None
+
+
+def _account_page(count: int, offset: int) -> dict[str, int]:
+    for name, value in (("count", count), ("offset", offset)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigurationError(f"{name} must be an integer >= 0, not {value!r}")
+    if not 1 <= count <= MAX_PAGE_SIZE:
+        raise ConfigurationError(f"count must be between 1 and {MAX_PAGE_SIZE}, not {count}")
+    if count + offset > MAX_OFFSET:
+        raise ConfigurationError(f"count + offset may not exceed {MAX_OFFSET}")
+    return {"count": count, "offset": offset}
+
+
+class AccountServer(Record):
+    """A server of the account (``ID``, tokens, hooks and tracking settings)."""
+
+    id = _field("ID", _as_int)
+    name = _field("Name", _as_str)
+    #: The server's API tokens (its server tokens).
+    api_tokens = _field("ApiTokens", _as_str_list)
+    color = _field("Color", _as_str)
+    smtp_api_activated = _field("SmtpApiActivated", _as_bool)
+    raw_email_enabled = _field("RawEmailEnabled", _as_bool)
+    #: ``"Live"`` or ``"Sandbox"``.
+    delivery_type = _field("DeliveryType", _as_optional_str)
+    server_link = _field("ServerLink", _as_str)
+    inbound_address = _field("InboundAddress", _as_str)
+    inbound_hook_url = _field("InboundHookUrl", _as_optional_str)
+    bounce_hook_url = _field("BounceHookUrl", _as_optional_str)
+    open_hook_url = _field("OpenHookUrl", _as_optional_str)
+    delivery_hook_url = _field("DeliveryHookUrl", _as_optional_str)
+    click_hook_url = _field("ClickHookUrl", _as_optional_str)
+    post_first_open_only = _field("PostFirstOpenOnly", _as_bool)
+    inbound_domain = _field("InboundDomain", _as_optional_str)
+    inbound_hash = _field("InboundHash", _as_str)
+    inbound_spam_threshold = _field("InboundSpamThreshold", _as_int)
+    track_opens = _field("TrackOpens", _as_bool)
+    #: ``"None"``, ``"HtmlAndText"``, ``"HtmlOnly"`` or ``"TextOnly"``.
+    track_links = _field("TrackLinks", _as_optional_str)
+    include_bounce_content_in_hook = _field("IncludeBounceContentInHook", _as_bool)
+    enable_smtp_api_error_hooks = _field("EnableSmtpApiErrorHooks", _as_bool)
+
+
+class Domain(Record):
+    """A sending domain and its DNS verification state.
+
+    Listings fill in only the id, name and the ``*_verified`` flags.
+    """
+
+    id = _field("ID", _as_int)
+    name = _field("Name", _as_str)
+    spf_verified = _field("SPFVerified", _as_bool)
+    spf_host = _field("SPFHost", _as_optional_str)
+    spf_text_value = _field("SPFTextValue", _as_optional_str)
+    dkim_verified = _field("DKIMVerified", _as_bool)
+    weak_dkim = _field("WeakDKIM", _as_bool)
+    dkim_host = _field("DKIMHost", _as_optional_str)
+    dkim_text_value = _field("DKIMTextValue", _as_optional_str)
+    #: The new key's DNS record while a DKIM rotation waits for verification.
+    dkim_pending_host = _field("DKIMPendingHost", _as_optional_str)
+    dkim_pending_text_value = _field("DKIMPendingTextValue", _as_optional_str)
+    dkim_revoked_host = _field("DKIMRevokedHost", _as_optional_str)
+    dkim_revoked_text_value = _field("DKIMRevokedTextValue", _as_optional_str)
+    safe_to_remove_revoked_key_from_dns = _field("SafeToRemoveRevokedKeyFromDNS", _as_bool)
+    dkim_update_status = _field("DKIMUpdateStatus", _as_optional_str)
+    return_path_domain = _field("ReturnPathDomain", _as_optional_str)
+    return_path_domain_verified = _field("ReturnPathDomainVerified", _as_bool)
+    return_path_domain_cname_value = _field("ReturnPathDomainCNAMEValue", _as_optional_str)
+
+
+class SenderSignature(Domain):
+    """A confirmed (or pending) From address, with its domain's DNS state.
+
+    Listings fill in only the id, domain, addresses, name and ``confirmed``.
+    """
+
+    domain = _field("Domain", _as_str)
+    email_address = _field("EmailAddress", _as_str)
+    reply_to_email_address = _field("ReplyToEmailAddress", _as_optional_str)
+    #: Whether the address owner clicked the confirmation link.
+    confirmed = _field("Confirmed", _as_bool)
+    confirmation_personal_note = _field("ConfirmationPersonalNote", _as_optional_str)
+
+
+class DataRemoval(Record):
+    """A data removal request: its id and ``status`` (``"Pending"`` or ``"Done"``)."""
+
+    id = _field("ID", _as_int)
+    status = _field("Status", _as_str)
+
+    @property
+    def done(self) -> bool:
+        """True once Postmark has removed the data."""
+        return self.status == "Done"
+
+
+class _ListResponse(Response, Generic[RecordT]):
+    items_key: ClassVar[str]
+    record: ClassVar[type[Record]]
+
+    @property
+    def total_count(self) -> int:
+        """How many entries there are, over all pages."""
+        return _as_int(_as_dict(self.data).get("TotalCount"))
+
+    def _items(self) -> list[RecordT]:
+        return cast(
+            "list[RecordT]", _as_records(self.record)(_as_dict(self.data).get(self.items_key))
+        )
+
+
+class AccountServersResponse(_ListResponse[AccountServer]):
+    """A page of the account's servers."""
+
+    items_key, record = "Servers", AccountServer
+
+    @property
+    def servers(self) -> list[AccountServer]:
+        """The servers of this page."""
+        return self._items()
+
+
+class AccountServerResponse(Response):
+    """One server of the account."""
+
+    @property
+    def server(self) -> AccountServer:
+        """The server."""
+        return AccountServer(_as_dict(self.data))
+
+
+class DomainsResponse(_ListResponse[Domain]):
+    """A page of the account's domains."""
+
+    items_key, record = "Domains", Domain
+
+    @property
+    def domains(self) -> list[Domain]:
+        """The domains of this page (id, name and verification flags)."""
+        return self._items()
+
+
+class DomainResponse(Response):
+    """One domain (after SPF verification or DKIM rotation, only those fields)."""
+
+    @property
+    def domain(self) -> Domain:
+        """The domain."""
+        return Domain(_as_dict(self.data))
+
+
+class SenderSignaturesResponse(_ListResponse[SenderSignature]):
+    """A page of the account's sender signatures."""
+
+    items_key, record = "SenderSignatures", SenderSignature
+
+    @property
+    def sender_signatures(self) -> list[SenderSignature]:
+        """The sender signatures of this page."""
+        return self._items()
+
+
+class SenderSignatureResponse(Response):
+    """One sender signature."""
+
+    @property
+    def sender_signature(self) -> SenderSignature:
+        """The sender signature."""
+        return SenderSignature(_as_dict(self.data))
+
+
+class DataRemovalResponse(Response):
+    """A data removal request and its status."""
+
+    @property
+    def data_removal(self) -> DataRemoval:
+        """The request."""
+        return DataRemoval(_as_dict(self.data))
+
+
+class _AccountLister(Interface):
+    """Paging shared by the account listings (``count`` and ``offset``)."""
+
+    list_endpoint: ClassVar[Endpoint]
+    list_response: ClassVar[type[_ListResponse[Any]]]
+
+    def _page(self, count: int, offset: int, filters: Mapping[str, Any], options: Any) -> Any:
+        params = {**filters, **_account_page(count, offset)}
+        return self.list_response(*self._call(self.list_endpoint, options, params=params))
+
+    def _iterate(
+        self, filters: Mapping[str, Any], max_results: int | None, options: Any
+    ) -> Iterator[Any]:
+        def fetch(query: dict[str, Any]) -> Any:
+            return self._call(self.list_endpoint, options, params=query)[1]
+
+        record = self.list_response.record
+        return _iter_paged(
+            fetch, self.list_response.items_key, record, filters, max_results=max_results
+        )
+
+
+class AccountServerManager(_AccountLister):
+    """The account's servers, by id (``/servers``, account token).
+
+    The server that a *server* token belongs to is read and edited through
+    ``/server`` instead: :func:`get_server` and :func:`edit_server`.
+    """
+
+    list_endpoint = Endpoint("GET", "/servers", token="account")
+    list_response = AccountServersResponse
+    get_endpoint = Endpoint("GET", "/servers/{}", token="account")
+    create_endpoint = Endpoint("POST", "/servers", token="account")
+    edit_endpoint = Endpoint("PUT", "/servers/{}", token="account")
+    delete_endpoint = Endpoint("DELETE", "/servers/{}", token="account")
+
+    def get_page(
+        self,
+        count: int = 100,
+        offset: int = 0,
+        *,
+        name: str | None = None,
+        **options: Unpack[Options],
+    ) -> AccountServersResponse:
+        """One page of servers (``GET /servers``); ``name`` filters by name."""
+        return cast(AccountServersResponse, self._page(count, offset, {"name": name}, options))
+
+    def iterate(
+        self,
+        *,
+        name: str | None = None,
+        max_results: int | None = None,
+        **options: Unpack[Options],
+    ) -> Iterator[AccountServer]:
+        """Every server (``name`` filters), fetched a page at a time."""
+        return self._iterate({"name": name}, max_results, options)
+
+    def get(self, server_id: int, **options: Unpack[Options]) -> AccountServerResponse:
+        """One server, tokens included (``GET /servers/{id}``)."""
+        return AccountServerResponse(*self._call(self.get_endpoint, options, path_args=[server_id]))
+
+    def create(
+        self,
+        name: str,
+        *,
+        delivery_type: ServerDeliveryType | str | None = None,
+        **settings: Unpack[ServerSettings],
+    ) -> AccountServerResponse:
+        """Create a server (``POST /servers``); ``settings`` are :class:`ServerSettings`."""
+        body, options = _SERVER_CREATE.body(
+            {"name": name, "delivery_type": delivery_type, **settings}, required=["name"]
+        )
+        return AccountServerResponse(*self._call(self.create_endpoint, options, json_body=body))
+
+    def edit(
+        self, server_id: int, *, name: str | None = None, **settings: Unpack[ServerSettings]
+    ) -> AccountServerResponse:
+        """Change a server's name or settings (``PUT /servers/{id}``); ``None`` keeps one."""
+        body, options = _SERVER_EDIT.body({"name": name, **settings}, at_least_one=True)
+        return AccountServerResponse(
+            *self._call(self.edit_endpoint, options, path_args=[server_id], json_body=body)
+        )
+
+    def delete(self, server_id: int, **options: Unpack[Options]) -> Response:
+        """Delete a server (``DELETE /servers/{id}``; Postmark enables this per account)."""
+        return Response(*self._call(self.delete_endpoint, options, path_args=[server_id]))
+
+
+class DomainManager(_AccountLister):
+    """The account's sending domains (``/domains``, account token)."""
+
+    list_endpoint = Endpoint("GET", "/domains", token="account")
+    list_response = DomainsResponse
+    get_endpoint = Endpoint("GET", "/domains/{}", token="account")
+    create_endpoint = Endpoint("POST", "/domains", token="account")
+    edit_endpoint = Endpoint("PUT", "/domains/{}", token="account")
+    delete_endpoint = Endpoint("DELETE", "/domains/{}", token="account")
+    verify_dkim_endpoint = Endpoint("PUT", "/domains/{}/verifyDkim", token="account")
+    verify_return_path_endpoint = Endpoint("PUT", "/domains/{}/verifyReturnPath", token="account")
+    # A check of DNS records: safe to repeat.
+    verify_spf_endpoint = Endpoint(
+        "POST", "/domains/{}/verifyspf", token="account", idempotent=True
+    )
+    rotate_dkim_endpoint = Endpoint("POST", "/domains/{}/rotatedkim", token="account")
+
+    def get_page(
+        self, count: int = 100, offset: int = 0, **options: Unpack[Options]
+    ) -> DomainsResponse:
+        """One page of domains (``GET /domains``)."""
+        return cast(DomainsResponse, self._page(count, offset, {}, options))
+
+    def iterate(
+        self, *, max_results: int | None = None, **options: Unpack[Options]
+    ) -> Iterator[Domain]:
+        """Every domain, fetched a page at a time."""
+        return self._iterate({}, max_results, options)
+
+    def _one(self, endpoint: Endpoint, domain_id: int, options: Any) -> DomainResponse:
+        return DomainResponse(*self._call(endpoint, options, path_args=[domain_id]))
+
+    def get(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+        """One domain with its DNS records (``GET /domains/{id}``)."""
+        return self._one(self.get_endpoint, domain_id, options)
+
+    def create(
+        self, name: str, *, return_path_domain: str | None = None, **options: Unpack[Options]
+    ) -> DomainResponse:
+        """Add a domain (``POST /domains``), optionally with a custom Return-Path."""
+        body, options_ = _DOMAIN_CREATE.body(
+            {"name": name, "return_path_domain": return_path_domain, **options},
+            required=["name"],
+        )
+        return DomainResponse(*self._call(self.create_endpoint, options_, json_body=body))
+
+    def edit(
+        self, domain_id: int, *, return_path_domain: str | None = None, **options: Unpack[Options]
+    ) -> DomainResponse:
+        """Change a domain's Return-Path domain (``PUT /domains/{id}``)."""
+        body, options_ = _DOMAIN_EDIT.body(
+            {"return_path_domain": return_path_domain, **options}, at_least_one=True
+        )
+        return DomainResponse(
+            *self._call(self.edit_endpoint, options_, path_args=[domain_id], json_body=body)
+        )
+
+    def delete(self, domain_id: int, **options: Unpack[Options]) -> Response:
+        """Delete a domain (``DELETE /domains/{id}``)."""
+        return Response(*self._call(self.delete_endpoint, options, path_args=[domain_id]))
+
+    def verify_dkim(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+        """Check the DKIM DNS record now (``PUT /domains/{id}/verifyDkim``)."""
+        return self._one(self.verify_dkim_endpoint, domain_id, options)
+
+    def verify_return_path(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+        """Check the Return-Path CNAME now (``PUT /domains/{id}/verifyReturnPath``)."""
+        return self._one(self.verify_return_path_endpoint, domain_id, options)
+
+    def verify_spf(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+        """Check the SPF record (``POST /domains/{id}/verifyspf``; only SPF fields come back)."""
+        return self._one(self.verify_spf_endpoint, domain_id, options)
+
+    def rotate_dkim(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+        """Start replacing the DKIM key (``POST /domains/{id}/rotatedkim``).
+
+        The new key's record shows in ``dkim_pending_host`` and
+        ``dkim_pending_text_value`` until its DNS entry is verified.
+        """
+        return self._one(self.rotate_dkim_endpoint, domain_id, options)
+
+
+class SenderSignatureManager(_AccountLister):
+    """The account's sender signatures (``/senders``, account token)."""
+
+    list_endpoint = Endpoint("GET", "/senders", token="account")
+    list_response = SenderSignaturesResponse
+    get_endpoint = Endpoint("GET", "/senders/{}", token="account")
+    create_endpoint = Endpoint("POST", "/senders", token="account")
+    edit_endpoint = Endpoint("PUT", "/senders/{}", token="account")
+    delete_endpoint = Endpoint("DELETE", "/senders/{}", token="account")
+    resend_endpoint = Endpoint("POST", "/senders/{}/resend", token="account")
+
+    def get_page(
+        self, count: int = 100, offset: int = 0, **options: Unpack[Options]
+    ) -> SenderSignaturesResponse:
+        """One page of sender signatures (``GET /senders``)."""
+        return cast(SenderSignaturesResponse, self._page(count, offset, {}, options))
+
+    def iterate(
+        self, *, max_results: int | None = None, **options: Unpack[Options]
+    ) -> Iterator[SenderSignature]:
+        """Every sender signature, fetched a page at a time."""
+        return self._iterate({}, max_results, options)
+
+    def get(self, signature_id: int, **options: Unpack[Options]) -> SenderSignatureResponse:
+        """One sender signature with its DNS records (``GET /senders/{id}``)."""
+        return SenderSignatureResponse(
+            *self._call(self.get_endpoint, options, path_args=[signature_id])
+        )
+
+    def create(
+        self,
+        from_email: str,
+        name: str,
+        *,
+        reply_to_email: str | None = None,
+        return_path_domain: str | None = None,
+        confirmation_personal_note: str | None = None,
+        **options: Unpack[Options],
+    ) -> SenderSignatureResponse:
+        """Add a From address (``POST /senders``); Postmark emails it a confirmation link."""
+        body, options_ = _SIGNATURE_CREATE.body(
+            {
+                "from_email": from_email,
+                "name": name,
+                "reply_to_email": reply_to_email,
+                "return_path_domain": return_path_domain,
+                "confirmation_personal_note": confirmation_personal_note,
+                **options,
+            },
+            required=["from_email", "name"],
+        )
+        return SenderSignatureResponse(*self._call(self.create_endpoint, options_, json_body=body))
+
+    def edit(
+        self,
+        signature_id: int,
+        *,
+        name: str | None = None,
+        reply_to_email: str | None = None,
+        return_path_domain: str | None = None,
+        confirmation_personal_note: str | None = None,
+        **options: Unpack[Options],
+    ) -> SenderSignatureResponse:
+        """Change a sender signature (``PUT /senders/{id}``); ``None`` keeps a field."""
+        body, options_ = _SIGNATURE_EDIT.body(
+            {
+                "name": name,
+                "reply_to_email": reply_to_email,
+                "return_path_domain": return_path_domain,
+                "confirmation_personal_note": confirmation_personal_note,
+                **options,
+            },
+            at_least_one=True,
+        )
+        return SenderSignatureResponse(
+            *self._call(self.edit_endpoint, options_, path_args=[signature_id], json_body=body)
+        )
+
+    def delete(self, signature_id: int, **options: Unpack[Options]) -> Response:
+        """Delete a sender signature (``DELETE /senders/{id}``)."""
+        return Response(*self._call(self.delete_endpoint, options, path_args=[signature_id]))
+
+    def resend_confirmation(self, signature_id: int, **options: Unpack[Options]) -> Response:
+        """Email the confirmation link again (``POST /senders/{id}/resend``)."""
+        return Response(*self._call(self.resend_endpoint, options, path_args=[signature_id]))
+
+
+class DataRemovalManager(Interface):
+    """Requests to erase a recipient's data (``/data-removals``, account token).
+
+    Postmark enables data removals per account, on request to its support.
+    """
+
+    create_endpoint = Endpoint("POST", "/data-removals", token="account")
+    get_endpoint = Endpoint("GET", "/data-removals/{}", token="account")
+
+    def create(
+        self,
+        requested_by: str,
+        requested_for: str,
+        *,
+        notify_when_completed: bool | None = None,
+        **options: Unpack[Options],
+    ) -> DataRemovalResponse:
+        """Ask Postmark to erase ``requested_for``'s data (``POST /data-removals``).
+
+        ``requested_by`` is the address of whoever asks; with
+        ``notify_when_completed=True`` it is emailed once the removal is done.
+        """
+        body, options_ = _DATA_REMOVAL_CREATE.body(
+            {
+                "requested_by": requested_by,
+                "requested_for": requested_for,
+                "notify_when_completed": notify_when_completed,
+                **options,
+            },
+            required=["requested_by", "requested_for"],
+        )
+        return DataRemovalResponse(*self._call(self.create_endpoint, options_, json_body=body))
+
+    def get(self, removal_id: int, **options: Unpack[Options]) -> DataRemovalResponse:
+        """A data removal request's status (``GET /data-removals/{id}``)."""
+        return DataRemovalResponse(*self._call(self.get_endpoint, options, path_args=[removal_id]))
+
+
+# Simple API: account servers. The account versions carry "account" or a plural
+# in their names: get_server() and edit_server() read and edit the server of a
+# *server* token (GET/PUT /server).
+
+
+def get_servers(
+    count: int = 100, offset: int = 0, *, name: str | None = None, **options: Unpack[Options]
+) -> AccountServersResponse:
+    """One page of the account's servers (``GET /servers``); see :class:`AccountServerManager`."""
+    return _default(AccountServerManager).get_page(count, offset, name=name, **options)
+
+
+def iter_servers(
+    *, name: str | None = None, max_results: int | None = None, **options: Unpack[Options]
+) -> Iterator[AccountServer]:
+    """Every server of the account, a page at a time; ``name`` filters by name."""
+    return _default(AccountServerManager).iterate(name=name, max_results=max_results, **options)
+
+
+def get_account_server(server_id: int, **options: Unpack[Options]) -> AccountServerResponse:
+    """One server of the account by id (``GET /servers/{id}``)."""
+    return _default(AccountServerManager).get(server_id, **options)
+
+
+def create_server(
+    name: str,
+    *,
+    delivery_type: ServerDeliveryType | str | None = None,
+    **settings: Unpack[ServerSettings],
+) -> AccountServerResponse:
+    """Create a server (``POST /servers``); ``settings`` are :class:`ServerSettings`."""
+    return _default(AccountServerManager).create(name, delivery_type=delivery_type, **settings)
+
+
+def edit_account_server(
+    server_id: int, *, name: str | None = None, **settings: Unpack[ServerSettings]
+) -> AccountServerResponse:
+    """Change a server of the account by id (``PUT /servers/{id}``)."""
+    return _default(AccountServerManager).edit(server_id, name=name, **settings)
+
+
+def delete_server(server_id: int, **options: Unpack[Options]) -> Response:
+    """Delete a server of the account (``DELETE /servers/{id}``)."""
+    return _default(AccountServerManager).delete(server_id, **options)
+
+
+# Simple API: domains.
+
+
+def get_domains(count: int = 100, offset: int = 0, **options: Unpack[Options]) -> DomainsResponse:
+    """One page of the account's domains (``GET /domains``); see :class:`DomainManager`."""
+    return _default(DomainManager).get_page(count, offset, **options)
+
+
+def iter_domains(*, max_results: int | None = None, **options: Unpack[Options]) -> Iterator[Domain]:
+    """Every domain of the account, a page at a time."""
+    return _default(DomainManager).iterate(max_results=max_results, **options)
+
+
+def get_domain(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+    """One domain with its DNS records (``GET /domains/{id}``)."""
+    return _default(DomainManager).get(domain_id, **options)
+
+
+def create_domain(
+    name: str, *, return_path_domain: str | None = None, **options: Unpack[Options]
+) -> DomainResponse:
+    """Add a sending domain (``POST /domains``)."""
+    return _default(DomainManager).create(name, return_path_domain=return_path_domain, **options)
+
+
+def edit_domain(
+    domain_id: int, *, return_path_domain: str | None = None, **options: Unpack[Options]
+) -> DomainResponse:
+    """Change a domain's Return-Path domain (``PUT /domains/{id}``)."""
+    return _default(DomainManager).edit(domain_id, return_path_domain=return_path_domain, **options)
+
+
+def delete_domain(domain_id: int, **options: Unpack[Options]) -> Response:
+    """Delete a domain (``DELETE /domains/{id}``)."""
+    return _default(DomainManager).delete(domain_id, **options)
+
+
+def verify_domain_dkim(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+    """Check a domain's DKIM record now (``PUT /domains/{id}/verifyDkim``)."""
+    return _default(DomainManager).verify_dkim(domain_id, **options)
+
+
+def verify_domain_return_path(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+    """Check a domain's Return-Path CNAME now (``PUT /domains/{id}/verifyReturnPath``)."""
+    return _default(DomainManager).verify_return_path(domain_id, **options)
+
+
+def verify_domain_spf(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+    """Check a domain's SPF record (``POST /domains/{id}/verifyspf``)."""
+    return _default(DomainManager).verify_spf(domain_id, **options)
+
+
+def rotate_domain_dkim(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+    """Start replacing a domain's DKIM key (``POST /domains/{id}/rotatedkim``)."""
+    return _default(DomainManager).rotate_dkim(domain_id, **options)
+
+
+# Simple API: sender signatures.
+
+
+def get_sender_signatures(
+    count: int = 100, offset: int = 0, **options: Unpack[Options]
+) -> SenderSignaturesResponse:
+    """One page of sender signatures (``GET /senders``); see :class:`SenderSignatureManager`."""
+    return _default(SenderSignatureManager).get_page(count, offset, **options)
+
+
+def iter_sender_signatures(
+    *, max_results: int | None = None, **options: Unpack[Options]
+) -> Iterator[SenderSignature]:
+    """Every sender signature of the account, a page at a time."""
+    return _default(SenderSignatureManager).iterate(max_results=max_results, **options)
+
+
+def get_sender_signature(signature_id: int, **options: Unpack[Options]) -> SenderSignatureResponse:
+    """One sender signature (``GET /senders/{id}``)."""
+    return _default(SenderSignatureManager).get(signature_id, **options)
+
+
+def create_sender_signature(
+    from_email: str,
+    name: str,
+    *,
+    reply_to_email: str | None = None,
+    return_path_domain: str | None = None,
+    confirmation_personal_note: str | None = None,
+    **options: Unpack[Options],
+) -> SenderSignatureResponse:
+    """Add a From address (``POST /senders``); Postmark emails it a confirmation link."""
+    return _default(SenderSignatureManager).create(
+        from_email,
+        name,
+        reply_to_email=reply_to_email,
+        return_path_domain=return_path_domain,
+        confirmation_personal_note=confirmation_personal_note,
+        **options,
+    )
+
+
+def edit_sender_signature(
+    signature_id: int,
+    *,
+    name: str | None = None,
+    reply_to_email: str | None = None,
+    return_path_domain: str | None = None,
+    confirmation_personal_note: str | None = None,
+    **options: Unpack[Options],
+) -> SenderSignatureResponse:
+    """Change a sender signature (``PUT /senders/{id}``)."""
+    return _default(SenderSignatureManager).edit(
+        signature_id,
+        name=name,
+        reply_to_email=reply_to_email,
+        return_path_domain=return_path_domain,
+        confirmation_personal_note=confirmation_personal_note,
+        **options,
+    )
+
+
+def delete_sender_signature(signature_id: int, **options: Unpack[Options]) -> Response:
+    """Delete a sender signature (``DELETE /senders/{id}``)."""
+    return _default(SenderSignatureManager).delete(signature_id, **options)
+
+
+def resend_sender_confirmation(signature_id: int, **options: Unpack[Options]) -> Response:
+    """Email a sender signature's confirmation link again (``POST /senders/{id}/resend``)."""
+    return _default(SenderSignatureManager).resend_confirmation(signature_id, **options)
+
+
+# Simple API: data removals.
+
+
+def create_data_removal(
+    requested_by: str,
+    requested_for: str,
+    *,
+    notify_when_completed: bool | None = None,
+    **options: Unpack[Options],
+) -> DataRemovalResponse:
+    """Ask Postmark to erase a recipient's data (``POST /data-removals``)."""
+    return _default(DataRemovalManager).create(
+        requested_by, requested_for, notify_when_completed=notify_when_completed, **options
+    )
+
+
+def get_data_removal(removal_id: int, **options: Unpack[Options]) -> DataRemovalResponse:
+    """A data removal request's status (``GET /data-removals/{id}``)."""
+    return _default(DataRemovalManager).get(removal_id, **options)
 
 
 # ---- Command line ----------------------------------------------------------
