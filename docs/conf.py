@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(".."))
 
-import pystmark  # noqa: E402
+import pystmark
 
 project = "pystmark"
 author = "The pystmark developers"

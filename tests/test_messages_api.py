@@ -185,9 +185,9 @@ def test_ids_cannot_change_the_path(call, expected_path):
 
 @pytest.mark.parametrize("bad", ["", "   ", None, 1.5, True, "..", "a\r\nb"])
 def test_bad_ids_refused_before_io(bad):
-    with responses.RequestsMock():  # any request would fail the test
-        with pytest.raises(pystmark.ConfigurationError):
-            pystmark.get_outbound_message_details(bad, **KEY)
+    # any request would fail the test
+    with responses.RequestsMock(), pytest.raises(pystmark.ConfigurationError):
+        pystmark.get_outbound_message_details(bad, **KEY)
 
 
 @pytest.mark.parametrize(
