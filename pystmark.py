@@ -2674,7 +2674,7 @@ class InboundMessage(Record):
         _set_header(message, "Date", self.date)
         for header in self.headers:
             if header.name.lower() not in _EMAIL_OWN_HEADERS:
-                _set_header(message, header.name, header.value, add=True)
+                _set_header(message, header.name, header.value)
         if self.html_body and self.text_body:
             message.set_content(self.text_body)
             message.add_alternative(self.html_body, subtype="html")
@@ -2703,15 +2703,13 @@ _EMAIL_OWN_HEADERS = frozenset(
 )
 
 
-def _set_header(message: EmailMessage, name: str, value: str, *, add: bool = False) -> None:
+def _set_header(message: EmailMessage, name: str, value: str) -> None:
     value = " ".join((value or "").split())  # unfold; no CR/LF reaches the header
     if not value or not _HEADER_NAME.match(name):
         return
-    if not add and name in message:
-        del message[name]
     try:
         message[name] = value
-    except (ValueError, IndexError, TypeError):  # a header the parser cannot take
+    except (ValueError, IndexError, TypeError, AttributeError):  # a header the parser cannot take
         logger.debug("skipped an unparsable %s header", name)
 
 

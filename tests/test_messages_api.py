@@ -678,3 +678,33 @@ def _matches(route: str, sent_path: str) -> bool:
         r == p or (r.startswith("{") and r.endswith("}"))
         for r, p in zip(route_parts, parts, strict=True)
     )
+
+
+def test_unparsable_values_are_handled():
+    message = pystmark.InboundMessage(
+        {
+            "Date": "not a date",
+            "TextBody": "x",
+            "Headers": [
+                {"Name": "Message-ID", "Value": "<<<"},
+                {"Name": "Bad Name:", "Value": "x"},
+                {"Name": "X-Kept", "Value": "yes"},
+            ],
+        }
+    )
+    assert message.sent_at is None
+    converted = message.to_email_message()
+    assert converted["Message-ID"] is None  # the parser cannot take it: left out
+    assert converted["X-Kept"] == "yes"
+    assert "Bad Name" not in converted.as_string()
+    assert pystmark.InboundMessage({}).sent_at is None
+
+
+def test_bad_attachment_data_raises_data_error():
+    bad = pystmark.InboundMessage({"Attachments": [{"Name": "a", "Content": "abc"}]})
+    with pytest.raises(pystmark.DataError, match="base64"):
+        bad.attachments[0].decoded()
+    with pytest.raises(pystmark.DataError):
+        _ = pystmark.InboundMessage({"Attachments": "a.txt"}).attachments
+    with pytest.raises(pystmark.DataError):
+        _ = pystmark.OutboundMessage({"ReceivedAt": "yesterday"}).received_at
