@@ -2453,8 +2453,9 @@ DateFilter = date | datetime | str
 """A ``fromdate``/``todate`` filter: a date, a datetime, or Postmark's own text form.
 
 Postmark reads these filters in US Eastern time ("Our API uses Eastern Time
-Zone", postmarkapp.com/developer/api/messages-api); a naive datetime is sent
-as written, so give it in Eastern time.
+Zone", postmarkapp.com/developer/api/messages-api): a naive datetime is sent
+as written, so give it in Eastern time; an aware one is converted by the
+shared query conversion (``_query_value``).
 """
 
 
