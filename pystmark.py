@@ -86,6 +86,8 @@ import urllib3.connection
 import urllib3.exceptions
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from typing_extensions import Self, Unpack
 
 __version__ = "1.0.0.dev0"
@@ -111,6 +113,23 @@ __all__ = [
     "parse_webhook",
     "check_basic_auth",
     # simple API: messages (messages issue)
+    "get_outbound_messages",
+    "iter_outbound_messages",
+    "get_outbound_message_details",
+    "get_outbound_message_dump",
+    "get_opens",
+    "iter_opens",
+    "get_message_opens",
+    "iter_message_opens",
+    "get_clicks",
+    "iter_clicks",
+    "get_message_clicks",
+    "iter_message_clicks",
+    "get_inbound_messages",
+    "iter_inbound_messages",
+    "get_inbound_message_details",
+    "retry_inbound_message",
+    "bypass_inbound_message",
     # simple API: templates, server, streams, webhooks, suppressions, stats, rules
     "get_templates",
     "iter_templates",
@@ -219,6 +238,33 @@ __all__ = [
     "WEBHOOK_EVENT_TYPES",
     "MAX_WEBHOOK_BYTES",
     # advanced API: messages
+    "OutboundMessageGetter",
+    "OpensGetter",
+    "ClicksGetter",
+    "InboundMessageGetter",
+    "OutboundMessagesResponse",
+    "OutboundMessageDetailsResponse",
+    "OutboundMessageDumpResponse",
+    "OpensResponse",
+    "ClicksResponse",
+    "InboundMessagesResponse",
+    "InboundMessageDetailsResponse",
+    "InboundActionResponse",
+    "OutboundMessage",
+    "OutboundMessageDetails",
+    "MessageEvent",
+    "InboundMessage",
+    "MessageAttachment",
+    "MessageHeader",
+    "EmailAddress",
+    "MessageOpen",
+    "MessageClick",
+    "ClientInfo",
+    "GeoLocation",
+    "MessageNotFoundError",
+    "InboundBypassError",
+    "InboundRetryError",
+    "DateFilter",
     # advanced API: templates, server, streams, webhooks, suppressions, stats, rules
     "TemplateManager",
     "ServerManager",
@@ -4291,7 +4337,1199 @@ def _event_class(event_type: type[WebhookEvent] | str) -> type[WebhookEvent]:
 
 # ---- Messages: outbound, inbound, opens and clicks -------------------------
 
-# (messages issue)
+# ErrorCodes of the Messages API (postmarkapp.com/developer/api/overview#error-codes).
+
+
+class MessageNotFoundError(UnprocessableEntityError, NotFoundError):
+    """ErrorCode 701: no message has this id (or it is older than 45 days)."""
+
+
+class InboundBypassError(UnprocessableEntityError):
+    """ErrorCode 702: this inbound message cannot be bypassed (it was not blocked)."""
+
+
+class InboundRetryError(UnprocessableEntityError):
+    """ErrorCode 703: this inbound message cannot be retried (it has not failed)."""
+
+
+# Postmark answers a missing message with HTTP 422 + ErrorCode 701, not 404.
+# MessageNotFoundError derives from both UnprocessableEntityError (what the
+# HTTP status says) and NotFoundError (what it means), so ``except
+# NotFoundError`` catches a missing message whichever way Postmark reports it.
+_ERROR_CODE_ERRORS.update(
+    {701: MessageNotFoundError, 702: InboundBypassError, 703: InboundRetryError}
+)
+
+DateFilter = date | datetime | str
+"""A ``fromdate``/``todate`` filter: a date, a datetime, or Postmark's own text form.
+
+Postmark reads these filters in US Eastern time ("Our API uses Eastern Time
+Zone", postmarkapp.com/developer/api/messages-api): a naive datetime is sent
+as written, so give it in Eastern time; an aware one is converted by the
+shared query conversion (``_query_value``).
+"""
+
+
+def _message_id(message_id: Any) -> str:
+    if isinstance(message_id, bool) or not isinstance(message_id, str | int):
+        raise ConfigurationError(f"a message id must be a string, not {message_id!r}")
+    text = str(message_id).strip()
+    if not text:
+        raise ConfigurationError("a message id must not be empty")
+    return text
+
+
+def _check_message_page(count: Any, offset: Any) -> None:
+    for name, value, low in (("count", count, 1), ("offset", offset, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigurationError(f"{name} must be an integer >= {low}, not {value!r}")
+    if count > MAX_PAGE_SIZE:
+        raise ConfigurationError(f"count must be at most {MAX_PAGE_SIZE}, not {count}")
+    if count + offset > MAX_OFFSET:
+        raise ConfigurationError(f"count + offset must be at most {MAX_OFFSET}")
+
+
+def _check_max_results(max_results: Any) -> None:
+    if max_results is not None and (
+        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0
+    ):
+        raise ConfigurationError(f"max_results must be an integer >= 0, not {max_results!r}")
+
+
+def _check_dates(**dates: Any) -> None:
+    for name, value in dates.items():
+        if value is not None and not isinstance(value, date | str):
+            raise ConfigurationError(f"{name} must be a date or datetime, not {value!r}")
+
+
+def _metadata_params(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``{"color": "blue"}`` -> ``{"metadata_color": "blue"}`` (Postmark's filter form)."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise ConfigurationError("metadata must be a mapping of key to value")
+    params: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigurationError(f"a metadata key must be a non-empty string, not {key!r}")
+        if value is None or isinstance(value, Mapping | list | tuple | set):
+            raise ConfigurationError(f"metadata value for {key!r} must be a single value")
+        params[f"metadata_{key}"] = value
+    return params
+
+
+def _total_count(data: Any) -> int:
+    return _as_int(_as_dict(data).get("TotalCount"))
+
+
+def _items(data: Any, key: str, record: type[RecordT]) -> list[RecordT]:
+    return _as_records(record)(_as_dict(data).get(key))
+
+
+class EmailAddress(Record):
+    """A name and address pair (``{"Name": ..., "Email": ...}``)."""
+
+    email = _field("Email", _as_str)
+    name = _field("Name", _as_str)
+
+    def __str__(self) -> str:
+        return email.utils.formataddr((self.name, self.email)) if self.name else self.email
+
+
+class MessageAttachment(Record):
+    """An attachment of a stored message (inbound messages carry the content)."""
+
+    name = _field("Name", _as_str)
+    #: Base64 text, as Postmark sends it (empty for outbound messages).
+    content = _field("Content", _as_str)
+    content_type = _field("ContentType", _as_str)
+    content_id = _field("ContentID", _as_str)
+    content_length = _field("ContentLength", _as_int)
+
+    def decoded(self) -> bytes:
+        """The attachment's bytes (base64 decoded)."""
+        try:
+            return base64.b64decode(self.content, validate=False)
+        except (ValueError, TypeError) as error:
+            raise DataError(f"attachment {self.name!r}: content is not base64") from error
+
+
+def _as_attachments(value: Any) -> list[MessageAttachment]:
+    # Outbound listings give attachment file names; inbound ones give objects.
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise DataError(f"expected a list, not {type(value).__name__}")
+    return [MessageAttachment({"Name": item} if isinstance(item, str) else item) for item in value]
+
+
+class MessageHeader(Record):
+    """One header of an inbound message."""
+
+    name = _field("Name", _as_str)
+    value = _field("Value", _as_str)
+
+
+class MessageEvent(Record):
+    """One event in an outbound message's life (delivered, opened, bounced ...)."""
+
+    #: ``"Delivered"``, ``"Opened"``, ``"LinkClicked"``, ``"Bounced"`` ...
+    type = _field("Type", _as_str)
+    recipient = _field("Recipient", _as_str)
+    received_at = _field("ReceivedAt", parse_datetime)
+    #: Event-specific details (``Summary``, ``DeliveryMessage``, ``BounceID`` ...).
+    details = _field("Details", _as_dict)
+
+
+class OutboundMessage(Record):
+    """A sent message as Postmark's outbound search lists it."""
+
+    message_id = _field("MessageID", _as_str)
+    to = _field("To", _as_records(EmailAddress))
+    cc = _field("Cc", _as_records(EmailAddress))
+    bcc = _field("Bcc", _as_records(EmailAddress))
+    #: Every recipient's address.
+    recipients = _field("Recipients", _as_str_list)
+    from_address = _field("From", _as_str)
+    subject = _field("Subject", _as_str)
+    tag = _field("Tag", _as_str)
+    #: ``"Sent"`` or ``"Queued"``.
+    status = _field("Status", _as_str)
+    received_at = _field("ReceivedAt", parse_datetime)
+    metadata = _field("Metadata", _as_dict)
+    message_stream = _field("MessageStream", _as_str)
+    attachments = _field("Attachments", _as_attachments)
+    track_opens = _field("TrackOpens", _as_optional_bool)
+    track_links = _field("TrackLinks", _as_optional_str)
+    sandboxed = _field("Sandboxed", _as_optional_bool)
+
+
+class OutboundMessageDetails(OutboundMessage):
+    """A sent message with its bodies and events."""
+
+    text_body = _field("TextBody", _as_str)
+    html_body = _field("HtmlBody", _as_str)
+    #: The raw message source as Postmark stored it (may be truncated).
+    body = _field("Body", _as_str)
+    message_events = _field("MessageEvents", _as_records(MessageEvent))
+
+
+class InboundMessage(Record):
+    """A message Postmark received: from the inbound API or an inbound webhook."""
+
+    message_id = _field("MessageID", _as_str)
+    from_address = _field("From", _as_str)
+    from_name = _field("FromName", _as_str)
+    from_full = _field("FromFull", _as_record(EmailAddress))
+    #: The To header's addresses, comma separated.
+    to = _field("To", _as_str)
+    to_full = _field("ToFull", _as_records(EmailAddress))
+    cc = _field("Cc", _as_str)
+    cc_full = _field("CcFull", _as_records(EmailAddress))
+    bcc = _field("Bcc", _as_str)
+    bcc_full = _field("BccFull", _as_records(EmailAddress))
+    reply_to = _field("ReplyTo", _as_str)
+    original_recipient = _field("OriginalRecipient", _as_str)
+    subject = _field("Subject", _as_str)
+    #: The Date header as the sender wrote it (RFC 2822 text).
+    date = _field("Date", _as_str)
+    mailbox_hash = _field("MailboxHash", _as_str)
+    tag = _field("Tag", _as_str)
+    #: ``"Processed"``, ``"Blocked"``, ``"Failed"``, ``"Queued"`` or ``"Scheduled"``.
+    status = _field("Status", _as_str)
+    blocked_reason = _field("BlockedReason", _as_str)
+    message_stream = _field("MessageStream", _as_str)
+    text_body = _field("TextBody", _as_str)
+    html_body = _field("HtmlBody", _as_str)
+    stripped_text_reply = _field("StrippedTextReply", _as_str)
+    headers = _field("Headers", _as_records(MessageHeader))
+    attachments = _field("Attachments", _as_attachments)
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """The Date header parsed into an aware datetime (``None`` if absent or invalid)."""
+        try:
+            return email.utils.parsedate_to_datetime(self.date) if self.date else None
+        except (TypeError, ValueError):
+            return None
+
+    @classmethod
+    def from_webhook(cls, payload: Mapping[str, Any] | str | bytes) -> InboundMessage:
+        """The message of an inbound webhook's JSON body (text, bytes or decoded)."""
+        if isinstance(payload, str | bytes):
+            try:
+                payload = json.loads(payload)
+            except ValueError as error:
+                raise DataError("the inbound webhook body is not JSON") from error
+        return cls(cast("Mapping[str, Any]", payload))
+
+    def to_email_message(self) -> EmailMessage:
+        """The message as a standard-library :class:`email.message.EmailMessage`.
+
+        Headers, the text and HTML parts (as alternatives) and the decoded
+        attachments (inline ones keep their Content-ID).
+        """
+        import email.policy
+        from email.message import EmailMessage
+
+        message = EmailMessage(policy=email.policy.default)
+        sender = self.from_full
+        _set_header(message, "From", str(sender) if sender and sender.email else self.from_address)
+        for name, full, plain in (
+            ("To", self.to_full, self.to),
+            ("Cc", self.cc_full, self.cc),
+            ("Bcc", self.bcc_full, self.bcc),
+        ):
+            _set_header(message, name, ", ".join(map(str, full)) if full else plain)
+        _set_header(message, "Reply-To", self.reply_to)
+        _set_header(message, "Subject", self.subject)
+        _set_header(message, "Date", self.date)
+        for header in self.headers:
+            if header.name.lower() not in _EMAIL_OWN_HEADERS:
+                _set_header(message, header.name, header.value)
+        if self.html_body and self.text_body:
+            message.set_content(self.text_body)
+            message.add_alternative(self.html_body, subtype="html")
+        elif self.html_body:
+            message.set_content(self.html_body, subtype="html")
+        else:
+            message.set_content(self.text_body)
+        for attachment in self.attachments:
+            maintype, _, subtype = (attachment.content_type or "").partition("/")
+            if not maintype or not subtype:
+                maintype, subtype = "application", "octet-stream"
+            message.add_attachment(
+                attachment.decoded(),
+                maintype=maintype,
+                subtype=subtype,
+                filename=attachment.name or None,
+                cid=f"<{attachment.content_id.strip('<>')}>" if attachment.content_id else None,
+            )
+        return message
+
+
+# Set from the record's own fields (or by set_content), never copied from Headers.
+_EMAIL_OWN_HEADERS = frozenset(
+    {"from", "to", "cc", "bcc", "reply-to", "subject", "date", "mime-version"}
+    | {"content-type", "content-transfer-encoding", "content-disposition"}
+)
+
+
+def _set_header(message: EmailMessage, name: str, value: str) -> None:
+    value = " ".join((value or "").split())  # unfold; no CR/LF reaches the header
+    if not value or not _HEADER_NAME.fullmatch(name):
+        return
+    try:
+        message[name] = value
+    except (ValueError, IndexError, TypeError, AttributeError):  # a header the parser cannot take
+        logger.debug("skipped an unparsable %s header", name)
+
+
+class ClientInfo(Record):
+    """The email client, browser or operating system of an open or click."""
+
+    name = _field("Name", _as_str)
+    company = _field("Company", _as_str)
+    family = _field("Family", _as_str)
+
+
+class GeoLocation(Record):
+    """Where an open or click came from."""
+
+    country_iso_code = _field("CountryISOCode", _as_str)
+    country = _field("Country", _as_str)
+    region_iso_code = _field("RegionISOCode", _as_str)
+    region = _field("Region", _as_str)
+    city = _field("City", _as_str)
+    zip = _field("Zip", _as_str)
+    #: ``"latitude,longitude"``.
+    coords = _field("Coords", _as_str)
+    ip = _field("IP", _as_str)
+
+
+class _TrackingEvent(Record):
+    record_type = _field("RecordType", _as_str)
+    message_id = _field("MessageID", _as_str)
+    recipient = _field("Recipient", _as_str)
+    tag = _field("Tag", _as_str)
+    message_stream = _field("MessageStream", _as_str)
+    received_at = _field("ReceivedAt", parse_datetime)
+    client = _field("Client", _as_record(ClientInfo))
+    os = _field("OS", _as_record(ClientInfo))
+    platform = _field("Platform", _as_str)
+    user_agent = _field("UserAgent", _as_str)
+    geo = _field("Geo", _as_record(GeoLocation))
+    metadata = _field("Metadata", _as_dict)
+
+
+class MessageOpen(_TrackingEvent):
+    """One open of a tracked message."""
+
+    #: True for the recipient's first open of the message.
+    first_open = _field("FirstOpen", _as_optional_bool)
+    read_seconds = _field("ReadSeconds", _as_int)
+
+
+class MessageClick(_TrackingEvent):
+    """One click on a tracked link."""
+
+    original_link = _field("OriginalLink", _as_str)
+    #: ``"HTML"`` or ``"Text"``: the body the link was clicked in.
+    click_location = _field("ClickLocation", _as_str)
+
+
+class OutboundMessagesResponse(Response):
+    """A page of sent messages, newest first."""
+
+    @property
+    def total_count(self) -> int:
+        """How many messages match, over all pages."""
+        return _total_count(self.data)
+
+    @property
+    def messages(self) -> list[OutboundMessage]:
+        """This page's messages."""
+        return _items(self.data, "Messages", OutboundMessage)
+
+
+class OutboundMessageDetailsResponse(Response):
+    """One sent message with its bodies and events."""
+
+    @property
+    def message(self) -> OutboundMessageDetails:
+        """The parsed message."""
+        return OutboundMessageDetails(_as_dict(self.data))
+
+
+class OutboundMessageDumpResponse(Response):
+    """The raw source of a sent message."""
+
+    @property
+    def body(self) -> str:
+        """The RFC 822 source (``""`` when Postmark has none)."""
+        return _as_str(_as_dict(self.data).get("Body"))
+
+    def to_email_message(self) -> EmailMessage:
+        """The source parsed into a standard-library :class:`email.message.EmailMessage`."""
+        import email.policy
+
+        return email.message_from_string(self.body, policy=email.policy.default)
+
+
+class OpensResponse(Response):
+    """A page of opens."""
+
+    @property
+    def total_count(self) -> int:
+        """How many opens match, over all pages."""
+        return _total_count(self.data)
+
+    @property
+    def opens(self) -> list[MessageOpen]:
+        """This page's opens."""
+        return _items(self.data, "Opens", MessageOpen)
+
+
+class ClicksResponse(Response):
+    """A page of clicks."""
+
+    @property
+    def total_count(self) -> int:
+        """How many clicks match, over all pages."""
+        return _total_count(self.data)
+
+    @property
+    def clicks(self) -> list[MessageClick]:
+        """This page's clicks."""
+        return _items(self.data, "Clicks", MessageClick)
+
+
+class InboundMessagesResponse(Response):
+    """A page of received messages, newest first."""
+
+    @property
+    def total_count(self) -> int:
+        """How many messages match, over all pages."""
+        return _total_count(self.data)
+
+    @property
+    def messages(self) -> list[InboundMessage]:
+        """This page's messages."""
+        return _items(self.data, "InboundMessages", InboundMessage)
+
+
+class InboundMessageDetailsResponse(Response):
+    """One received message in full."""
+
+    @property
+    def message(self) -> InboundMessage:
+        """The parsed message."""
+        return InboundMessage(_as_dict(self.data))
+
+    def to_email_message(self) -> EmailMessage:
+        """The message as a standard-library :class:`email.message.EmailMessage`."""
+        return self.message.to_email_message()
+
+
+class InboundActionResponse(Response):
+    """Postmark's answer to a retry or bypass of an inbound message."""
+
+    @property
+    def error_code(self) -> int:
+        """0 on success."""
+        return _as_int(_as_dict(self.data).get("ErrorCode"))
+
+    @property
+    def message(self) -> str:
+        """Postmark's description of what was done."""
+        return _as_str(_as_dict(self.data).get("Message"))
+
+
+class OutboundMessageGetter(Interface):
+    """Searches sent messages and reads their details and raw source."""
+
+    search_endpoint = Endpoint("GET", "/messages/outbound")
+    details_endpoint = Endpoint("GET", "/messages/outbound/{}/details")
+    dump_endpoint = Endpoint("GET", "/messages/outbound/{}/dump")
+
+    @staticmethod
+    def _filters(
+        recipient: str | None,
+        from_email: str | None,
+        tag: str | None,
+        status: str | None,
+        subject: str | None,
+        message_stream: str | None,
+        from_date: DateFilter | None,
+        to_date: DateFilter | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        _check_dates(from_date=from_date, to_date=to_date)
+        return {
+            "recipient": recipient,
+            "fromemail": from_email,
+            "tag": tag,
+            "status": status,
+            "subject": subject,
+            "messagestream": message_stream,
+            "fromdate": from_date,
+            "todate": to_date,
+            **_metadata_params(metadata),
+        }
+
+    def search(
+        self,
+        *,
+        count: int = 25,
+        offset: int = 0,
+        recipient: str | None = None,
+        from_email: str | None = None,
+        tag: str | None = None,
+        status: str | None = None,
+        subject: str | None = None,
+        message_stream: str | None = None,
+        from_date: DateFilter | None = None,
+        to_date: DateFilter | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        **options: Unpack[Options],
+    ) -> OutboundMessagesResponse:
+        """One page of sent messages, newest first (``GET /messages/outbound``).
+
+        ``status`` is ``"queued"`` or ``"sent"``; ``metadata={"key": "value"}``
+        matches messages sent with that metadata.
+        """
+        _check_message_page(count, offset)
+        params = self._filters(
+            recipient, from_email, tag, status, subject, message_stream, from_date, to_date,
+            metadata,
+        )  # fmt: skip
+        params.update(count=count, offset=offset)
+        return OutboundMessagesResponse(*self._call(self.search_endpoint, options, params=params))
+
+    def iter(
+        self,
+        *,
+        recipient: str | None = None,
+        from_email: str | None = None,
+        tag: str | None = None,
+        status: str | None = None,
+        subject: str | None = None,
+        message_stream: str | None = None,
+        from_date: DateFilter | None = None,
+        to_date: DateFilter | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        max_results: int | None = None,
+        **options: Unpack[Options],
+    ) -> Iterator[OutboundMessage]:
+        """Every matching sent message, newest first, past Postmark's 10,000 cap.
+
+        Pages of 500; near the cap the date window is narrowed by ``todate``.
+        Stops after ``max_results`` messages. Arguments are checked at once.
+        """
+        _check_max_results(max_results)
+        _check_options(options)
+        params = self._filters(
+            recipient, from_email, tag, status, subject, message_stream, from_date, to_date,
+            metadata,
+        )  # fmt: skip
+
+        def fetch(query: dict[str, Any]) -> Any:
+            return self._call(self.search_endpoint, options, params=query)[1]
+
+        return _iter_paged(
+            fetch,
+            "Messages",
+            OutboundMessage,
+            _query(params),
+            max_results=max_results,
+            timestamp_key="ReceivedAt",
+            id_key="MessageID",
+            to_date_param="todate",
+        )
+
+    def get_details(
+        self, message_id: str, **options: Unpack[Options]
+    ) -> OutboundMessageDetailsResponse:
+        """A sent message's bodies and events (``GET /messages/outbound/{id}/details``)."""
+        path_args = [_message_id(message_id)]
+        return OutboundMessageDetailsResponse(
+            *self._call(self.details_endpoint, options, path_args=path_args)
+        )
+
+    def get_dump(self, message_id: str, **options: Unpack[Options]) -> OutboundMessageDumpResponse:
+        """A sent message's raw source (``GET /messages/outbound/{id}/dump``)."""
+        path_args = [_message_id(message_id)]
+        return OutboundMessageDumpResponse(
+            *self._call(self.dump_endpoint, options, path_args=path_args)
+        )
+
+
+class _TrackingGetter(Interface, Generic[RecordT]):
+    """Shared search of opens and clicks; see :class:`OpensGetter`, :class:`ClicksGetter`."""
+
+    search_endpoint: ClassVar[Endpoint]
+    message_endpoint: ClassVar[Endpoint]
+    _items_key: ClassVar[str]
+    _record: ClassVar[type[Record]]
+
+    def _search(self, count: int, offset: int, filters: dict[str, Any], options: Any) -> Any:
+        _check_message_page(count, offset)
+        params = {**filters, "count": count, "offset": offset}
+        return self._call(self.search_endpoint, options, params=params)
+
+    def _iter(
+        self, filters: dict[str, Any], max_results: int | None, options: Any
+    ) -> Iterator[RecordT]:
+        _check_max_results(max_results)
+        _check_options(options)
+
+        def fetch(query: dict[str, Any]) -> Any:
+            return self._call(self.search_endpoint, options, params=query)[1]
+
+        # Opens and clicks have no unique id to resume by, so the date window
+        # is not narrowed: past 10,000 matches the pager raises PagingError
+        # (narrow the search with from_date/to_date).
+        return _iter_paged(
+            fetch,
+            self._items_key,
+            cast("Callable[[Any], RecordT]", self._record),
+            _query(filters),
+            max_results=max_results,
+        )
+
+    def _for_message(self, message_id: str, count: int, offset: int, options: Any) -> Any:
+        _check_message_page(count, offset)
+        path_args = [_message_id(message_id)]
+        params = {"count": count, "offset": offset}
+        return self._call(self.message_endpoint, options, path_args=path_args, params=params)
+
+    def _iter_for_message(
+        self, message_id: str, max_results: int | None, options: Any
+    ) -> Iterator[RecordT]:
+        _check_max_results(max_results)
+        _check_options(options)
+        path_args = [_message_id(message_id)]
+
+        def fetch(query: dict[str, Any]) -> Any:
+            return self._call(self.message_endpoint, options, path_args=path_args, params=query)[1]
+
+        return _iter_paged(
+            fetch,
+            self._items_key,
+            cast("Callable[[Any], RecordT]", self._record),
+            {},
+            max_results=max_results,
+        )
+
+
+class OpensGetter(_TrackingGetter[MessageOpen]):
+    """Reads the opens of tracked messages (``/messages/outbound/opens``)."""
+
+    search_endpoint = Endpoint("GET", "/messages/outbound/opens")
+    message_endpoint = Endpoint("GET", "/messages/outbound/opens/{}")
+    _items_key = "Opens"
+    _record = MessageOpen
+
+    def search(
+        self,
+        *,
+        count: int = 25,
+        offset: int = 0,
+        recipient: str | None = None,
+        tag: str | None = None,
+        client_name: str | None = None,
+        client_company: str | None = None,
+        client_family: str | None = None,
+        os_name: str | None = None,
+        os_family: str | None = None,
+        os_company: str | None = None,
+        platform: str | None = None,
+        country: str | None = None,
+        region: str | None = None,
+        city: str | None = None,
+        message_stream: str | None = None,
+        from_date: DateFilter | None = None,
+        to_date: DateFilter | None = None,
+        **options: Unpack[Options],
+    ) -> OpensResponse:
+        """One page of opens of all messages, newest first."""
+        filters = _tracking_filters(locals())
+        return OpensResponse(*self._search(count, offset, filters, options))
+
+    def iter(
+        self,
+        *,
+        recipient: str | None = None,
+        tag: str | None = None,
+        client_name: str | None = None,
+        client_company: str | None = None,
+        client_family: str | None = None,
+        os_name: str | None = None,
+        os_family: str | None = None,
+        os_company: str | None = None,
+        platform: str | None = None,
+        country: str | None = None,
+        region: str | None = None,
+        city: str | None = None,
+        message_stream: str | None = None,
+        from_date: DateFilter | None = None,
+        to_date: DateFilter | None = None,
+        max_results: int | None = None,
+        **options: Unpack[Options],
+    ) -> Iterator[MessageOpen]:
+        """Every matching open (up to Postmark's 10,000 cap; see :func:`iter_opens`)."""
+        return self._iter(_tracking_filters(locals()), max_results, options)
+
+    def get_for_message(
+        self, message_id: str, *, count: int = 25, offset: int = 0, **options: Unpack[Options]
+    ) -> OpensResponse:
+        """One page of one message's opens (``GET /messages/outbound/opens/{id}``)."""
+        return OpensResponse(*self._for_message(message_id, count, offset, options))
+
+    def iter_for_message(
+        self, message_id: str, *, max_results: int | None = None, **options: Unpack[Options]
+    ) -> Iterator[MessageOpen]:
+        """Every open of one message."""
+        return self._iter_for_message(message_id, max_results, options)
+
+
+class ClicksGetter(_TrackingGetter[MessageClick]):
+    """Reads the link clicks of tracked messages (``/messages/outbound/clicks``)."""
+
+    search_endpoint = Endpoint("GET", "/messages/outbound/clicks")
+    message_endpoint = Endpoint("GET", "/messages/outbound/clicks/{}")
+    _items_key = "Clicks"
+    _record = MessageClick
+
+    def search(
+        self,
+        *,
+        count: int = 25,
+        offset: int = 0,
+        recipient: str | None = None,
+        tag: str | None = None,
+        client_name: str | None = None,
+        client_company: str | None = None,
+        client_family: str | None = None,
+        os_name: str | None = None,
+        os_family: str | None = None,
+        os_company: str | None = None,
+        platform: str | None = None,
+        country: str | None = None,
+        region: str | None = None,
+        city: str | None = None,
+        message_stream: str | None = None,
+        from_date: DateFilter | None = None,
+        to_date: DateFilter | None = None,
+        **options: Unpack[Options],
+    ) -> ClicksResponse:
+        """One page of clicks on all messages' links, newest first."""
+        filters = _tracking_filters(locals())
+        return ClicksResponse(*self._search(count, offset, filters, options))
+
+    def iter(
+        self,
+        *,
+        recipient: str | None = None,
+        tag: str | None = None,
+        client_name: str | None = None,
+        client_company: str | None = None,
+        client_family: str | None = None,
+        os_name: str | None = None,
+        os_family: str | None = None,
+        os_company: str | None = None,
+        platform: str | None = None,
+        country: str | None = None,
+        region: str | None = None,
+        city: str | None = None,
+        message_stream: str | None = None,
+        from_date: DateFilter | None = None,
+        to_date: DateFilter | None = None,
+        max_results: int | None = None,
+        **options: Unpack[Options],
+    ) -> Iterator[MessageClick]:
+        """Every matching click (up to Postmark's 10,000 cap; see :func:`iter_clicks`)."""
+        return self._iter(_tracking_filters(locals()), max_results, options)
+
+    def get_for_message(
+        self, message_id: str, *, count: int = 25, offset: int = 0, **options: Unpack[Options]
+    ) -> ClicksResponse:
+        """One page of one message's clicks (``GET /messages/outbound/clicks/{id}``)."""
+        return ClicksResponse(*self._for_message(message_id, count, offset, options))
+
+    def iter_for_message(
+        self, message_id: str, *, max_results: int | None = None, **options: Unpack[Options]
+    ) -> Iterator[MessageClick]:
+        """Every click on one message's links."""
+        return self._iter_for_message(message_id, max_results, options)
+
+
+# The spelling of these query names (client_name, os_family ...) follows
+# Postmark's API reference: the Messages API page
+# (postmarkapp.com/developer/api/messages-api, "Opens for all messages" and
+# "Clicks for all messages") and Postmark's own Swagger file
+# (postmarkapp.com/swagger/server.yml; shared/postmark-api/server.swagger.yaml
+# here) both write them in snake_case. The official postmark.js client sends
+# camelCase (clientName); pystmark follows the reference, not that client.
+# messagestream, fromdate and todate are missing from the Swagger file; they
+# follow the reference page and the official postmark-python client.
+_TRACKING_QUERY = {
+    "recipient": "recipient",
+    "tag": "tag",
+    "client_name": "client_name",
+    "client_company": "client_company",
+    "client_family": "client_family",
+    "os_name": "os_name",
+    "os_family": "os_family",
+    "os_company": "os_company",
+    "platform": "platform",
+    "country": "country",
+    "region": "region",
+    "city": "city",
+    "message_stream": "messagestream",
+    "from_date": "fromdate",
+    "to_date": "todate",
+}
+
+
+def _tracking_filters(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The query of an opens or clicks search, from the method's arguments."""
+    _check_dates(from_date=arguments["from_date"], to_date=arguments["to_date"])
+    return {query: arguments[name] for name, query in _TRACKING_QUERY.items()}
+
+
+class InboundMessageGetter(Interface):
+    """Searches received messages, reads them, and retries or bypasses them."""
+
+    search_endpoint = Endpoint("GET", "/messages/inbound")
+    details_endpoint = Endpoint("GET", "/messages/inbound/{}/details")
+    # Neither is idempotent in effect: a retry that reached Postmark is not repeated.
+    retry_endpoint = Endpoint("PUT", "/messages/inbound/{}/retry", idempotent=False)
+    bypass_endpoint = Endpoint("PUT", "/messages/inbound/{}/bypass", idempotent=False)
+
+    @staticmethod
+    def _filters(
+        recipient: str | None,
+        from_email: str | None,
+        subject: str | None,
+        mailbox_hash: str | None,
+        tag: str | None,
+        status: str | None,
+        from_date: DateFilter | None,
+        to_date: DateFilter | None,
+    ) -> dict[str, Any]:
+        _check_dates(from_date=from_date, to_date=to_date)
+        return {
+            "recipient": recipient,
+            "fromemail": from_email,
+            "subject": subject,
+            "mailboxhash": mailbox_hash,
+            "tag": tag,
+            "status": status,
+            "fromdate": from_date,
+            "todate": to_date,
+        }
+
+    def search(
+        self,
+        *,
+        count: int = 25,
+        offset: int = 0,
+        recipient: str | None = None,
+        from_email: str | None = None,
+        subject: str | None = None,
+        mailbox_hash: str | None = None,
+        tag: str | None = None,
+        status: str | None = None,
+        from_date: DateFilter | None = None,
+        to_date: DateFilter | None = None,
+        **options: Unpack[Options],
+    ) -> InboundMessagesResponse:
+        """One page of received messages, newest first (``GET /messages/inbound``).
+
+        ``status`` is ``"blocked"``, ``"processed"``, ``"queued"``, ``"failed"``
+        or ``"scheduled"``.
+        """
+        _check_message_page(count, offset)
+        params = self._filters(
+            recipient, from_email, subject, mailbox_hash, tag, status, from_date, to_date
+        )
+        params.update(count=count, offset=offset)
+        return InboundMessagesResponse(*self._call(self.search_endpoint, options, params=params))
+
+    def iter(
+        self,
+        *,
+        recipient: str | None = None,
+        from_email: str | None = None,
+        subject: str | None = None,
+        mailbox_hash: str | None = None,
+        tag: str | None = None,
+        status: str | None = None,
+        from_date: DateFilter | None = None,
+        to_date: DateFilter | None = None,
+        max_results: int | None = None,
+        **options: Unpack[Options],
+    ) -> Iterator[InboundMessage]:
+        """Every matching received message, up to Postmark's 10,000 cap.
+
+        Inbound listings carry no receipt timestamp (only the sender's Date
+        header), so the date window cannot be narrowed: past 10,000 matches
+        :class:`PagingError` is raised; split the search with ``from_date`` and
+        ``to_date``. Stops after ``max_results`` messages.
+        """
+        _check_max_results(max_results)
+        _check_options(options)
+        params = self._filters(
+            recipient, from_email, subject, mailbox_hash, tag, status, from_date, to_date
+        )
+
+        def fetch(query: dict[str, Any]) -> Any:
+            return self._call(self.search_endpoint, options, params=query)[1]
+
+        return _iter_paged(
+            fetch, "InboundMessages", InboundMessage, _query(params), max_results=max_results
+        )
+
+    def get_details(
+        self, message_id: str, **options: Unpack[Options]
+    ) -> InboundMessageDetailsResponse:
+        """A received message in full (``GET /messages/inbound/{id}/details``)."""
+        path_args = [_message_id(message_id)]
+        return InboundMessageDetailsResponse(
+            *self._call(self.details_endpoint, options, path_args=path_args)
+        )
+
+    def retry(self, message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
+        """Deliver a failed message to the inbound webhook again (``PUT .../retry``).
+
+        Raises :class:`InboundRetryError` (ErrorCode 703) when it has not failed.
+        """
+        path_args = [_message_id(message_id)]
+        return InboundActionResponse(*self._call(self.retry_endpoint, options, path_args=path_args))
+
+    def bypass(self, message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
+        """Process a message blocked by inbound rules (``PUT .../bypass``).
+
+        Raises :class:`InboundBypassError` (ErrorCode 702) when it was not blocked.
+        """
+        path_args = [_message_id(message_id)]
+        return InboundActionResponse(
+            *self._call(self.bypass_endpoint, options, path_args=path_args)
+        )
+
+
+def get_outbound_messages(
+    *,
+    count: int = 25,
+    offset: int = 0,
+    recipient: str | None = None,
+    from_email: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+    subject: str | None = None,
+    message_stream: str | None = None,
+    from_date: DateFilter | None = None,
+    to_date: DateFilter | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    **options: Unpack[Options],
+) -> OutboundMessagesResponse:
+    """One page of sent messages; see :meth:`OutboundMessageGetter.search`."""
+    return _default(OutboundMessageGetter).search(
+        count=count, offset=offset, recipient=recipient, from_email=from_email, tag=tag,
+        status=status, subject=subject, message_stream=message_stream, from_date=from_date,
+        to_date=to_date, metadata=metadata, **options,
+    )  # fmt: skip
+
+
+def iter_outbound_messages(
+    *,
+    recipient: str | None = None,
+    from_email: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+    subject: str | None = None,
+    message_stream: str | None = None,
+    from_date: DateFilter | None = None,
+    to_date: DateFilter | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    max_results: int | None = None,
+    **options: Unpack[Options],
+) -> Iterator[OutboundMessage]:
+    """Every matching sent message; see :meth:`OutboundMessageGetter.iter`."""
+    return _default(OutboundMessageGetter).iter(
+        recipient=recipient, from_email=from_email, tag=tag, status=status, subject=subject,
+        message_stream=message_stream, from_date=from_date, to_date=to_date, metadata=metadata,
+        max_results=max_results, **options,
+    )  # fmt: skip
+
+
+def get_outbound_message_details(
+    message_id: str, **options: Unpack[Options]
+) -> OutboundMessageDetailsResponse:
+    """A sent message's bodies and events; see :meth:`OutboundMessageGetter.get_details`."""
+    return _default(OutboundMessageGetter).get_details(message_id, **options)
+
+
+def get_outbound_message_dump(
+    message_id: str, **options: Unpack[Options]
+) -> OutboundMessageDumpResponse:
+    """A sent message's raw source; see :meth:`OutboundMessageGetter.get_dump`."""
+    return _default(OutboundMessageGetter).get_dump(message_id, **options)
+
+
+def get_opens(
+    *,
+    count: int = 25,
+    offset: int = 0,
+    recipient: str | None = None,
+    tag: str | None = None,
+    client_name: str | None = None,
+    client_company: str | None = None,
+    client_family: str | None = None,
+    os_name: str | None = None,
+    os_family: str | None = None,
+    os_company: str | None = None,
+    platform: str | None = None,
+    country: str | None = None,
+    region: str | None = None,
+    city: str | None = None,
+    message_stream: str | None = None,
+    from_date: DateFilter | None = None,
+    to_date: DateFilter | None = None,
+    **options: Unpack[Options],
+) -> OpensResponse:
+    """One page of opens of all messages; see :meth:`OpensGetter.search`."""
+    return _default(OpensGetter).search(
+        count=count, offset=offset, recipient=recipient, tag=tag, client_name=client_name,
+        client_company=client_company, client_family=client_family, os_name=os_name,
+        os_family=os_family, os_company=os_company, platform=platform, country=country,
+        region=region, city=city, message_stream=message_stream, from_date=from_date,
+        to_date=to_date, **options,
+    )  # fmt: skip
+
+
+def iter_opens(
+    *,
+    recipient: str | None = None,
+    tag: str | None = None,
+    client_name: str | None = None,
+    client_company: str | None = None,
+    client_family: str | None = None,
+    os_name: str | None = None,
+    os_family: str | None = None,
+    os_company: str | None = None,
+    platform: str | None = None,
+    country: str | None = None,
+    region: str | None = None,
+    city: str | None = None,
+    message_stream: str | None = None,
+    from_date: DateFilter | None = None,
+    to_date: DateFilter | None = None,
+    max_results: int | None = None,
+    **options: Unpack[Options],
+) -> Iterator[MessageOpen]:
+    """Every matching open, up to Postmark's 10,000 cap.
+
+    Opens carry no unique id, so the date window is not narrowed: past 10,000
+    matches :class:`PagingError` is raised; split the search by date.
+    """
+    return _default(OpensGetter).iter(
+        recipient=recipient, tag=tag, client_name=client_name, client_company=client_company,
+        client_family=client_family, os_name=os_name, os_family=os_family,
+        os_company=os_company, platform=platform, country=country, region=region, city=city,
+        message_stream=message_stream, from_date=from_date, to_date=to_date,
+        max_results=max_results, **options,
+    )  # fmt: skip
+
+
+def get_message_opens(
+    message_id: str, *, count: int = 25, offset: int = 0, **options: Unpack[Options]
+) -> OpensResponse:
+    """One page of one message's opens; see :meth:`OpensGetter.get_for_message`."""
+    return _default(OpensGetter).get_for_message(message_id, count=count, offset=offset, **options)
+
+
+def iter_message_opens(
+    message_id: str, *, max_results: int | None = None, **options: Unpack[Options]
+) -> Iterator[MessageOpen]:
+    """Every open of one message; see :meth:`OpensGetter.iter_for_message`."""
+    return _default(OpensGetter).iter_for_message(message_id, max_results=max_results, **options)
+
+
+def get_clicks(
+    *,
+    count: int = 25,
+    offset: int = 0,
+    recipient: str | None = None,
+    tag: str | None = None,
+    client_name: str | None = None,
+    client_company: str | None = None,
+    client_family: str | None = None,
+    os_name: str | None = None,
+    os_family: str | None = None,
+    os_company: str | None = None,
+    platform: str | None = None,
+    country: str | None = None,
+    region: str | None = None,
+    city: str | None = None,
+    message_stream: str | None = None,
+    from_date: DateFilter | None = None,
+    to_date: DateFilter | None = None,
+    **options: Unpack[Options],
+) -> ClicksResponse:
+    """One page of clicks on all messages' links; see :meth:`ClicksGetter.search`."""
+    return _default(ClicksGetter).search(
+        count=count, offset=offset, recipient=recipient, tag=tag, client_name=client_name,
+        client_company=client_company, client_family=client_family, os_name=os_name,
+        os_family=os_family, os_company=os_company, platform=platform, country=country,
+        region=region, city=city, message_stream=message_stream, from_date=from_date,
+        to_date=to_date, **options,
+    )  # fmt: skip
+
+
+def iter_clicks(
+    *,
+    recipient: str | None = None,
+    tag: str | None = None,
+    client_name: str | None = None,
+    client_company: str | None = None,
+    client_family: str | None = None,
+    os_name: str | None = None,
+    os_family: str | None = None,
+    os_company: str | None = None,
+    platform: str | None = None,
+    country: str | None = None,
+    region: str | None = None,
+    city: str | None = None,
+    message_stream: str | None = None,
+    from_date: DateFilter | None = None,
+    to_date: DateFilter | None = None,
+    max_results: int | None = None,
+    **options: Unpack[Options],
+) -> Iterator[MessageClick]:
+    """Every matching click, up to Postmark's 10,000 cap (as :func:`iter_opens`)."""
+    return _default(ClicksGetter).iter(
+        recipient=recipient, tag=tag, client_name=client_name, client_company=client_company,
+        client_family=client_family, os_name=os_name, os_family=os_family,
+        os_company=os_company, platform=platform, country=country, region=region, city=city,
+        message_stream=message_stream, from_date=from_date, to_date=to_date,
+        max_results=max_results, **options,
+    )  # fmt: skip
+
+
+def get_message_clicks(
+    message_id: str, *, count: int = 25, offset: int = 0, **options: Unpack[Options]
+) -> ClicksResponse:
+    """One page of one message's clicks; see :meth:`ClicksGetter.get_for_message`."""
+    return _default(ClicksGetter).get_for_message(message_id, count=count, offset=offset, **options)
+
+
+def iter_message_clicks(
+    message_id: str, *, max_results: int | None = None, **options: Unpack[Options]
+) -> Iterator[MessageClick]:
+    """Every click on one message's links; see :meth:`ClicksGetter.iter_for_message`."""
+    return _default(ClicksGetter).iter_for_message(message_id, max_results=max_results, **options)
+
+
+def get_inbound_messages(
+    *,
+    count: int = 25,
+    offset: int = 0,
+    recipient: str | None = None,
+    from_email: str | None = None,
+    subject: str | None = None,
+    mailbox_hash: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+    from_date: DateFilter | None = None,
+    to_date: DateFilter | None = None,
+    **options: Unpack[Options],
+) -> InboundMessagesResponse:
+    """One page of received messages; see :meth:`InboundMessageGetter.search`."""
+    return _default(InboundMessageGetter).search(
+        count=count, offset=offset, recipient=recipient, from_email=from_email, subject=subject,
+        mailbox_hash=mailbox_hash, tag=tag, status=status, from_date=from_date, to_date=to_date,
+        **options,
+    )  # fmt: skip
+
+
+def iter_inbound_messages(
+    *,
+    recipient: str | None = None,
+    from_email: str | None = None,
+    subject: str | None = None,
+    mailbox_hash: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+    from_date: DateFilter | None = None,
+    to_date: DateFilter | None = None,
+    max_results: int | None = None,
+    **options: Unpack[Options],
+) -> Iterator[InboundMessage]:
+    """Every matching received message; see :meth:`InboundMessageGetter.iter`."""
+    return _default(InboundMessageGetter).iter(
+        recipient=recipient, from_email=from_email, subject=subject, mailbox_hash=mailbox_hash,
+        tag=tag, status=status, from_date=from_date, to_date=to_date, max_results=max_results,
+        **options,
+    )  # fmt: skip
+
+
+def get_inbound_message_details(
+    message_id: str, **options: Unpack[Options]
+) -> InboundMessageDetailsResponse:
+    """A received message in full; see :meth:`InboundMessageGetter.get_details`."""
+    return _default(InboundMessageGetter).get_details(message_id, **options)
+
+
+def retry_inbound_message(message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
+    """Retry a failed inbound message; see :meth:`InboundMessageGetter.retry`."""
+    return _default(InboundMessageGetter).retry(message_id, **options)
+
+
+def bypass_inbound_message(message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
+    """Process a blocked inbound message; see :meth:`InboundMessageGetter.bypass`."""
+    return _default(InboundMessageGetter).bypass(message_id, **options)
 
 
 # ---- Templates -------------------------------------------------------------
