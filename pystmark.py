@@ -2188,25 +2188,37 @@ class BatchSender(_MessageSender):
     """Sends many messages (``POST /email/batch``), 500 per request.
 
     Longer lists (or over 50 MB) are split into several requests; the results
-    come back as one list in input order.
+    come back as one list in input order. ``max_workers`` (opt-in) sends up to
+    that many requests at once, each message still exactly once.
     """
 
     endpoint = Endpoint("POST", "/email/batch", send=True)
     _opening, _closing = b"[", b"]"
 
     def send(
-        self, messages: Iterable[MessageLike] | None = None, **options: Unpack[Options]
+        self,
+        messages: Iterable[MessageLike] | None = None,
+        *,
+        max_workers: int | None = None,
+        **options: Unpack[Options],
     ) -> BatchSendResponse:
-        """Validate every message (before any I/O), then send them in chunks."""
+        """Validate every message (before any I/O), then send them in chunks.
+
+        With ``max_workers`` above 1, up to that many chunks are in flight at
+        once (on separate connections); results stay in input order. After a
+        failed request no further chunk is started: :class:`BatchSendError`
+        then lists the answered messages and the ``unsent`` positions.
+        """
+        workers = _check_workers(max_workers)
         bodies = [self._prepare(item)._encode(template=self.template) for item in messages or ()]
+        chunks = list(_chunks(bodies, len(self._opening) + len(self._closing)))
+        if workers > 1 and len(chunks) > 1:
+            return self._send_concurrently(chunks, len(bodies), workers, options)
         responses: list[Response] = []
         results: list[SendResult] = []
-        for start, chunk in _chunks(bodies, len(self._opening) + len(self._closing)):
-            body = self._opening + b",".join(chunk) + self._closing
+        for start, chunk in chunks:
             try:
-                http_response, data = self._call(self.endpoint, options, body=body)
-                if not isinstance(data, list) or len(data) != len(chunk):
-                    raise _send_unexpected(http_response, "a batch answer must list every message")
+                response, chunk_results = self._send_chunk(start, chunk, options)
             except PystmarkError as error:
                 if not results:
                     raise
@@ -2217,9 +2229,80 @@ class BatchSender(_MessageSender):
                     results=results,
                     unsent=range(start + len(chunk) if unknown else start, len(bodies)),
                 ) from error
-            responses.append(Response(http_response, data))
-            results.extend(SendResult(item, start + offset) for offset, item in enumerate(data))
+            responses.append(response)
+            results.extend(chunk_results)
         return BatchSendResponse(responses, results)
+
+    def _send_chunk(
+        self, start: int, chunk: list[bytes], options: Mapping[str, Any]
+    ) -> tuple[Response, list[SendResult]]:
+        body = self._opening + b",".join(chunk) + self._closing
+        http_response, data = self._call(self.endpoint, options, body=body)
+        if not isinstance(data, list) or len(data) != len(chunk):
+            raise _send_unexpected(http_response, "a batch answer must list every message")
+        results = [SendResult(item, start + offset) for offset, item in enumerate(data)]
+        return Response(http_response, data), results
+
+    def _send_concurrently(
+        self,
+        chunks: list[tuple[int, list[bytes]]],
+        total: int,
+        workers: int,
+        options: Mapping[str, Any],
+    ) -> BatchSendResponse:
+        from concurrent.futures import ThreadPoolExecutor
+
+        stop = threading.Event()
+
+        def task(start: int, chunk: list[bytes]) -> tuple[Response, list[SendResult]] | None:
+            if stop.is_set():
+                return None  # never started: reported as unsent
+            try:
+                return self._send_chunk(start, chunk, options)
+            except BaseException:
+                stop.set()
+                raise
+
+        with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
+            futures = [pool.submit(task, start, chunk) for start, chunk in chunks]
+        responses: list[Response] = []
+        results: list[SendResult] = []
+        unsent: list[int] = []
+        errors: list[tuple[int, PystmarkError]] = []
+        for (start, chunk), future in zip(chunks, futures, strict=True):
+            error = future.exception()
+            if error is not None and not isinstance(error, PystmarkError):
+                raise error
+            outcome = None if error is not None else future.result()
+            if error is not None:
+                errors.append((start, error))
+                if not isinstance(error, SendOutcomeUnknownError):
+                    unsent.extend(range(start, start + len(chunk)))
+            elif outcome is None:
+                unsent.extend(range(start, start + len(chunk)))
+            else:
+                responses.append(outcome[0])
+                results.extend(outcome[1])
+        if not errors:
+            return BatchSendResponse(responses, results)
+        start, first = errors[0]
+        if not results:
+            raise first
+        unknown = isinstance(first, SendOutcomeUnknownError)
+        raise BatchSendError(
+            f"{total - len(results)} of {total} messages were not answered; first, from "
+            f"message {start} ({'outcome unknown' if unknown else 'request refused'}): {first}",
+            results=results,
+            unsent=unsent,
+        ) from first
+
+
+def _check_workers(max_workers: int | None) -> int:
+    if max_workers is None:
+        return 1
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise ConfigurationError(f"max_workers must be an integer >= 1, not {max_workers!r}")
+    return max_workers
 
 
 class BatchTemplateSender(BatchSender):
@@ -2339,16 +2422,24 @@ def send_with_template(message: MessageLike, **options: Unpack[Options]) -> Send
     return _default(TemplateSender).send(message, **options)
 
 
-def send_batch(messages: Iterable[MessageLike], **options: Unpack[Options]) -> BatchSendResponse:
-    """Send many messages, 500 per request; see :class:`BatchSender`."""
-    return _default(BatchSender).send(messages, **options)
+def send_batch(
+    messages: Iterable[MessageLike],
+    *,
+    max_workers: int | None = None,
+    **options: Unpack[Options],
+) -> BatchSendResponse:
+    """Send many messages, 500 per request (``max_workers`` at once); see :class:`BatchSender`."""
+    return _default(BatchSender).send(messages, max_workers=max_workers, **options)
 
 
 def send_batch_with_templates(
-    messages: Iterable[MessageLike], **options: Unpack[Options]
+    messages: Iterable[MessageLike],
+    *,
+    max_workers: int | None = None,
+    **options: Unpack[Options],
 ) -> BatchSendResponse:
     """Send many template messages, 500 per request; see :class:`BatchTemplateSender`."""
-    return _default(BatchTemplateSender).send(messages, **options)
+    return _default(BatchTemplateSender).send(messages, max_workers=max_workers, **options)
 
 
 def send_bulk(
