@@ -55,17 +55,16 @@ from __future__ import annotations
 import base64
 import email.utils
 import enum
+import io
 import ipaddress
 import json
 import logging
 import math
-import mimetypes
 import os
 import random
 import re
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
@@ -739,9 +738,11 @@ class Attachment:
             raise MessageError("attachments", "the name must be a string")
         base_name = re.split(r"[/\\]", name)[-1]
         self.name = base_name
-        self.content_type = (
-            content_type or mimetypes.guess_type(base_name)[0] or ("application/octet-stream")
-        )
+        if not content_type:
+            import mimetypes  # lazy: rarely needed, and slow to import
+
+            content_type = mimetypes.guess_type(base_name)[0] or "application/octet-stream"
+        self.content_type = content_type
         if content_id and not content_id.startswith("cid:"):
             content_id = "cid:" + content_id
         self.content_id = content_id
@@ -773,6 +774,18 @@ class Attachment:
         if self._content is not None:
             return self._content.encode("ascii")
         return base64.b64encode(cast(bytes, self._data))
+
+    def _write_encoded(self, out: io.BytesIO) -> None:
+        """Write the base64 text to ``out`` a slice at a time (no full-size copy)."""
+        step = _ENCODE_STEP
+        if self._content is not None:
+            content = self._content
+            for start in range(0, len(content), step):
+                out.write(content[start : start + step].encode("ascii"))
+            return
+        data = memoryview(cast(bytes, self._data))
+        for start in range(0, len(data), step):
+            out.write(base64.b64encode(data[start : start + step]))
 
     def validate(self) -> None:
         """Raise :class:`MessageError` for a forbidden or malformed attachment."""
@@ -1230,16 +1243,25 @@ def _encode_with_attachments(
     try:
         if not attachments:
             return _encode_json(build(lambda attachment: ""))
-        marker = f"@@pystmark-{uuid.uuid4().hex}-"
+        marker = f"@@pystmark-{os.urandom(16).hex()}-"
         positions = {id(attachment): index for index, attachment in enumerate(attachments)}
         text = _encode_json(build(lambda item: f"{marker}{positions[id(item)]}@@"))
     except (TypeError, ValueError) as error:
         raise MessageError("template_model", f"not JSON serialisable: {error}") from None
     pieces = re.split(re.escape(marker.encode()) + rb"(\d+)@@", text)
-    parts: list[bytes] = []
+    # Written into one buffer whose getvalue() hands over its bytes without a
+    # copy: the body is the only full-size copy of the base64 text.
+    out = io.BytesIO()
     for index, piece in enumerate(pieces):
-        parts.append(attachments[int(piece)]._encoded() if index % 2 else piece)
-    return b"".join(parts)
+        if index % 2:
+            attachments[int(piece)]._write_encoded(out)
+        else:
+            out.write(piece)
+    return out.getvalue()
+
+
+#: Raw bytes base64-encoded per slice (a multiple of 3, so slices join cleanly).
+_ENCODE_STEP = 3 * 64 * 1024
 
 
 # ---- Records: typed views of Postmark's JSON -------------------------------
@@ -1779,6 +1801,94 @@ def _query(params: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _query_value(value) for key, value in params.items() if value is not None}
 
 
+class _PooledSession(requests.Session):
+    """The pooled session: reads the environment once, not on every request.
+
+    ``requests`` scans the environment for proxy settings (and ``~/.netrc``)
+    on every request of a session that trusts it; this session resolves them
+    once per scheme and host instead, with the same rules: ``*_proxy`` and
+    ``no_proxy``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` and ``.netrc``.
+    Environment changes take effect for sessions made after :func:`close`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers["User-Agent"] = USER_AGENT
+        self.trust_env = False
+        environ = os.environ
+        self._env_verify: str | None = environ.get("REQUESTS_CA_BUNDLE") or environ.get(
+            "CURL_CA_BUNDLE"
+        )
+        self._env_by_origin: dict[str, tuple[dict[str, str], Any]] = {}
+
+    def _environment(self, url: str) -> tuple[dict[str, str], Any]:
+        """The proxies and netrc credentials the environment gives ``url``'s origin."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        found = self._env_by_origin.get(origin)
+        if found is None:
+            utils = requests.utils
+            found = (utils.get_environ_proxies(origin), utils.get_netrc_auth(origin))
+            self._env_by_origin[origin] = found
+        return found
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        """Prepare ``request``; a fast path for pystmark's own plain requests.
+
+        Without cookies, auth, session params or hooks, merging reduces to the
+        headers, so that is all this does; anything else goes to ``requests``.
+        """
+        if request.auth is None and self.auth is None:
+            auth = self._environment(request.url)[1]
+            if auth is not None:
+                request.auth = auth
+        params = request.params
+        if (
+            request.auth is not None
+            or self.auth is not None
+            or self.cookies
+            or request.cookies
+            or self.params
+            or not isinstance(params, dict)
+            or not isinstance(request.headers, dict)
+            or any(self.hooks.values())
+        ):
+            return super().prepare_request(request)
+        headers = requests.structures.CaseInsensitiveDict(self.headers)
+        for name, value in request.headers.items():
+            if value is None:
+                headers.pop(name, None)
+            else:
+                headers[name] = value
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method(request.method)
+        prepared.prepare_url(request.url, params or None)
+        prepared.prepare_headers(headers)
+        # No cookies on either side: an empty jar, and no Cookie header to build.
+        prepared._cookies = requests.cookies.RequestsCookieJar()  # type: ignore[attr-defined]
+        prepared.prepare_body(request.data, request.files, request.json)
+        prepared.prepare_auth(None, request.url)
+        prepared.prepare_hooks(request.hooks)
+        return prepared
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        """The request's settings over the session's, over the cached environment."""
+        merged = {**self._environment(url)[0], **self.proxies}
+        if proxies and "no_proxy" in proxies:
+            merged = dict(self.proxies)
+        merged.update(proxies or {})
+        if (verify is True or verify is None) and self._env_verify:
+            verify = self._env_verify
+        return {
+            "proxies": {name: value for name, value in merged.items() if value is not None},
+            "stream": self.stream if stream is None else stream,
+            "verify": self.verify if verify is None else verify,
+            "cert": self.cert if cert is None else cert,
+        }
+
+
 class _SessionPool:
     """One ``requests.Session`` per thread, so connections are reused safely."""
 
@@ -1791,8 +1901,7 @@ class _SessionPool:
         """This thread's session, made on first use."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = USER_AGENT
+            session = _PooledSession()
             self._local.session = session
             with self._lock:
                 self._sessions.add(session)
