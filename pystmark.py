@@ -1223,13 +1223,21 @@ def _count_addresses(field: str, value: Addresses | None) -> int:
     items = [value] if isinstance(value, str) else list(value)
     for item in items:
         _check_line(field, item)
+    if all(_SIMPLE_ADDRESS.match(item) for item in items):
+        return len(items)  # plain user@host addresses: nothing for the parser to find
     return sum(1 for _, address in email.utils.getaddresses(items) if address)
 
 
+# One bare address: no display name, quoting, comments, groups or separators.
+_SIMPLE_ADDRESS = re.compile(r"[^\s,;:\"<>()\[\]\\@]+@[^\s,;:\"<>()\[\]\\@]+\Z")
+
+
 def _encode_json(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
-        "utf-8"
-    )
+    return _JSON_ENCODER.encode(payload).encode("utf-8")
+
+
+# One encoder, made once: json.dumps() builds a new one per call for these options.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _encode_with_attachments(
@@ -2267,7 +2275,11 @@ class _MessageSender(Interface):
         self.message = Message._coerce(default).merged_with(Message())
 
     def _prepare(self, message: MessageLike | None) -> Message:
-        return Message._coerce(message).merged_with(cast(Message, self.message))
+        default = cast(Message, self.message)
+        for name in _MESSAGE_KEYS:
+            if getattr(default, name) not in (None, [], {}):
+                return Message._coerce(message).merged_with(default)
+        return Message._coerce(message)  # an empty default: nothing to merge, no copy
 
 
 class Sender(_MessageSender):

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import py_compile
 import statistics
 import subprocess
 import sys
@@ -48,9 +49,7 @@ def workloads(args: argparse.Namespace) -> list[Workload]:
     return [
         Workload("single", f"{args.sends:,} single sends", "single", args.sends, "cpu", 0.8),
         Workload("batch", f"{args.batch:,} messages by batch", "batch", args.batch, "cpu", 1.1),
-        Workload(
-            "bounces", f"read {args.bounces:,} bounces", "bounces", args.bounces, "cpu", 1.1
-        ),
+        Workload("bounces", f"read {args.bounces:,} bounces", "bounces", args.bounces, "cpu", 1.1),
         Workload(
             "bounces_all",
             f"read {args.all_bounces:,} bounces (past the 10,000 cap)",
@@ -95,8 +94,15 @@ def workloads(args: argparse.Namespace) -> list[Workload]:
 def server(cert_dir: str, latency: float) -> Iterator[str]:
     """Start the benchmark server in its own process; yield its base URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.server", "--cert-dir", cert_dir]
-        + ["--latency", str(latency)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.server",
+            "--cert-dir",
+            cert_dir,
+            "--latency",
+            str(latency),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -136,26 +142,33 @@ def run_one(config: dict[str, Any]) -> dict[str, Any]:
 def measure(args: argparse.Namespace) -> list[Workload]:
     """Run every selected workload for the given number of rounds."""
     selected = [w for w in workloads(args) if not args.only or w.key in args.only]
-    with tempfile.TemporaryDirectory() as cert_dir, tempfile.TemporaryDirectory() as slow_dir:
-        with server(cert_dir, 0.0) as url, server(slow_dir, args.latency) as slow_url:
-            for workload in selected:
-                workload.runs = {client: [] for client in CLIENTS}
-                rounds = args.rounds * (3 if workload.kind == "import" else 1)
-                for round_index in range(rounds):
-                    order = CLIENTS if round_index % 2 == 0 else CLIENTS[::-1]
-                    for client in order:
-                        config = {
-                            "client": client,
-                            "workload": workload.kind,
-                            "size": workload.size,
-                            "url": slow_url if workload.latency else url,
-                            "ca": os.path.join(slow_dir if workload.latency else cert_dir, "ca.pem"),
-                        }
-                        if workload.max_workers and client == "pystmark":
-                            config["max_workers"] = workload.max_workers
-                        workload.runs[client].append(run_one(config))
-                if not args.quiet:
-                    print(f"  {workload.key}: done", file=sys.stderr)
+    # Like an installed package (and like requests in site-packages): byte-compiled,
+    # even when PYTHONDONTWRITEBYTECODE keeps imports from writing the cache.
+    py_compile.compile(str(ROOT / "pystmark.py"), doraise=True)
+    with (
+        tempfile.TemporaryDirectory() as cert_dir,
+        tempfile.TemporaryDirectory() as slow_dir,
+        server(cert_dir, 0.0) as url,
+        server(slow_dir, args.latency) as slow_url,
+    ):
+        for workload in selected:
+            workload.runs = {client: [] for client in CLIENTS}
+            rounds = args.import_rounds if workload.kind == "import" else args.rounds
+            for round_index in range(rounds):
+                order = CLIENTS if round_index % 2 == 0 else CLIENTS[::-1]
+                for client in order:
+                    config = {
+                        "client": client,
+                        "workload": workload.kind,
+                        "size": workload.size,
+                        "url": slow_url if workload.latency else url,
+                        "ca": os.path.join(slow_dir if workload.latency else cert_dir, "ca.pem"),
+                    }
+                    if workload.max_workers and client == "pystmark":
+                        config["max_workers"] = workload.max_workers
+                    workload.runs[client].append(run_one(config))
+            if not args.quiet:
+                print(f"  {workload.key}: done", file=sys.stderr)
     return selected
 
 
@@ -263,6 +276,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options: sizes, rounds, output."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--import-rounds", type=int, default=40, help="imports are short and noisy")
     parser.add_argument("--sends", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--bounces", type=int, default=10_000)

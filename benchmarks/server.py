@@ -11,6 +11,7 @@ bounces, newest first, filtered by ``fromdate``/``todate``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import ssl
 import sys
@@ -83,7 +84,7 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between writes
     server: BenchServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _answer(self, status: int, data: Any) -> None:
@@ -191,10 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         server.socket, server_side=True, do_handshake_on_connect=False
     )
     print(f"READY {server.server_address[1]}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
