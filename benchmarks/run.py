@@ -3,7 +3,7 @@
 ``python -m benchmarks`` (or ``python benchmarks/run.py``) from the project
 root. Each round runs each workload once per client, alternating which goes
 first, each in a fresh process; the medians and the paired ratios (the median
-of the per-round ratios) go into ``docs/benchmarks_results.rst``.
+of the per-round ratios) go into ``docs/benchmarks_results.inc``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "docs" / "benchmarks_results.rst"
+RESULTS = ROOT / "docs" / "benchmarks_results.inc"
 CLIENTS = ("pystmark", "requests")
 
 
