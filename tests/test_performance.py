@@ -165,3 +165,23 @@ def test_attachment_body_is_the_base64_of_the_data_at_slice_boundaries():
 )
 def test_address_counting_fast_path_agrees_with_the_parser(value, count):
     assert pystmark._count_addresses("to", value) == count
+
+
+@responses.activate
+def test_pooled_session_query_cookies_and_hooks_still_work():
+    responses.add(responses.GET, "https://api.postmarkapp.com/bounces", json={"Bounces": []})
+    seen = []
+    interface = pystmark.Interface(api_key="tok")
+    endpoint = pystmark.Endpoint("GET", "/bounces")
+    interface._call(
+        endpoint,
+        {"cookies": {"c": "1"}, "hooks": {"response": [lambda r, **kw: seen.append(r.url)]}},
+        params={"count": 500, "offset": 0, "inactive": True, "tag": None},
+    )
+    interface._call(endpoint, {}, params={"count": 2, "offset": 4})
+    first, second = (call.request for call in responses.calls)
+    assert first.url.endswith("/bounces?count=500&offset=0&inactive=true")
+    assert first.headers["Cookie"] == "c=1"
+    assert seen == [first.url]
+    assert second.url.endswith("/bounces?count=2&offset=4")
+    assert "Cookie" not in second.headers
