@@ -91,7 +91,7 @@ def workloads(args: argparse.Namespace) -> list[Workload]:
 
 
 @contextmanager
-def server(cert_dir: str, latency: float) -> Iterator[str]:
+def server(cert_dir: str, latency: float, bounces: int = 25_000) -> Iterator[str]:
     """Start the benchmark server in its own process; yield its base URL."""
     process = subprocess.Popen(
         [
@@ -148,8 +148,8 @@ def measure(args: argparse.Namespace) -> list[Workload]:
     with (
         tempfile.TemporaryDirectory() as cert_dir,
         tempfile.TemporaryDirectory() as slow_dir,
-        server(cert_dir, 0.0) as url,
-        server(slow_dir, args.latency) as slow_url,
+        server(cert_dir, 0.0, args.server_bounces) as url,
+        server(slow_dir, args.latency, 0) as slow_url,
     ):
         for workload in selected:
             workload.runs = {client: [] for client in CLIENTS}
@@ -281,6 +281,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--bounces", type=int, default=10_000)
     parser.add_argument("--all-bounces", type=int, default=25_000)
+    parser.add_argument("--server-bounces", type=int, default=25_000)
     parser.add_argument("--attachment-mib", type=float, default=9.0)
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--max-workers", type=int, default=4)

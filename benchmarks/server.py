@@ -46,7 +46,7 @@ def make_bounces(count: int = BOUNCE_COUNT) -> list[tuple[datetime, dict[str, An
                     "TypeCode": 1,
                     "Name": "Hard bounce",
                     "Tag": "bench",
-                    "MessageID": str(uuid.UUID(int=bounce_id)),
+                    "MessageID": f"00000000-0000-0000-0000-{bounce_id:012d}",
                     "ServerID": 1,
                     "MessageStream": "outbound",
                     "Description": "The server was unable to deliver your message.",
@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cert-dir", required=True)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--bounces", type=int, default=BOUNCE_COUNT)
     args = parser.parse_args(argv)
     import trustme
 
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     leaf.configure_cert(context)
     server = BenchServer(("127.0.0.1", 0), Handler)
-    server.bounces = make_bounces()
+    server.bounces = make_bounces(args.bounces)
     server.latency = args.latency
     server.socket = context.wrap_socket(
         server.socket, server_side=True, do_handshake_on_connect=False

@@ -13,7 +13,16 @@ from benchmarks import run
 def test_every_workload_runs_once_and_writes_the_table(tmp_path):
     table, raw = tmp_path / "table.rst", tmp_path / "raw.json"
     argv = ["--rounds", "1", "--import-rounds", "1", "--sends", "3", "--batch", "501"]
-    argv += ["--bounces", "600", "--all-bounces", "10100", "--attachment-mib", "0.25"]
+    argv += [
+        "--bounces",
+        "600",
+        "--all-bounces",
+        "10100",
+        "--server-bounces",
+        "10500",
+        "--attachment-mib",
+        "0.25",
+    ]
     argv += ["--latency", "0.001", "--max-workers", "2", "--quiet"]
     assert run.main([*argv, "--output", str(table), "--json", str(raw)]) == 0
 
