@@ -60,11 +60,11 @@ import email.utils
 import enum
 import hmac
 import http.client
+import io
 import ipaddress
 import json
 import logging
 import math
-import mimetypes
 import os
 import random
 import re
@@ -72,7 +72,6 @@ import socket
 import ssl
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
@@ -991,9 +990,11 @@ class Attachment:
             raise MessageError("attachments", f"data must be bytes, not {type(data).__name__}")
         base_name = re.split(r"[/\\]", name)[-1]
         self.name = base_name
-        self.content_type = (
-            content_type or mimetypes.guess_type(base_name)[0] or ("application/octet-stream")
-        )
+        if not content_type:
+            import mimetypes  # lazy: rarely needed, and slow to import
+
+            content_type = mimetypes.guess_type(base_name)[0] or "application/octet-stream"
+        self.content_type = content_type
         if content_id and not content_id.startswith("cid:"):
             content_id = "cid:" + content_id
         self.content_id = content_id
@@ -1025,6 +1026,18 @@ class Attachment:
         if self._content is not None:
             return self._content.encode("ascii")
         return base64.b64encode(cast(bytes, self._data))
+
+    def _write_encoded(self, out: io.BytesIO) -> None:
+        """Write the base64 text to ``out`` a slice at a time (no full-size copy)."""
+        step = _ENCODE_STEP
+        if self._content is not None:
+            content = self._content
+            for start in range(0, len(content), step):
+                out.write(content[start : start + step].encode("ascii"))
+            return
+        data = memoryview(cast(bytes, self._data))
+        for start in range(0, len(data), step):
+            out.write(base64.b64encode(data[start : start + step]))
 
     def validate(self) -> None:
         """Raise :class:`MessageError` for a forbidden or malformed attachment."""
@@ -1486,13 +1499,21 @@ def _count_addresses(field: str, value: Addresses | None) -> int:
         raise MessageError(field, "must be a string or a list of strings")
     for item in items:
         _check_line(field, item)
+    if all(_SIMPLE_ADDRESS.match(item) for item in items):
+        return len(items)  # plain user@host addresses: nothing for the parser to find
     return sum(1 for _, address in email.utils.getaddresses(items) if address)
 
 
+# One bare address: no display name, quoting, comments, groups or separators.
+_SIMPLE_ADDRESS = re.compile(r"[^\s,;:\"<>()\[\]\\@]+@[^\s,;:\"<>()\[\]\\@]+\Z")
+
+
 def _encode_json(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
-        "utf-8"
-    )
+    return _JSON_ENCODER.encode(payload).encode("utf-8")
+
+
+# One encoder, made once: json.dumps() builds a new one per call for these options.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _encode_with_attachments(
@@ -1506,16 +1527,25 @@ def _encode_with_attachments(
     try:
         if not attachments:
             return _encode_json(build(lambda attachment: ""))
-        marker = f"@@pystmark-{uuid.uuid4().hex}-"
+        marker = f"@@pystmark-{os.urandom(16).hex()}-"
         positions = {id(attachment): index for index, attachment in enumerate(attachments)}
         text = _encode_json(build(lambda item: f"{marker}{positions[id(item)]}@@"))
     except (TypeError, ValueError) as error:
         raise MessageError("template_model", f"not JSON serialisable: {error}") from None
     pieces = re.split(re.escape(marker.encode()) + rb"(\d+)@@", text)
-    parts: list[bytes] = []
+    # Written into one buffer whose getvalue() hands over its bytes without a
+    # copy: the body is the only full-size copy of the base64 text.
+    out = io.BytesIO()
     for index, piece in enumerate(pieces):
-        parts.append(attachments[int(piece)]._encoded() if index % 2 else piece)
-    return b"".join(parts)
+        if index % 2:
+            attachments[int(piece)]._write_encoded(out)
+        else:
+            out.write(piece)
+    return out.getvalue()
+
+
+#: Raw bytes base64-encoded per slice (a multiple of 3, so slices join cleanly).
+_ENCODE_STEP = 3 * 64 * 1024
 
 
 # ---- Records: typed views of Postmark's JSON -------------------------------
@@ -2056,6 +2086,94 @@ def _query(params: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _query_value(value) for key, value in params.items() if value is not None}
 
 
+class _PooledSession(requests.Session):
+    """The pooled session: reads the environment once, not on every request.
+
+    ``requests`` scans the environment for proxy settings (and ``~/.netrc``)
+    on every request of a session that trusts it; this session resolves them
+    once per scheme and host instead, with the same rules: ``*_proxy`` and
+    ``no_proxy``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` and ``.netrc``.
+    Environment changes take effect for sessions made after :func:`close`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers["User-Agent"] = USER_AGENT
+        self.trust_env = False
+        environ = os.environ
+        self._env_verify: str | None = environ.get("REQUESTS_CA_BUNDLE") or environ.get(
+            "CURL_CA_BUNDLE"
+        )
+        self._env_by_origin: dict[str, tuple[dict[str, str], Any]] = {}
+
+    def _environment(self, url: str) -> tuple[dict[str, str], Any]:
+        """The proxies and netrc credentials the environment gives ``url``'s origin."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        found = self._env_by_origin.get(origin)
+        if found is None:
+            utils = requests.utils
+            found = (utils.get_environ_proxies(origin), utils.get_netrc_auth(origin))
+            self._env_by_origin[origin] = found
+        return found
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        """Prepare ``request``; a fast path for pystmark's own plain requests.
+
+        Without cookies, auth, session params or hooks, merging reduces to the
+        headers, so that is all this does; anything else goes to ``requests``.
+        """
+        if request.auth is None and self.auth is None:
+            auth = self._environment(request.url)[1]
+            if auth is not None:
+                request.auth = auth
+        params = request.params
+        if (
+            request.auth is not None
+            or self.auth is not None
+            or self.cookies
+            or request.cookies
+            or self.params
+            or not isinstance(params, dict)
+            or not isinstance(request.headers, dict)
+            or any(self.hooks.values())
+        ):
+            return super().prepare_request(request)
+        headers = requests.structures.CaseInsensitiveDict(self.headers)
+        for name, value in request.headers.items():
+            if value is None:
+                headers.pop(name, None)
+            else:
+                headers[name] = value
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method(request.method)
+        prepared.prepare_url(request.url, params or None)
+        prepared.prepare_headers(headers)
+        # No cookies on either side: an empty jar, and no Cookie header to build.
+        prepared._cookies = requests.cookies.RequestsCookieJar()  # type: ignore[attr-defined]
+        prepared.prepare_body(request.data, request.files, request.json)
+        prepared.prepare_auth(None, request.url)
+        prepared.prepare_hooks(request.hooks)
+        return prepared
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        """The request's settings over the session's, over the cached environment."""
+        merged = {**self._environment(url)[0], **self.proxies}
+        if proxies and "no_proxy" in proxies:
+            merged = dict(self.proxies)
+        merged.update(proxies or {})
+        if (verify is True or verify is None) and self._env_verify:
+            verify = self._env_verify
+        return {
+            "proxies": {name: value for name, value in merged.items() if value is not None},
+            "stream": self.stream if stream is None else stream,
+            "verify": self.verify if verify is None else verify,
+            "cert": self.cert if cert is None else cert,
+        }
+
+
 class _SessionPool:
     """One ``requests.Session`` per thread, so connections are reused safely."""
 
@@ -2068,8 +2186,7 @@ class _SessionPool:
         """This thread's session, made on first use."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = USER_AGENT
+            session = _PooledSession()
             self._local.session = session
             with self._lock:
                 self._sessions.add(session)
@@ -2887,7 +3004,11 @@ class _MessageSender(Interface):
         self.message = Message._coerce(default).merged_with(Message())
 
     def _prepare(self, message: MessageLike | None) -> Message:
-        return Message._coerce(message).merged_with(cast(Message, self.message))
+        default = cast(Message, self.message)
+        for name in _MESSAGE_KEYS:
+            if getattr(default, name) not in (None, [], {}):
+                return Message._coerce(message).merged_with(default)
+        return Message._coerce(message)  # an empty default: nothing to merge, no copy
 
 
 class Sender(_MessageSender):
@@ -2920,25 +3041,37 @@ class BatchSender(_MessageSender):
     """Sends many messages (``POST /email/batch``), 500 per request.
 
     Longer lists (or over 50 MB) are split into several requests; the results
-    come back as one list in input order.
+    come back as one list in input order. ``max_workers`` (opt-in) sends up to
+    that many requests at once, each message still exactly once.
     """
 
     endpoint = Endpoint("POST", "/email/batch", send=True)
     _opening, _closing = b"[", b"]"
 
     def send(
-        self, messages: Iterable[MessageLike] | None = None, **options: Unpack[Options]
+        self,
+        messages: Iterable[MessageLike] | None = None,
+        *,
+        max_workers: int | None = None,
+        **options: Unpack[Options],
     ) -> BatchSendResponse:
-        """Validate every message (before any I/O), then send them in chunks."""
+        """Validate every message (before any I/O), then send them in chunks.
+
+        With ``max_workers`` above 1, up to that many chunks are in flight at
+        once (on separate connections); results stay in input order. After a
+        failed request no further chunk is started: :class:`BatchSendError`
+        then lists the answered messages and the ``unsent`` positions.
+        """
+        workers = _check_workers(max_workers)
         bodies = [self._prepare(item)._encode(template=self.template) for item in messages or ()]
+        chunks = list(_chunks(bodies, len(self._opening) + len(self._closing)))
+        if workers > 1 and len(chunks) > 1:
+            return self._send_concurrently(chunks, len(bodies), workers, options)
         responses: list[Response] = []
         results: list[SendResult] = []
-        for start, chunk in _chunks(bodies, len(self._opening) + len(self._closing)):
-            body = self._opening + b",".join(chunk) + self._closing
+        for start, chunk in chunks:
             try:
-                http_response, data = self._call(self.endpoint, options, body=body)
-                if not isinstance(data, list) or len(data) != len(chunk):
-                    raise _send_unexpected(http_response, "a batch answer must list every message")
+                response, chunk_results = self._send_chunk(start, chunk, options)
             except PystmarkError as error:
                 if not results:
                     raise
@@ -2949,9 +3082,80 @@ class BatchSender(_MessageSender):
                     results=results,
                     unsent=range(start + len(chunk) if unknown else start, len(bodies)),
                 ) from error
-            responses.append(Response(http_response, data))
-            results.extend(SendResult(item, start + offset) for offset, item in enumerate(data))
+            responses.append(response)
+            results.extend(chunk_results)
         return BatchSendResponse(responses, results)
+
+    def _send_chunk(
+        self, start: int, chunk: list[bytes], options: Mapping[str, Any]
+    ) -> tuple[Response, list[SendResult]]:
+        body = self._opening + b",".join(chunk) + self._closing
+        http_response, data = self._call(self.endpoint, options, body=body)
+        if not isinstance(data, list) or len(data) != len(chunk):
+            raise _send_unexpected(http_response, "a batch answer must list every message")
+        results = [SendResult(item, start + offset) for offset, item in enumerate(data)]
+        return Response(http_response, data), results
+
+    def _send_concurrently(
+        self,
+        chunks: list[tuple[int, list[bytes]]],
+        total: int,
+        workers: int,
+        options: Mapping[str, Any],
+    ) -> BatchSendResponse:
+        from concurrent.futures import ThreadPoolExecutor
+
+        stop = threading.Event()
+
+        def task(start: int, chunk: list[bytes]) -> tuple[Response, list[SendResult]] | None:
+            if stop.is_set():
+                return None  # never started: reported as unsent
+            try:
+                return self._send_chunk(start, chunk, options)
+            except BaseException:
+                stop.set()
+                raise
+
+        with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
+            futures = [pool.submit(task, start, chunk) for start, chunk in chunks]
+        responses: list[Response] = []
+        results: list[SendResult] = []
+        unsent: list[int] = []
+        errors: list[tuple[int, PystmarkError]] = []
+        for (start, chunk), future in zip(chunks, futures, strict=True):
+            error = future.exception()
+            if error is not None and not isinstance(error, PystmarkError):
+                raise error
+            outcome = None if error is not None else future.result()
+            if error is not None:
+                errors.append((start, error))
+                if not isinstance(error, SendOutcomeUnknownError):
+                    unsent.extend(range(start, start + len(chunk)))
+            elif outcome is None:
+                unsent.extend(range(start, start + len(chunk)))
+            else:
+                responses.append(outcome[0])
+                results.extend(outcome[1])
+        if not errors:
+            return BatchSendResponse(responses, results)
+        start, first = errors[0]
+        if not results:
+            raise first
+        unknown = isinstance(first, SendOutcomeUnknownError)
+        raise BatchSendError(
+            f"{total - len(results)} of {total} messages were not answered; first, from "
+            f"message {start} ({'outcome unknown' if unknown else 'request refused'}): {first}",
+            results=results,
+            unsent=unsent,
+        ) from first
+
+
+def _check_workers(max_workers: int | None) -> int:
+    if max_workers is None:
+        return 1
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise ConfigurationError(f"max_workers must be an integer >= 1, not {max_workers!r}")
+    return max_workers
 
 
 class BatchTemplateSender(BatchSender):
@@ -3073,16 +3277,24 @@ def send_with_template(message: MessageLike, **options: Unpack[Options]) -> Send
     return _default(TemplateSender).send(message, **options)
 
 
-def send_batch(messages: Iterable[MessageLike], **options: Unpack[Options]) -> BatchSendResponse:
-    """Send many messages, 500 per request; see :class:`BatchSender`."""
-    return _default(BatchSender).send(messages, **options)
+def send_batch(
+    messages: Iterable[MessageLike],
+    *,
+    max_workers: int | None = None,
+    **options: Unpack[Options],
+) -> BatchSendResponse:
+    """Send many messages, 500 per request (``max_workers`` at once); see :class:`BatchSender`."""
+    return _default(BatchSender).send(messages, max_workers=max_workers, **options)
 
 
 def send_batch_with_templates(
-    messages: Iterable[MessageLike], **options: Unpack[Options]
+    messages: Iterable[MessageLike],
+    *,
+    max_workers: int | None = None,
+    **options: Unpack[Options],
 ) -> BatchSendResponse:
     """Send many template messages, 500 per request; see :class:`BatchTemplateSender`."""
-    return _default(BatchTemplateSender).send(messages, **options)
+    return _default(BatchTemplateSender).send(messages, max_workers=max_workers, **options)
 
 
 def send_bulk(

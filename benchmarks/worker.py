@@ -1,0 +1,191 @@
+"""One workload in one process: ``python -m benchmarks.worker '<json config>'``.
+
+Prints one JSON line: ``wall`` and ``cpu`` of the measured phase, and for the
+attachment workload ``extra_rss`` (peak RSS minus RSS before the send). The
+parent measures the whole process's CPU and peak memory with ``os.wait4``.
+Only ``sys`` and ``time`` are imported before the import workload runs.
+"""
+
+import sys
+import time
+
+
+def _message(index: int) -> dict:
+    return {
+        "From": "sender@example.com",
+        "To": f"user{index}@example.com",
+        "Subject": f"Hello {index}",
+        "TextBody": "Hello from the benchmark. " * 8,
+        "HtmlBody": "<p>Hello from the benchmark.</p>" * 8,
+        "Tag": "bench",
+        "MessageStream": "outbound",
+    }
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as statm:
+        import os
+
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class Plain:
+    """What a careful user writes with a plain ``requests.Session`` (keep-alive)."""
+
+    def __init__(self, config: dict) -> None:
+        import requests
+
+        self.url = config["url"]
+        self.verify = config["ca"]
+        self.session = requests.Session()
+        self.session.headers.update(
+            {"Accept": "application/json", "X-Postmark-Server-Token": "bench-token"}
+        )
+
+    def post(self, path: str, payload: object) -> object:
+        response = self.session.post(
+            self.url + path, json=payload, verify=self.verify, timeout=(10, 60)
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def get(self, path: str, params: dict) -> dict:
+        response = self.session.get(
+            self.url + path, params=params, verify=self.verify, timeout=(10, 60)
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def single(self, config: dict) -> int:
+        for index in range(config["size"]):
+            assert self.post("/email", _message(index))["ErrorCode"] == 0
+        return config["size"]
+
+    def batch(self, config: dict) -> int:
+        messages = [_message(index) for index in range(config["size"])]
+        sent = 0
+        for start in range(0, len(messages), 500):
+            results = self.post("/email/batch", messages[start : start + 500])
+            sent += sum(1 for item in results if item["ErrorCode"] == 0)
+        return sent
+
+    def bounces(self, config: dict) -> int:
+        # Pages of 500; at the 10,000 offset cap, restart below the last
+        # timestamp seen (todate is inclusive, so skip what was already read).
+        total, offset, todate, seen = 0, 0, None, set()
+        limit = config["size"]
+        while total < limit:
+            count = min(500, 10_000 - offset, limit - total)
+            params = {"count": count, "offset": offset}
+            if todate:
+                params["todate"] = todate
+            page = self.get("/bounces", params)["Bounces"]
+            fresh = [item for item in page if item["ID"] not in seen]
+            total += sum(item["ID"] is not None for item in fresh)  # touch one field
+            if len(page) < count:
+                break
+            offset += len(page)
+            if offset >= 10_000:
+                todate = page[-1]["BouncedAt"][:19]
+                seen = {item["ID"] for item in page if item["BouncedAt"][:19] == todate}
+                offset = 0
+        return total
+
+    def attachment(self, config: dict) -> int:
+        import base64
+
+        data = _attachment_data(config)
+        before = _rss()
+        payload = _message(0)
+        payload["Attachments"] = [
+            {
+                "Name": "report.pdf",
+                "Content": base64.b64encode(data).decode("ascii"),
+                "ContentType": "application/octet-stream",
+            }
+        ]
+        self.post("/email", payload)
+        return before
+
+
+class Pystmark:
+    """The same workloads through pystmark's simple API."""
+
+    def __init__(self, config: dict) -> None:
+        import pystmark
+
+        self.pystmark = pystmark
+        self.options = {
+            "api_key": "bench-token",
+            "base_url": config["url"],
+            "verify": config["ca"],
+            "timeout": (10, 60),
+        }
+
+    def single(self, config: dict) -> int:
+        send = self.pystmark.send
+        for index in range(config["size"]):
+            assert send(_message(index), **self.options).error_code == 0
+        return config["size"]
+
+    def batch(self, config: dict) -> int:
+        messages = [_message(index) for index in range(config["size"])]
+        options = dict(self.options)
+        if config.get("max_workers"):
+            options["max_workers"] = config["max_workers"]
+        response = self.pystmark.send_batch(messages, **options)
+        return sum(1 for result in response if result.ok)
+
+    def bounces(self, config: dict) -> int | None:
+        iter_bounces = getattr(self.pystmark, "iter_bounces", None)
+        if iter_bounces is None:
+            return None
+        total = 0
+        for bounce in iter_bounces(max_results=config["size"], **self.options):
+            total += bounce.id is not None  # touch one field, as the plain loop does
+        return total
+
+    def attachment(self, config: dict) -> int:
+        data = _attachment_data(config)
+        before = _rss()
+        message = _message(0)
+        message["Attachments"] = [self.pystmark.Attachment("report.pdf", data)]
+        self.pystmark.send(message, **self.options)
+        return before
+
+
+def _attachment_data(config: dict) -> bytes:
+    import os
+
+    return os.urandom(config["size"])
+
+
+def main(argv: list[str]) -> int:
+    """Run the workload named in the JSON config; print the measurements."""
+    if argv[1] == "import":
+        module = argv[2]
+        cpu, wall = time.process_time(), time.perf_counter()
+        __import__(module)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        print(f'{{"cpu": {cpu!r}, "wall": {wall!r}, "items": 1}}')
+        return 0
+    import json
+    import resource
+
+    config = json.loads(argv[1])
+    client = (Pystmark if config["client"] == "pystmark" else Plain)(config)
+    workload = getattr(client, config["workload"])
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = workload(config)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    out = {"cpu": cpu, "wall": wall, "items": result}
+    if config["workload"] == "attachment":
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        out["extra_rss"] = peak - result
+        out["items"] = 1
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
