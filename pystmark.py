@@ -25,7 +25,10 @@ Exceptions::
     PystmarkError
     ├── MessageError (ValueError)          bad message, found before any I/O
     ├── ConfigurationError (ValueError)    bad settings, found before any I/O
+    ├── BounceError (ValueError)           bad bounce query arguments, before any I/O
     ├── DataError (ValueError)             Postmark data of an unexpected shape
+    │   └── WebhookError                   a webhook post that cannot be trusted
+    ├── PagingError                        a listing that cannot be read completely
     ├── BatchSendError                     some messages of a batch not accepted
     ├── SendOutcomeUnknownError            a send that may or may not have arrived
     ├── TransportError                     the network failed (nothing sent twice)
@@ -35,18 +38,40 @@ Exceptions::
     │   └── TLSVerificationError
     └── APIError (requests.HTTPError)      Postmark answered with an error
         ├── UnauthorizedError              HTTP 401, ErrorCode 10
-        ├── NotFoundError                  HTTP 404
+        ├── NotFoundError                  HTTP 404, and the "... not found" codes
         ├── PayloadTooLargeError           HTTP 413
-        ├── UnprocessableEntityError       HTTP 422
-        │   ├── InvalidEmailRequestError       ErrorCode 300
-        │   ├── SenderSignatureError           ErrorCode 400, 401
-        │   └── InactiveRecipientError         ErrorCode 406
+        ├── UnprocessableEntityError       HTTP 422, by ErrorCode:
+        │   ├── InvalidEmailRequestError       300
+        │   ├── SenderSignatureError           400, 401
+        │   ├── InactiveRecipientError         406
+        │   ├── SenderSignatureManagementError 500-507, 520-522
+        │   │   └── SenderSignatureNotFoundError   501, 507 (also NotFoundError)
+        │   ├── DomainError                    510-516
+        │   │   └── DomainNotFoundError            510, 513 (also NotFoundError)
+        │   ├── ServerManagementError          600-611
+        │   │   ├── ServerNotFoundError            601 (also NotFoundError)
+        │   │   └── ServerNameTakenError           603
+        │   ├── MessageNotFoundError           701 (also NotFoundError)
+        │   ├── InboundBypassError             702
+        │   ├── InboundRetryError              703
+        │   ├── InboundRuleError               800-813
+        │   ├── StatsQueryError                900
+        │   ├── BounceQueryError               1000, 1002
+        │   ├── BounceNotFoundError            1001 (also NotFoundError)
+        │   ├── BounceActivationError          1003
+        │   ├── TemplateError                  1100-1131
+        │   │   └── TemplateNotFoundError          1101 (also NotFoundError)
+        │   ├── MessageStreamError             1221-1237
+        │   │   └── MessageStreamNotFoundError     1226 (also NotFoundError)
+        │   └── DataRemovalError               1300-1302
         ├── RateLimitError                 HTTP 429
         ├── ServerError                    HTTP 500, 503, ErrorCode 100
         │   ├── InternalServerError            HTTP 500
         │   └── ServiceUnavailableError        HTTP 503, ErrorCode 100
         └── UnexpectedResponseError        anything else, non-JSON bodies
 
+A send answered by HTTP 500, a gateway error or an unreadable body raises an
+error that is both its API class and a :class:`SendOutcomeUnknownError`.
 ``ResponseError`` is the pystmark 0.5 name of :class:`APIError`.
 """
 
@@ -5751,7 +5776,7 @@ class TemplateError(UnprocessableEntityError):
     """Postmark refused a template request (ErrorCode 1100 to 1131)."""
 
 
-class TemplateNotFoundError(TemplateError):
+class TemplateNotFoundError(TemplateError, NotFoundError):
     """No template has this id or alias (ErrorCode 1101)."""
 
 
@@ -6232,7 +6257,7 @@ class MessageStreamError(UnprocessableEntityError):
     """Postmark refused a message stream request (ErrorCode 1221 to 1237)."""
 
 
-class MessageStreamNotFoundError(MessageStreamError):
+class MessageStreamNotFoundError(MessageStreamError, NotFoundError):
     """No message stream has this id (ErrorCode 1226)."""
 
 

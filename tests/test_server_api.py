@@ -156,6 +156,7 @@ def test_get_message_stream_not_found_maps_1226() -> None:
     with pytest.raises(pystmark.MessageStreamNotFoundError) as caught:
         pystmark.get_message_stream("nope", **SERVER)
     assert isinstance(caught.value, pystmark.MessageStreamError)
+    assert isinstance(caught.value, pystmark.NotFoundError)
 
 
 @responses.activate

@@ -123,6 +123,7 @@ def test_get_template_not_found_maps_error_code_1101() -> None:
     with pytest.raises(pystmark.TemplateNotFoundError) as caught:
         pystmark.get_template("nope", **SERVER)
     assert isinstance(caught.value, pystmark.TemplateError)
+    assert isinstance(caught.value, pystmark.NotFoundError)
     assert caught.value.error_code == 1101
 
 
