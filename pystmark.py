@@ -254,11 +254,6 @@ __all__ = [
     "SubscriptionChangeEvent",
     "InboundEvent",
     "UnknownEvent",
-    "WebhookClient",
-    "WebhookGeo",
-    "WebhookAddress",
-    "WebhookHeader",
-    "WebhookAttachment",
     "WEBHOOK_EVENT_TYPES",
     "MAX_WEBHOOK_BYTES",
     # advanced API: messages
@@ -1831,6 +1826,100 @@ class BulkStatus(Record):
     submitted_at = _field("SubmittedAt", parse_datetime)
     total_messages = _field("TotalMessages", _as_int)
     percentage_completed = _field("PercentageCompleted", lambda value: float(value or 0))
+
+
+# Small records shared by the messages API and webhook posts.
+
+
+class EmailAddress(Record):
+    """A name and address pair (``FromFull``, ``ToFull``... of messages and webhooks)."""
+
+    email = _field("Email", _as_str)
+    name = _field("Name", _as_str)
+    #: The ``+hash`` part of an inbound address, when there is one.
+    mailbox_hash = _field("MailboxHash", _as_str)
+
+    def __str__(self) -> str:
+        return email.utils.formataddr((self.name, self.email)) if self.name else self.email
+
+
+class MessageAttachment(Record):
+    """An attachment of a stored or inbound message (inbound ones carry the content)."""
+
+    name = _field("Name", _as_str)
+    #: Base64 text, as Postmark sends it (empty for outbound messages).
+    content = _field("Content", _as_str)
+    content_type = _field("ContentType", _as_str)
+    content_id = _field("ContentID", _as_optional_str)
+    content_length = _field("ContentLength", _as_int)
+
+    @property
+    def data(self) -> bytes:
+        """The attachment's bytes (base64 decoded)."""
+        try:
+            return base64.b64decode(self.content, validate=True)
+        except (ValueError, TypeError) as error:
+            raise DataError(f"attachment {self.name!r}: content is not base64") from error
+
+
+class MessageHeader(Record):
+    """One header of a stored or inbound message."""
+
+    name = _field("Name", _as_str)
+    value = _field("Value", _as_str)
+
+
+class ClientInfo(Record):
+    """The email client, browser or operating system of an open or click."""
+
+    name = _field("Name", _as_str)
+    company = _field("Company", _as_str)
+    family = _field("Family", _as_str)
+
+
+class GeoLocation(Record):
+    """Where an open or click came from."""
+
+    country_iso_code = _field("CountryISOCode", _as_str)
+    country = _field("Country", _as_str)
+    region_iso_code = _field("RegionISOCode", _as_str)
+    region = _field("Region", _as_str)
+    city = _field("City", _as_str)
+    zip = _field("Zip", _as_str)
+    #: ``"latitude,longitude"``.
+    coords = _field("Coords", _as_str)
+    ip = _field("IP", _as_str)
+
+
+class _TrackingEvent(Record):
+    record_type = _field("RecordType", _as_str)
+    message_id = _field("MessageID", _as_str)
+    recipient = _field("Recipient", _as_str)
+    tag = _field("Tag", _as_optional_str)
+    message_stream = _field("MessageStream", _as_str)
+    received_at = _field("ReceivedAt", parse_datetime)
+    client = _field("Client", _as_record(ClientInfo))
+    os = _field("OS", _as_record(ClientInfo))
+    platform = _field("Platform", _as_str)
+    user_agent = _field("UserAgent", _as_str)
+    geo = _field("Geo", _as_record(GeoLocation))
+    metadata = _field("Metadata", _as_dict)
+
+
+class MessageOpen(_TrackingEvent):
+    """One open of a tracked message."""
+
+    #: True for the recipient's first open of the message.
+    first_open = _field("FirstOpen", _as_optional_bool)
+    read_seconds = _field("ReadSeconds", _as_int)
+
+
+class MessageClick(_TrackingEvent):
+    """One click on a tracked link."""
+
+    original_link = _field("OriginalLink", _as_str)
+    #: ``"HTML"`` or ``"Text"``: the body the link was clicked in.
+    click_location = _field("ClickLocation", _as_str)
 
 
 # ---- Responses -------------------------------------------------------------
@@ -4025,60 +4114,6 @@ class WebhookEvent(Record):
         return None
 
 
-class WebhookClient(Record):
-    """An email client or an operating system, as open and click events give it."""
-
-    name = _field("Name", _as_str)
-    company = _field("Company", _as_str)
-    family = _field("Family", _as_str)
-
-
-class WebhookGeo(Record):
-    """Where an open or click came from."""
-
-    country_iso_code = _field("CountryISOCode", _as_str)
-    country = _field("Country", _as_str)
-    region_iso_code = _field("RegionISOCode", _as_str)
-    region = _field("Region", _as_str)
-    city = _field("City", _as_str)
-    zip = _field("Zip", _as_str)
-    coords = _field("Coords", _as_str)
-    ip = _field("IP", _as_str)
-
-
-class WebhookAddress(Record):
-    """One address of an inbound message (``FromFull``, ``ToFull``...)."""
-
-    email = _field("Email", _as_str)
-    name = _field("Name", _as_str)
-    mailbox_hash = _field("MailboxHash", _as_str)
-
-
-class WebhookHeader(Record):
-    """One header of an inbound message."""
-
-    name = _field("Name", _as_str)
-    value = _field("Value", _as_str)
-
-
-class WebhookAttachment(Record):
-    """One attachment of an inbound message (content in base64)."""
-
-    name = _field("Name", _as_str)
-    content = _field("Content", _as_str)
-    content_type = _field("ContentType", _as_str)
-    content_length = _field("ContentLength", _as_int)
-    content_id = _field("ContentID", _as_optional_str)
-
-    @property
-    def data(self) -> bytes:
-        """The decoded bytes."""
-        try:
-            return base64.b64decode(self.content, validate=True)
-        except ValueError as error:
-            raise DataError("WebhookAttachment.content: not base64") from error
-
-
 class BounceEvent(Bounce, WebhookEvent):
     """A bounce post (``RecordType`` Bounce); has every :class:`Bounce` attribute."""
 
@@ -4088,6 +4123,28 @@ class BounceEvent(Bounce, WebhookEvent):
     def occurred_at(self) -> datetime | None:
         """When the message bounced."""
         return self.bounced_at
+
+
+class OpenEvent(MessageOpen, WebhookEvent):
+    """An open post (open tracking); has every :class:`MessageOpen` attribute."""
+
+    __slots__ = ()
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """When the message was opened."""
+        return self.received_at
+
+
+class ClickEvent(MessageClick, WebhookEvent):
+    """A click post (link tracking); has every :class:`MessageClick` attribute."""
+
+    __slots__ = ()
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """When the link was clicked."""
+        return self.received_at
 
 
 class SpamComplaintEvent(BounceEvent):
@@ -4110,49 +4167,6 @@ class DeliveryEvent(WebhookEvent):
     def occurred_at(self) -> datetime | None:
         """When the message was delivered."""
         return self.delivered_at
-
-
-class OpenEvent(WebhookEvent):
-    """An open post (open tracking)."""
-
-    __slots__ = ()
-
-    recipient = _field("Recipient", _as_str)
-    first_open = _field("FirstOpen", _as_bool)
-    received_at = _field("ReceivedAt", parse_datetime)
-    client = _field("Client", _as_record(WebhookClient))
-    os = _field("OS", _as_record(WebhookClient))
-    platform = _field("Platform", _as_str)
-    user_agent = _field("UserAgent", _as_str)
-    read_seconds = _field("ReadSeconds", _as_int)
-    geo = _field("Geo", _as_record(WebhookGeo))
-
-    @property
-    def occurred_at(self) -> datetime | None:
-        """When the message was opened."""
-        return self.received_at
-
-
-class ClickEvent(WebhookEvent):
-    """A click post (link tracking)."""
-
-    __slots__ = ()
-
-    recipient = _field("Recipient", _as_str)
-    received_at = _field("ReceivedAt", parse_datetime)
-    original_link = _field("OriginalLink", _as_str)
-    #: ``"HTML"`` or ``"Text"``.
-    click_location = _field("ClickLocation", _as_str)
-    client = _field("Client", _as_record(WebhookClient))
-    os = _field("OS", _as_record(WebhookClient))
-    platform = _field("Platform", _as_str)
-    user_agent = _field("UserAgent", _as_str)
-    geo = _field("Geo", _as_record(WebhookGeo))
-
-    @property
-    def occurred_at(self) -> datetime | None:
-        """When the link was clicked."""
-        return self.received_at
 
 
 class SubscriptionChangeEvent(WebhookEvent):
@@ -4197,13 +4211,13 @@ class InboundEvent(WebhookEvent):
 
     sender = _field("From", _as_str)
     from_name = _field("FromName", _as_str)
-    from_full = _field("FromFull", _as_record(WebhookAddress))
+    from_full = _field("FromFull", _as_record(EmailAddress))
     to = _field("To", _as_str)
-    to_full = _field("ToFull", _as_records(WebhookAddress))
+    to_full = _field("ToFull", _as_records(EmailAddress))
     cc = _field("Cc", _as_str)
-    cc_full = _field("CcFull", _as_records(WebhookAddress))
+    cc_full = _field("CcFull", _as_records(EmailAddress))
     bcc = _field("Bcc", _as_str)
-    bcc_full = _field("BccFull", _as_records(WebhookAddress))
+    bcc_full = _field("BccFull", _as_records(EmailAddress))
     original_recipient = _field("OriginalRecipient", _as_str)
     reply_to = _field("ReplyTo", _as_str)
     subject = _field("Subject", _as_str)
@@ -4213,8 +4227,12 @@ class InboundEvent(WebhookEvent):
     text_body = _field("TextBody", _as_str)
     html_body = _field("HtmlBody", _as_str)
     stripped_text_reply = _field("StrippedTextReply", _as_str)
-    headers = _field("Headers", _as_records(WebhookHeader))
-    attachments = _field("Attachments", _as_records(WebhookAttachment))
+    headers = _field("Headers", _as_records(MessageHeader))
+    attachments = _field("Attachments", _as_records(MessageAttachment))
+
+    def to_email_message(self) -> EmailMessage:
+        """The post as a standard :class:`email.message.EmailMessage`."""
+        return InboundMessage(self.raw).to_email_message()
 
     @property
     def occurred_at(self) -> datetime | None:
@@ -4663,34 +4681,6 @@ def _items(data: Any, key: str, record: type[RecordT]) -> list[RecordT]:
     return _as_records(record)(_as_dict(data).get(key))
 
 
-class EmailAddress(Record):
-    """A name and address pair (``{"Name": ..., "Email": ...}``)."""
-
-    email = _field("Email", _as_str)
-    name = _field("Name", _as_str)
-
-    def __str__(self) -> str:
-        return email.utils.formataddr((self.name, self.email)) if self.name else self.email
-
-
-class MessageAttachment(Record):
-    """An attachment of a stored message (inbound messages carry the content)."""
-
-    name = _field("Name", _as_str)
-    #: Base64 text, as Postmark sends it (empty for outbound messages).
-    content = _field("Content", _as_str)
-    content_type = _field("ContentType", _as_str)
-    content_id = _field("ContentID", _as_str)
-    content_length = _field("ContentLength", _as_int)
-
-    def decoded(self) -> bytes:
-        """The attachment's bytes (base64 decoded)."""
-        try:
-            return base64.b64decode(self.content, validate=False)
-        except (ValueError, TypeError) as error:
-            raise DataError(f"attachment {self.name!r}: content is not base64") from error
-
-
 def _as_attachments(value: Any) -> list[MessageAttachment]:
     # Outbound listings give attachment file names; inbound ones give objects.
     if value is None:
@@ -4698,13 +4688,6 @@ def _as_attachments(value: Any) -> list[MessageAttachment]:
     if not isinstance(value, list):
         raise DataError(f"expected a list, not {type(value).__name__}")
     return [MessageAttachment({"Name": item} if isinstance(item, str) else item) for item in value]
-
-
-class MessageHeader(Record):
-    """One header of an inbound message."""
-
-    name = _field("Name", _as_str)
-    value = _field("Value", _as_str)
 
 
 class MessageEvent(Record):
@@ -4836,7 +4819,7 @@ class InboundMessage(Record):
             if not maintype or not subtype:
                 maintype, subtype = "application", "octet-stream"
             message.add_attachment(
-                attachment.decoded(),
+                attachment.data,
                 maintype=maintype,
                 subtype=subtype,
                 filename=attachment.name or None,
@@ -4860,59 +4843,6 @@ def _set_header(message: EmailMessage, name: str, value: str) -> None:
         message[name] = value
     except (ValueError, IndexError, TypeError, AttributeError):  # a header the parser cannot take
         logger.debug("skipped an unparsable %s header", name)
-
-
-class ClientInfo(Record):
-    """The email client, browser or operating system of an open or click."""
-
-    name = _field("Name", _as_str)
-    company = _field("Company", _as_str)
-    family = _field("Family", _as_str)
-
-
-class GeoLocation(Record):
-    """Where an open or click came from."""
-
-    country_iso_code = _field("CountryISOCode", _as_str)
-    country = _field("Country", _as_str)
-    region_iso_code = _field("RegionISOCode", _as_str)
-    region = _field("Region", _as_str)
-    city = _field("City", _as_str)
-    zip = _field("Zip", _as_str)
-    #: ``"latitude,longitude"``.
-    coords = _field("Coords", _as_str)
-    ip = _field("IP", _as_str)
-
-
-class _TrackingEvent(Record):
-    record_type = _field("RecordType", _as_str)
-    message_id = _field("MessageID", _as_str)
-    recipient = _field("Recipient", _as_str)
-    tag = _field("Tag", _as_str)
-    message_stream = _field("MessageStream", _as_str)
-    received_at = _field("ReceivedAt", parse_datetime)
-    client = _field("Client", _as_record(ClientInfo))
-    os = _field("OS", _as_record(ClientInfo))
-    platform = _field("Platform", _as_str)
-    user_agent = _field("UserAgent", _as_str)
-    geo = _field("Geo", _as_record(GeoLocation))
-    metadata = _field("Metadata", _as_dict)
-
-
-class MessageOpen(_TrackingEvent):
-    """One open of a tracked message."""
-
-    #: True for the recipient's first open of the message.
-    first_open = _field("FirstOpen", _as_optional_bool)
-    read_seconds = _field("ReadSeconds", _as_int)
-
-
-class MessageClick(_TrackingEvent):
-    """One click on a tracked link."""
-
-    original_link = _field("OriginalLink", _as_str)
-    #: ``"HTML"`` or ``"Text"``: the body the link was clicked in.
-    click_location = _field("ClickLocation", _as_str)
 
 
 class OutboundMessagesResponse(Response):

@@ -431,7 +431,7 @@ def test_inbound_search_sends_every_filter(mocked):
     assert message.sent_at == datetime(2012, 4, 5, 14, 59, 1, tzinfo=timezone.utc)
     (attachment,) = message.attachments
     assert attachment.content_type == "image/png" and attachment.content_length == 8
-    assert attachment.decoded() == b"\x89PNG\r\n\x1a\n"
+    assert attachment.data == b"\x89PNG\r\n\x1a\n"
 
 
 def test_iter_inbound_pages(mocked):
@@ -703,7 +703,7 @@ def test_unparsable_values_are_handled():
 def test_bad_attachment_data_raises_data_error():
     bad = pystmark.InboundMessage({"Attachments": [{"Name": "a", "Content": "abc"}]})
     with pytest.raises(pystmark.DataError, match="base64"):
-        bad.attachments[0].decoded()
+        _ = bad.attachments[0].data
     with pytest.raises(pystmark.DataError):
         _ = pystmark.InboundMessage({"Attachments": "a.txt"}).attachments
     with pytest.raises(pystmark.DataError):
