@@ -369,6 +369,7 @@ __all__ = [
     "BulkStatusResponse",
     "MessageConfirmation",
     "Record",
+    "parse_datetime",
     "SendResult",
     "BulkStatus",
     # errors
