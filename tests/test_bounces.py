@@ -444,9 +444,7 @@ def test_pystmark_05_bounce_classes_still_work() -> None:
         f"{API}/deliverystats",
         json={"InactiveMails": 3, "Bounces": [{"Name": "All", "Count": 7}]},
     )
-    responses.put(
-        f"{API}/bounces/692560173/activate", json={"Message": "OK", "Bounce": BOUNCE}
-    )
+    responses.put(f"{API}/bounces/692560173/activate", json={"Message": "OK", "Bounce": BOUNCE})
 
     listed = pystmark.Bounces(api_key=K).get(bounce_type="HardBounce", count=10, offset=0)
     assert [bounce.id for bounce in listed.bounces] == [692560173]

@@ -15,9 +15,10 @@ import responses
 import yaml
 
 import pystmark
+from tests.contract import SWAGGER_DIR
 
 DATA = Path(__file__).parent / "data" / "messages"
-SWAGGER = Path("/work/shared/postmark-api/server.swagger.yaml")
+SWAGGER = SWAGGER_DIR / "server.swagger.yaml"
 BASE = pystmark.API_URL
 KEY = {"api_key": "server-token"}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -14,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pystmark import Message, TrackLinks
+from tests.contract import SWAGGER_DIR
 
-SWAGGER = Path("/work/shared/postmark-api/server.swagger.yaml")
+SWAGGER = SWAGGER_DIR / "server.swagger.yaml"
 if not SWAGGER.exists():  # pragma: no cover - the file lives outside the checkout
     pytest.skip("Postmark's swagger file is not available", allow_module_level=True)
 
