@@ -695,7 +695,8 @@ def test_unparsable_values_are_handled():
     )
     assert message.sent_at is None
     converted = message.to_email_message()
-    assert converted["Message-ID"] is None  # the parser cannot take it: left out
+    # Python < 3.13 cannot parse this Message-ID and it is left out; 3.13 keeps it.
+    assert converted["Message-ID"] in (None, "<<<")
     assert converted["X-Kept"] == "yes"
     assert "Bad Name" not in converted.as_string()
     assert pystmark.InboundMessage({}).sent_at is None
