@@ -3124,12 +3124,15 @@ class _MessageSender(Interface):
         #: The default message (a copy), merged under each message sent.
         self.message = Message._coerce(default).merged_with(Message())
 
-    def _prepare(self, message: MessageLike | None) -> Message:
+    def _preparer(self) -> Callable[[MessageLike | None], Message]:
+        """A function merging messages with the default message as it is now."""
         default = cast(Message, self.message)
-        for name in _MESSAGE_KEYS:
-            if getattr(default, name) not in (None, [], {}):
-                return Message._coerce(message).merged_with(default)
-        return Message._coerce(message)  # an empty default: nothing to merge, no copy
+        if any(getattr(default, name) not in (None, [], {}) for name in _MESSAGE_KEYS):
+            return lambda message: Message._coerce(message).merged_with(default)
+        return Message._coerce  # an empty default: nothing to merge, no copy
+
+    def _prepare(self, message: MessageLike | None) -> Message:
+        return self._preparer()(message)
 
 
 class Sender(_MessageSender):
@@ -3184,7 +3187,8 @@ class BatchSender(_MessageSender):
         then lists the answered messages and the ``unsent`` positions.
         """
         workers = _check_workers(max_workers)
-        bodies = [self._prepare(item)._encode(template=self.template) for item in messages or ()]
+        prepare = self._preparer()  # once per batch, not once per message
+        bodies = [prepare(item)._encode(template=self.template) for item in messages or ()]
         chunks = list(_chunks(bodies, len(self._opening) + len(self._closing)))
         if workers > 1 and len(chunks) > 1:
             return self._send_concurrently(chunks, len(bodies), workers, options)
