@@ -3712,9 +3712,14 @@ class BouncesResponse(_BounceListing):
         return [self._bounce(item) for item in items]
 
     @property
-    def total(self) -> int:
+    def total_count(self) -> int:
         """How many bounces match the filters in all (``TotalCount``)."""
         return _as_int(_as_dict(self.data).get("TotalCount"))
+
+    @property
+    def total(self) -> int:
+        """The pystmark 0.5 name of :attr:`total_count`."""
+        return self.total_count
 
     def __iter__(self) -> Iterator[Bounce]:
         return iter(self.bounces)

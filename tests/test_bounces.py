@@ -448,6 +448,7 @@ def test_pystmark_05_bounce_classes_still_work() -> None:
 
     listed = pystmark.Bounces(api_key=K).get(bounce_type="HardBounce", count=10, offset=0)
     assert [bounce.id for bounce in listed.bounces] == [692560173]
+    assert listed.total == listed.total_count == 1
     assert query(responses.calls[0]) == {"type": "HardBounce", "count": "10", "offset": "0"}
     assert pystmark.BounceDump(api_key=K).get(692560173).dump == "raw source"
     assert pystmark.BounceTags(api_key=K).get().tags == ["welcome"]
