@@ -2581,6 +2581,23 @@ def _not_sent(exc: requests.ConnectionError) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ProxyError)
 
 
+def _connect_problem(exc: requests.ConnectionError) -> str:
+    """`` to HOST (Reason)`` for a failed connection: names only, never values."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, urllib3.exceptions.MaxRetryError) and reason.reason is not None:
+        reason = reason.reason
+    kind = type(reason if isinstance(reason, BaseException) else exc).__name__
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        kind = "the name could not be resolved"
+    elif isinstance(reason, urllib3.exceptions.NewConnectionError) and isinstance(
+        reason.__context__, ConnectionRefusedError
+    ):
+        kind = "connection refused"
+    url = getattr(getattr(exc, "request", None), "url", None)
+    host = urlsplit(url).hostname if isinstance(url, str) else None
+    return f" to {host} ({kind})" if host else f" ({kind})"
+
+
 def _cert_failure(exc: BaseException) -> bool:
     return any(
         isinstance(item, ssl.SSLCertVerificationError | ssl.CertificateError)
@@ -2606,7 +2623,9 @@ def _transport_failure(exc: BaseException, deadline_hit: bool) -> _Failure:
             return _Failure(
                 DeadlineExceededError("the call's deadline passed while connecting"), "never"
             )
-        return _Failure(ConnectionFailedError(f"could not connect ({name})"), "always")
+        return _Failure(
+            ConnectionFailedError(f"could not connect{_connect_problem(exc)}"), "always"
+        )
     if deadline_hit:
         return _Failure(
             DeadlineExceededError("the call's deadline passed while waiting for Postmark"),

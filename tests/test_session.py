@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 
 import pytest
@@ -111,3 +112,17 @@ def test_token_not_in_any_log_line_on_the_wire(
     assert len(messages) >= 3
     assert all(TOKEN not in message for message in messages)
     assert recorder.requests[0].headers["X-Postmark-Server-Token"] == TOKEN
+
+
+def test_a_refused_connection_names_the_host_and_the_reason() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(pystmark.ConnectionFailedError) as caught:
+        pystmark.send(
+            {"sender": "a@example.com", "to": "b@example.com", "text": "hi"},
+            api_key="token",
+            base_url=f"http://127.0.0.1:{port}",
+            max_retries=0,
+        )
+    assert str(caught.value) == "could not connect to 127.0.0.1 (connection refused)"
