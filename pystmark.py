@@ -1395,16 +1395,11 @@ class Message:
         payload: dict[str, Any] = {}
         for name, key in _MESSAGE_KEYS.items():
             value = getattr(self, name)
-            if value is None or (name in _LIST_FIELDS and not value):
+            if value is None or (not value and name in _LIST_FIELDS):
                 continue
-            if name in ("to", "cc", "bcc"):
-                value = _join_addresses(value)
-            elif name == "headers":
-                value = [{"Name": header, "Value": text} for header, text in value]
-            elif name == "attachments":
-                value = [item._payload(attachment_content(item)) for item in value]
-            elif name == "track_links":
-                value = TrackLinks(value).value
+            convert = _PAYLOAD_CONVERTERS.get(name)
+            if convert is not None:
+                value = convert(value, attachment_content)
             payload[key] = value
         if (
             "TemplateId" in payload or "TemplateAlias" in payload
@@ -1481,6 +1476,16 @@ class Message:
 
 
 _LIST_FIELDS = frozenset({"headers", "metadata", "attachments"})
+
+#: Message attribute -> its conversion to Postmark's JSON (others go as they are).
+_PAYLOAD_CONVERTERS: dict[str, Callable[[Any, Callable[[Attachment], Any]], Any]] = {
+    "to": lambda value, _: _join_addresses(value),
+    "cc": lambda value, _: _join_addresses(value),
+    "bcc": lambda value, _: _join_addresses(value),
+    "headers": lambda value, _: [{"Name": name, "Value": text} for name, text in value],
+    "attachments": lambda value, content: [item._payload(content(item)) for item in value],
+    "track_links": lambda value, _: TrackLinks(value).value,
+}
 
 #: A :class:`Message` or a dict that :meth:`Message.from_dict` accepts.
 MessageLike = Message | Mapping[str, Any]
