@@ -363,6 +363,7 @@ __all__ = [
     "TrackLinks",
     # responses and records
     "Response",
+    "PageResponse",
     "SendResponse",
     "BatchSendResponse",
     "BulkSendResponse",
@@ -1977,6 +1978,15 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} [{self.status_code}]>"
+
+
+class PageResponse(Response):
+    """One page of a listing; ``total_count`` counts the matches on every page."""
+
+    @property
+    def total_count(self) -> int:
+        """How many items match, over all pages (Postmark's ``TotalCount``)."""
+        return _as_int(_as_dict(self.data).get("TotalCount"))
 
 
 class MessageConfirmation(str):
@@ -3722,7 +3732,7 @@ class _BounceListing(Response):
         return Bounce(raw, self._getter, self._options)
 
 
-class BouncesResponse(_BounceListing):
+class BouncesResponse(_BounceListing, PageResponse):
     """One page of bounces (``GET /bounces``); iterate it for the bounces."""
 
     @property
@@ -3734,11 +3744,6 @@ class BouncesResponse(_BounceListing):
         if not isinstance(items, list):
             raise DataError("Bounces: expected a list")
         return [self._bounce(item) for item in items]
-
-    @property
-    def total_count(self) -> int:
-        """How many bounces match the filters in all (``TotalCount``)."""
-        return _as_int(_as_dict(self.data).get("TotalCount"))
 
     @property
     def total(self) -> int:
@@ -4713,10 +4718,6 @@ def _metadata_params(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return params
 
 
-def _total_count(data: Any) -> int:
-    return _as_int(_as_dict(data).get("TotalCount"))
-
-
 def _items(data: Any, key: str, record: type[RecordT]) -> list[RecordT]:
     return _as_records(record)(_as_dict(data).get(key))
 
@@ -4885,13 +4886,8 @@ def _set_header(message: EmailMessage, name: str, value: str) -> None:
         logger.debug("skipped an unparsable %s header", name)
 
 
-class OutboundMessagesResponse(Response):
+class OutboundMessagesResponse(PageResponse):
     """A page of sent messages, newest first."""
-
-    @property
-    def total_count(self) -> int:
-        """How many messages match, over all pages."""
-        return _total_count(self.data)
 
     @property
     def messages(self) -> list[OutboundMessage]:
@@ -4923,13 +4919,8 @@ class OutboundMessageDumpResponse(Response):
         return email.message_from_string(self.body, policy=email.policy.default)
 
 
-class OpensResponse(Response):
+class OpensResponse(PageResponse):
     """A page of opens."""
-
-    @property
-    def total_count(self) -> int:
-        """How many opens match, over all pages."""
-        return _total_count(self.data)
 
     @property
     def opens(self) -> list[MessageOpen]:
@@ -4937,13 +4928,8 @@ class OpensResponse(Response):
         return _items(self.data, "Opens", MessageOpen)
 
 
-class ClicksResponse(Response):
+class ClicksResponse(PageResponse):
     """A page of clicks."""
-
-    @property
-    def total_count(self) -> int:
-        """How many clicks match, over all pages."""
-        return _total_count(self.data)
 
     @property
     def clicks(self) -> list[MessageClick]:
@@ -4951,13 +4937,8 @@ class ClicksResponse(Response):
         return _items(self.data, "Clicks", MessageClick)
 
 
-class InboundMessagesResponse(Response):
+class InboundMessagesResponse(PageResponse):
     """A page of received messages, newest first."""
-
-    @property
-    def total_count(self) -> int:
-        """How many messages match, over all pages."""
-        return _total_count(self.data)
 
     @property
     def messages(self) -> list[InboundMessage]:
@@ -5818,18 +5799,13 @@ class TemplatePushAction(Record):
     template_type = _field("TemplateType", _as_str)
 
 
-class TemplatesResponse(Response):
+class TemplatesResponse(PageResponse):
     """A page of templates."""
 
     @property
     def templates(self) -> list[Template]:
         """The templates of this page."""
         return _as_records(Template)(_as_dict(self.data).get("Templates"))
-
-    @property
-    def total_count(self) -> int:
-        """How many templates match, over all pages."""
-        return _as_int(_as_dict(self.data).get("TotalCount"))
 
 
 class TemplateResponse(Response):
@@ -6413,18 +6389,13 @@ class MessageStream(Record):
         )
 
 
-class MessageStreamsResponse(Response):
+class MessageStreamsResponse(PageResponse):
     """The server's message streams."""
 
     @property
     def message_streams(self) -> list[MessageStream]:
         """The streams."""
         return _as_records(MessageStream)(_as_dict(self.data).get("MessageStreams"))
-
-    @property
-    def total_count(self) -> int:
-        """How many streams there are."""
-        return _as_int(_as_dict(self.data).get("TotalCount"))
 
 
 class MessageStreamResponse(Response):
@@ -7232,18 +7203,13 @@ class InboundRule(Record):
     rule = _field("Rule", _as_str)
 
 
-class InboundRulesResponse(Response):
+class InboundRulesResponse(PageResponse):
     """A page of inbound rules."""
 
     @property
     def inbound_rules(self) -> list[InboundRule]:
         """The rules of this page."""
         return _as_records(InboundRule)(_as_dict(self.data).get("InboundRules"))
-
-    @property
-    def total_count(self) -> int:
-        """How many rules there are, over all pages."""
-        return _as_int(_as_dict(self.data).get("TotalCount"))
 
 
 class InboundRuleResponse(Response):
@@ -7618,14 +7584,9 @@ class DataRemoval(Record):
         return self.status == "Done"
 
 
-class _ListResponse(Response, Generic[RecordT]):
+class _ListResponse(PageResponse, Generic[RecordT]):
     items_key: ClassVar[str]
     record: ClassVar[type[Record]]
-
-    @property
-    def total_count(self) -> int:
-        """How many entries there are, over all pages."""
-        return _as_int(_as_dict(self.data).get("TotalCount"))
 
     def _items(self) -> list[RecordT]:
         return cast(
