@@ -1535,12 +1535,86 @@ def _count_addresses(field: str, value: Addresses | None) -> int:
 _SIMPLE_ADDRESS = re.compile(r"[^\s,;:\"<>()\[\]\\@]+@[^\s,;:\"<>()\[\]\\@]+\Z")
 
 
+#: The message fields a plain dict may hold to skip building a Message.
+_PLAIN_FIELDS = frozenset(
+    {"sender", "to", "cc", "bcc", "reply_to", "subject", "tag", "html", "text", "message_stream"}
+)
+#: Either spelling of those fields -> Postmark's JSON key.
+_PLAIN_KEYS = {
+    alias: _MESSAGE_KEYS[name]
+    for alias, name in [*((name, name) for name in _MESSAGE_KEYS), *_MESSAGE_NAMES.items()]
+    if name in _PLAIN_FIELDS
+}
+_PLAIN_JSON_KEYS = frozenset(_PLAIN_KEYS.values())
+
+
+def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None:
+    """Postmark's JSON object for a plain message dict that is certainly valid.
+
+    The common case, checked quickly: a dict of text fields only, a sender, one
+    bare address in each recipient field present, a body and no template. It
+    applies the same rules as :meth:`Message.validate`; anything it does not
+    recognise as valid returns ``None`` and goes through :class:`Message`,
+    which reports what is wrong.
+    """
+    if type(message) is not dict or template:
+        return None
+    payload: dict[str, Any] = message
+    if not message.keys() <= _PLAIN_JSON_KEYS:
+        if not message.keys() <= _PLAIN_KEYS.keys():
+            return None
+        payload = {_PLAIN_KEYS[key]: value for key, value in message.items()}
+        if len(payload) != len(message):
+            return None  # a field given in both spellings
+    lines = dict(payload)
+    html, text = lines.pop("HtmlBody", ""), lines.pop("TextBody", "")
+    try:
+        line_text = "".join(lines.values())  # also the type check: strings only
+    except TypeError:
+        return None
+    if (
+        not isinstance(html, str)
+        or not isinstance(text, str)
+        or not (html or text)
+        or (len(html) + len(text)) * 4 > MAX_BODY_BYTES
+        or not lines.get("From")
+        or len(lines.get("Tag", "")) > MAX_TAG_LENGTH
+        or "\n" in line_text
+        or "\r" in line_text
+        or "\x00" in line_text
+    ):
+        return None
+    recipients = [lines[key] for key in ("To", "Cc", "Bcc") if key in lines]
+    if not recipients:
+        return None
+    for address in recipients:
+        if not _SIMPLE_ADDRESS.match(address):
+            return None
+    return payload
+
+
+def _encode_plain(payload: dict[str, str]) -> bytes:
+    """JSON bytes of a flat dict of strings (cheaper than a general encode)."""
+    if _flat_encoder is None:  # pragma: no cover - Python builds without the C encoder
+        return _encode_json(payload)
+    return "".join(_flat_encoder(payload, 0)).encode("utf-8")
+
+
 def _encode_json(payload: Any) -> bytes:
     return _JSON_ENCODER.encode(payload).encode("utf-8")
 
 
 # One encoder, made once: json.dumps() builds a new one per call for these options.
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# json's C encoder, made once, for flat dicts of strings: JSONEncoder.encode()
+# makes a new one on every call. No cycle check: such a dict cannot hold one.
+_flat_encoder = (
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+    if json.encoder.c_make_encoder is not None  # type: ignore[attr-defined]
+    else None
+)
 
 
 def _encode_with_attachments(
@@ -2225,6 +2299,10 @@ def _query(params: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _query_value(value) for key, value in params.items() if value is not None}
 
 
+#: The request arguments the pooled session's short path handles itself.
+_PLAIN_REQUEST_ARGS = frozenset({"verify", "cert", "proxies"})
+
+
 class _PooledSession(requests.Session):
     """The pooled session: reads the environment once, not on every request.
 
@@ -2244,6 +2322,8 @@ class _PooledSession(requests.Session):
             "CURL_CA_BUNDLE"
         )
         self._env_by_origin: dict[str, tuple[dict[str, str], Any]] = {}
+        self._prepared_urls: dict[str, str] = {}
+        self._prepared_headers: dict[tuple[tuple[str, str], ...], Any] = {}
 
     def _environment(self, url: str) -> tuple[dict[str, str], Any]:
         """The proxies and netrc credentials the environment gives ``url``'s origin."""
@@ -2256,44 +2336,97 @@ class _PooledSession(requests.Session):
             self._env_by_origin[origin] = found
         return found
 
-    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
-        """Prepare ``request``; a fast path for pystmark's own plain requests.
+    def send_plain(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        timeout: tuple[float, float],
+        request_args: Mapping[str, Any],
+    ) -> requests.Response:
+        """Send one of pystmark's requests by the shortest path ``requests`` offers.
 
-        Without cookies, auth, session params or hooks, merging reduces to the
-        headers, so that is all this does; anything else goes to ``requests``.
+        Nothing ``Session.request`` adds applies to these requests (no cookies,
+        hooks, auth, files or redirects), so they are prepared from cached parts
+        (headers merged and checked once per set, the URL parsed once) and go
+        straight to the adapter. Anything else takes the usual path.
         """
-        if request.auth is None and self.auth is None:
-            auth = self._environment(request.url)[1]
-            if auth is not None:
-                request.auth = auth
-        params = request.params
+        prepared_url = self._prepared_urls.get(url)
+        if prepared_url is None:
+            probe = requests.PreparedRequest()
+            probe.prepare_url(url, None)
+            assert probe.url is not None
+            plain = requests.utils.get_auth_from_url(probe.url) == ("", "")
+            prepared_url = probe.url if plain else ""
+            self._remember(self._prepared_urls, url, prepared_url)
         if (
-            request.auth is not None
+            not prepared_url
+            or not request_args.keys() <= _PLAIN_REQUEST_ARGS
+            or self._environment(url)[1] is not None
             or self.auth is not None
             or self.cookies
-            or request.cookies
             or self.params
-            or not isinstance(params, dict)
-            or not isinstance(request.headers, dict)
             or any(self.hooks.values())
         ):
-            return super().prepare_request(request)
-        headers = requests.structures.CaseInsensitiveDict(self.headers)
-        for name, value in request.headers.items():
-            if value is None:
-                headers.pop(name, None)
-            else:
-                headers[name] = value
+            return self.request(
+                method,
+                url,
+                params=params,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                **request_args,
+            )
         prepared = requests.PreparedRequest()
-        prepared.prepare_method(request.method)
-        prepared.prepare_url(request.url, params or None)
-        prepared.prepare_headers(headers)
-        # No cookies on either side: an empty jar, and no Cookie header to build.
-        prepared._cookies = requests.cookies.RequestsCookieJar()  # type: ignore[attr-defined]
-        prepared.prepare_body(request.data, request.files, request.json)
-        prepared.prepare_auth(None, request.url)
-        prepared.prepare_hooks(request.hooks)
-        return prepared
+        prepared.method = method
+        if params:
+            prepared.prepare_url(url, params)
+        else:
+            prepared.url = prepared_url
+        key = tuple(headers.items())
+        merged = self._prepared_headers.get(key)
+        if merged is None:
+            probe = requests.PreparedRequest()
+            probe.prepare_headers({**self.headers, **headers})
+            merged = probe.headers
+            self._remember(self._prepared_headers, key, merged)
+        prepared.headers = merged.copy()
+        prepared.body = body
+        if body:
+            prepared.headers["Content-Length"] = str(len(body))
+        elif method not in ("GET", "HEAD"):
+            prepared.headers["Content-Length"] = "0"
+        assert prepared.url is not None
+        settings = self.merge_environment_settings(
+            prepared.url,
+            request_args.get("proxies"),
+            None,
+            request_args.get("verify"),
+            request_args.get("cert"),
+        )
+        adapter = self.get_adapter(prepared.url)
+        started = time.perf_counter()
+        response = adapter.send(prepared, timeout=timeout, **settings)
+        response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        response.content  # noqa: B018 - read the body now, as Session.send does
+        return response
+
+    @staticmethod
+    def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+        if len(cache) >= 64:
+            cache.clear()
+        cache[key] = value
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        """``requests.Session.request``, with the environment's netrc credentials."""
+        if kwargs.get("auth") is None and self.auth is None:
+            url = kwargs["url"] if "url" in kwargs else args[1]
+            kwargs["auth"] = self._environment(url)[1]
+        return super().request(*args, **kwargs)
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
@@ -2807,16 +2940,27 @@ def _perform(
         _CURRENT.call = call
         connect_budget, read_budget = min(connect, remaining), min(read, remaining)
         try:
-            response = session.request(
-                endpoint.method,
-                url,
-                params=params,
-                data=body,
-                headers=headers,
-                timeout=(connect_budget, read_budget),
-                allow_redirects=False,
-                **request_args,
-            )
+            if isinstance(session, _PooledSession):
+                response = session.send_plain(
+                    endpoint.method,
+                    url,
+                    params=params,
+                    body=body,
+                    headers=headers,
+                    timeout=(connect_budget, read_budget),
+                    request_args=request_args,
+                )
+            else:
+                response = session.request(
+                    endpoint.method,
+                    url,
+                    params=params,
+                    data=body,
+                    headers=headers,
+                    timeout=(connect_budget, read_budget),
+                    allow_redirects=False,
+                    **request_args,
+                )
             if call.fired:
                 # The watchdog's shutdown reads as end-of-stream, which
                 # http.client may take for a complete (truncated) answer.
@@ -3168,6 +3312,27 @@ class _MessageSender(Interface):
     def _prepare(self, message: MessageLike | None) -> Message:
         return self._preparer()(message)
 
+    def _encoder(self) -> Callable[[MessageLike | None], bytes]:
+        """A function validating and serialising one message, defaults merged in.
+
+        Plain dicts that are certainly valid (see :func:`_plain_payload`) skip
+        building a :class:`Message`; everything else, including every invalid
+        message, goes through it, so errors come from one place.
+        """
+        prepare, template = self._preparer(), self.template
+        no_defaults = prepare == Message._coerce
+
+        def encode(message: MessageLike | None) -> bytes:
+            if no_defaults:
+                payload = _plain_payload(message, template)
+                if payload is not None:
+                    body = _encode_plain(payload)
+                    if len(body) <= MAX_MESSAGE_BYTES:
+                        return body
+            return prepare(message)._encode(template=template)
+
+        return encode
+
 
 class Sender(_MessageSender):
     """Sends one message at a time (``POST /email``).
@@ -3181,7 +3346,7 @@ class Sender(_MessageSender):
 
     def send(self, message: MessageLike | None = None, **options: Unpack[Options]) -> SendResponse:
         """Validate, merge with the defaults and send one message."""
-        body = self._prepare(message)._encode(template=self.template)
+        body = self._encoder()(message)
         http_response, data = self._call(self.endpoint, options, body=body)
         if not isinstance(data, dict):
             raise _send_unexpected(http_response, "a send answer must be a JSON object")
@@ -3221,8 +3386,8 @@ class BatchSender(_MessageSender):
         then lists the answered messages and the ``unsent`` positions.
         """
         workers = _check_workers(max_workers)
-        prepare = self._preparer()  # once per batch, not once per message
-        bodies = [prepare(item)._encode(template=self.template) for item in messages or ()]
+        encode = self._encoder()  # once per batch, not once per message
+        bodies = [encode(item) for item in messages or ()]
         chunks = list(_chunks(bodies, len(self._opening) + len(self._closing)))
         if workers > 1 and len(chunks) > 1:
             return self._send_concurrently(chunks, len(bodies), workers, options)

@@ -2,11 +2,14 @@
 
 import base64
 import json
+import re
 import threading
 
 import pytest
 import requests
 import responses
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 import pystmark
 
@@ -185,3 +188,158 @@ def test_pooled_session_query_cookies_and_hooks_still_work():
     assert seen == [first.url]
     assert second.url.endswith("/bounces?count=2&offset=4")
     assert "Cookie" not in second.headers
+
+
+# ---- The plain-dict shortcut must agree with Message, or step aside ----
+
+_TEXT = st.sampled_from(
+    ["", "x", "Hello", "a\nb", "a\rb", "a\x00b", "Zoë ✓", "x" * 1001, " spaced "]
+)
+_ADDRESS = st.sampled_from(
+    [
+        "a@example.com",
+        "",
+        "Name <a@example.com>",
+        "a@example.com, b@example.com",
+        "a@example.com\n",
+        "a\x00@example.com",
+        "no-at-sign",
+        "a@b@c",
+        '"q"@example.com',
+    ]
+)
+_PLAIN_FIELD_VALUES = {
+    "From": _ADDRESS,
+    "sender": _ADDRESS,
+    "To": _ADDRESS,
+    "to": _ADDRESS,
+    "Cc": _ADDRESS,
+    "Bcc": _ADDRESS,
+    "ReplyTo": _TEXT,
+    "Subject": _TEXT,
+    "subject": _TEXT,
+    "Tag": _TEXT,
+    "HtmlBody": _TEXT,
+    "TextBody": _TEXT,
+    "text": _TEXT,
+    "MessageStream": _TEXT,
+    "TrackOpens": st.booleans(),
+    "Metadata": st.just({"k": "v"}),
+    "TemplateId": st.just(5),
+}
+
+
+@st.composite
+def _plain_dicts(draw):
+    # A valid message, then up to three changes: most examples sit near the edge.
+    message = {"From": "a@example.com", "To": "b@example.com", "TextBody": "t"}
+    for _ in range(draw(st.integers(0, 3))):
+        key = draw(st.sampled_from(sorted(_PLAIN_FIELD_VALUES)))
+        if draw(st.integers(0, 5)) == 0:
+            message.pop(key, None)
+        elif draw(st.integers(0, 5)) == 0:
+            message[key] = draw(st.sampled_from([None, 1, b"bytes", ["a@example.com"]]))
+        else:
+            message[key] = draw(_PLAIN_FIELD_VALUES[key])
+    return message
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(message=_plain_dicts(), template=st.sampled_from([False, None, True]))
+def test_plain_dict_shortcut_agrees_with_message(message, template):
+    shortcut = pystmark._plain_payload(message, template)
+    event("shortcut taken" if shortcut is not None else "left to Message")
+    if shortcut is None:
+        return  # Message decides, and reports any error
+    # Whatever the shortcut accepts, Message accepts and encodes to the same object.
+    full = pystmark.Message.from_dict(message)._encode(template=template)
+    assert json.loads(pystmark._encode_plain(shortcut)) == json.loads(full)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"From": "a@example.com", "To": "b@example.com", "TextBody": "t"},
+        {"sender": "a@example.com", "to": "b@example.com", "cc": "c@example.com", "html": "<p>"},
+        {"From": "a@e.com", "Bcc": "b@e.com", "TextBody": "Zoë ✓ \u2028", "Tag": "x" * 1000},
+    ],
+)
+def test_plain_dict_shortcut_takes_the_common_messages(message):
+    # The shortcut is an optimisation only if it is taken for ordinary messages.
+    payload = pystmark._plain_payload(message, False)
+    assert payload is not None
+    assert pystmark._encode_plain(payload) == pystmark._encode_json(payload)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"From": "a@example.com", "from": "b@example.com", "To": "c@example.com"},  # unknown key
+        {"sender": "a@example.com", "From": "b@example.com", "To": "c@e.com", "text": "t"},
+        {"From": "a@example.com", "To": "b@example.com", "Subject": "s\r\nBcc: x@e.com"},
+        {"From": "a@example.com", "To": "b@example.com", "TextBody": "t", "Tag": "x" * 1001},
+        {"From": "a@example.com", "TextBody": "t"},
+        {"From": "a@example.com", "To": "", "TextBody": "t"},
+        {"From": "a@example.com", "To": ", ".join(["b@example.com"] * 51), "TextBody": "t"},
+        {"From": "a@example.com", "To": "b@example.com", "Cc": "x\x00@e.com", "TextBody": "t"},
+        {"From": "a@example.com", "To": "b@example.com", "TextBody": None},
+        {"From": "a@example.com", "To": "b@example.com", "TextBody": ["t"]},
+    ],
+)
+def test_plain_dict_shortcut_leaves_doubtful_messages_to_message(message):
+    assert pystmark._plain_payload(message, False) is None
+
+
+@responses.activate
+def test_plain_dicts_are_still_checked_before_any_io():
+    with pytest.raises(pystmark.MessageError, match="subject"):
+        pystmark.send(
+            {"From": "a@example.com", "To": "b@example.com", "Subject": "s\nBcc: x@e.com"},
+            api_key="k",
+        )
+    with pytest.raises(pystmark.MessageError):
+        pystmark.send_batch(
+            [_messages(1)[0], {"From": "a@example.com", "TextBody": "no recipient"}], api_key="k"
+        )
+    assert len(responses.calls) == 0
+
+
+# ---- The pooled session's short path ----
+
+
+@responses.activate
+def test_pooled_session_does_not_carry_one_calls_headers_into_the_next():
+    responses.add(
+        responses.POST,
+        "https://api.postmarkapp.com/email",
+        json={"ErrorCode": 0, "Message": "OK", "MessageID": "m", "To": "b@example.com"},
+    )
+    message = {"From": "a@example.com", "To": "b@example.com", "TextBody": "t"}
+    pystmark.send(message, api_key="first", headers={"X-Extra": "1"})
+    pystmark.send(message, api_key="second")
+    first, second = (call.request for call in responses.calls)
+    assert first.headers["X-Extra"] == "1" and "X-Extra" not in second.headers
+    assert first.headers["X-Postmark-Server-Token"] == "first"
+    assert second.headers["X-Postmark-Server-Token"] == "second"
+
+
+@responses.activate
+def test_pooled_session_applies_netrc_credentials_like_requests(monkeypatch):
+    responses.add(responses.GET, "https://api.postmarkapp.com/server", json={"ID": 1})
+    monkeypatch.setattr(requests.utils, "get_netrc_auth", lambda url, *a: ("user", "pw"))
+    pystmark.close()  # the environment is read when a session is made
+    try:
+        pystmark.get_server(api_key="k")
+    finally:
+        pystmark.close()
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"] == "Basic " + base64.b64encode(b"user:pw").decode()
+    assert sent.headers["X-Postmark-Server-Token"] == "k"
+
+
+@responses.activate
+def test_pooled_session_sends_credentials_in_the_base_url_as_basic_auth():
+    responses.add(responses.GET, re.compile(r"https://.*api\.postmarkapp\.com/server"), json={})
+    pystmark.get_server(api_key="k", base_url="https://user:pw@api.postmarkapp.com")
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"] == "Basic " + base64.b64encode(b"user:pw").decode()
