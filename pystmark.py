@@ -80,7 +80,6 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
-import dataclasses
 import email.utils
 import enum
 import hmac
@@ -452,9 +451,9 @@ FORBIDDEN_EXTENSIONS = frozenset({
 
 _HEADER_UNSAFE = re.compile(r"[\r\n\x00]")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_INACTIVE_ADDRESSES = re.compile(
-    r"inactive addresses:\s*(.*?)(?:\.\s|\.?\s*$)", re.IGNORECASE | re.DOTALL
-)
+# Patterns used rarely are kept as text: re compiles (and caches) them on first
+# use, which keeps ``import pystmark`` fast.
+_INACTIVE_ADDRESSES = r"(?is)inactive addresses:\s*(.*?)(?:\.\s|\.?\s*$)"
 
 
 # ---- Exceptions ------------------------------------------------------------
@@ -689,7 +688,7 @@ _ERROR_CODE_ERRORS: dict[int, type[APIError]] = {
 
 
 def _inactive_addresses(text: str) -> list[str]:
-    match = _INACTIVE_ADDRESSES.search(text or "")
+    match = re.search(_INACTIVE_ADDRESSES, text or "")
     if not match:
         return []
     return [address.strip() for address in match.group(1).split(",") if address.strip()]
@@ -1651,7 +1650,7 @@ _ENCODE_STEP = 3 * 64 * 1024
 
 # ---- Records: typed views of Postmark's JSON -------------------------------
 
-_TIMESTAMP = re.compile(
+_TIMESTAMP = (  # the forms the fast path below does not take; compiled on first use
     r"^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?\s*(Z|[+-]\d\d:?\d\d)?$"
 )
 
@@ -1676,7 +1675,7 @@ def parse_datetime(value: Any, naive_tz: tzinfo = timezone.utc) -> datetime | No
             pass
         else:
             return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=naive_tz)
-    match = _TIMESTAMP.match(value.strip())
+    match = re.match(_TIMESTAMP, value.strip())
     if not match:
         raise DataError(f"not a timestamp: {value[:40]!r}")
     year, month, day, hour, minute, second, fraction, offset = match.groups()
@@ -6763,15 +6762,45 @@ def unarchive_message_stream(stream_id: str, **options: Unpack[Options]) -> Mess
 # -- Webhooks configuration (parsing the posts Postmark makes is elsewhere)
 
 
-@dataclasses.dataclass
-class WebhookTrigger:
-    """One kind of webhook event: whether it is posted, and its options."""
+class _ValueObject:
+    """Equality and repr from ``__slots__``: what a dataclass gives, for less.
 
-    enabled: bool = True
-    #: Open triggers only: post the first open of each message only.
-    post_first_open_only: bool | None = None
-    #: Bounce and spam complaint triggers only: include the message content.
-    include_content: bool | None = None
+    (Importing ``dataclasses`` alone costs several milliseconds of import time.)
+    """
+
+    __slots__: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({shown})"
+
+
+class WebhookTrigger(_ValueObject):
+    """One kind of webhook event: whether it is posted, and its options.
+
+    ``post_first_open_only`` applies to open triggers only (post the first open
+    of each message); ``include_content`` to bounce and spam complaint triggers
+    only (include the message content).
+    """
+
+    __slots__ = ("enabled", "post_first_open_only", "include_content")  # noqa: RUF023 - repr order
+
+    def __init__(
+        self,
+        enabled: bool = True,
+        post_first_open_only: bool | None = None,
+        include_content: bool | None = None,
+    ) -> None:
+        self.enabled = enabled
+        self.post_first_open_only = post_first_open_only
+        self.include_content = include_content
 
     @classmethod
     def from_dict(cls, data: Any) -> WebhookTrigger:
@@ -6804,16 +6833,33 @@ _TRIGGER_KEYS = {
 }
 
 
-@dataclasses.dataclass
-class WebhookTriggers:
+class WebhookTriggers(_ValueObject):
     """Which events a webhook posts; ``None`` leaves a trigger out of the request."""
 
-    opens: WebhookTrigger | None = None
-    clicks: WebhookTrigger | None = None
-    deliveries: WebhookTrigger | None = None
-    bounces: WebhookTrigger | None = None
-    spam_complaints: WebhookTrigger | None = None
-    subscription_changes: WebhookTrigger | None = None
+    __slots__ = (  # noqa: RUF023 - in the constructor's order, which repr shows
+        "opens",
+        "clicks",
+        "deliveries",
+        "bounces",
+        "spam_complaints",
+        "subscription_changes",
+    )
+
+    def __init__(
+        self,
+        opens: WebhookTrigger | None = None,
+        clicks: WebhookTrigger | None = None,
+        deliveries: WebhookTrigger | None = None,
+        bounces: WebhookTrigger | None = None,
+        spam_complaints: WebhookTrigger | None = None,
+        subscription_changes: WebhookTrigger | None = None,
+    ) -> None:
+        self.opens = opens
+        self.clicks = clicks
+        self.deliveries = deliveries
+        self.bounces = bounces
+        self.spam_complaints = spam_complaints
+        self.subscription_changes = subscription_changes
 
     @classmethod
     def from_dict(cls, data: Any) -> WebhookTriggers:
@@ -7514,7 +7560,7 @@ class ServerDeliveryType(str, enum.Enum):
     SANDBOX = "Sandbox"
 
 
-_EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+$"  # compiled on first use
 #: A value check of a body field: a JSON type, ``"email"``, or an enum of choices.
 _FieldCheck = type | str | type[enum.Enum]
 
@@ -7576,7 +7622,7 @@ class _BodyFields:
                 )
             return value
         if check == "email":
-            if not isinstance(value, str) or not _EMAIL_ADDRESS.match(value.strip()):
+            if not isinstance(value, str) or not re.match(_EMAIL_ADDRESS, value.strip()):
                 raise ConfigurationError(f"{self.what}: {name} must be an email address")
             return value.strip()
         assert isinstance(check, type)
