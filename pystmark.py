@@ -78,7 +78,6 @@ error that is both its API class and a :class:`SendOutcomeUnknownError`.
 from __future__ import annotations
 
 import base64
-import collections
 import contextlib
 import email.utils
 import enum
@@ -1768,10 +1767,12 @@ def _as_record(record: type[RecordT]) -> Callable[[Any], RecordT | None]:
 class _Field(Generic[T]):
     """A read-only attribute of a :class:`Record`, read from one JSON key."""
 
-    __slots__ = ("convert", "keys", "name")
+    __slots__ = ("convert", "key", "name", "other_keys")
 
     def __init__(self, key: str | tuple[str, ...], convert: Callable[[Any], T]) -> None:
-        self.keys = (key,) if isinstance(key, str) else key
+        keys = (key,) if isinstance(key, str) else key
+        #: The JSON key, and other spellings Postmark uses for it (tried in order).
+        self.key, self.other_keys = keys[0], keys[1:]
         self.convert = convert
         self.name = ""
 
@@ -1786,12 +1787,12 @@ class _Field(Generic[T]):
         if instance is None:
             return self
         raw = instance.raw
-        for key in self.keys:
-            if key in raw:
-                value = raw[key]
-                break
-        else:
-            value = None
+        value = raw.get(self.key)
+        if value is None and self.key not in raw:
+            for key in self.other_keys:
+                if key in raw:
+                    value = raw[key]
+                    break
         try:
             return self.convert(value)
         except DataError as error:
@@ -1817,7 +1818,7 @@ class Record:
     _fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             raise DataError(f"{type(self).__name__}: expected an object, not {type(raw).__name__}")
         #: Postmark's JSON object, unchanged.
         self.raw = raw
@@ -3071,12 +3072,16 @@ def _to_postmark_time(value: datetime) -> datetime:
     return value.astimezone(_postmark_zone()).replace(tzinfo=None)
 
 
-def _paging_instant(value: Any) -> datetime:
-    """An item's timestamp as an aware datetime (no offset: Postmark's zone)."""
+def _paging_key(raw: Any, id_key: str, timestamp_key: str) -> tuple[Any, datetime]:
+    """An item's id and timestamp (aware; without an offset, in Postmark's zone)."""
+    try:
+        item_id, value = raw[id_key], raw.get(timestamp_key)
+    except (KeyError, TypeError, AttributeError):
+        raise DataError(f"an item of the listing has no {id_key!r}") from None
     parsed = parse_datetime(value, naive_tz=_postmark_zone())
     if parsed is None:
         raise DataError("an item of the listing has no timestamp")
-    return parsed
+    return item_id, parsed
 
 
 _SECOND = timedelta(seconds=1)
@@ -3142,10 +3147,10 @@ def _iter_paged(
     narrow = timestamp_key is not None
     query = dict(params)
     offset = produced = 0
-    # The ids of the items yielded in the last two seconds, and their whole
-    # seconds, newest first: the only ids held, so memory stays flat.
-    recent: set[Any] = set()
-    recent_order: collections.deque[tuple[datetime, Any]] = collections.deque()
+    # The ids (and timestamps) of the items yielded in the last two whole
+    # seconds: the only ids held, so memory stays flat. Kept up to date once a
+    # page; ids are unique, so an id kept a little longer skips nothing new.
+    recent: dict[Any, datetime] = {}
     oldest: datetime | None = None  # the oldest timestamp of the current window
     previous: datetime | None = None  # the last timestamp read, for the order check
     bound: datetime | None = None  # the whole second the current window ends after
@@ -3183,26 +3188,25 @@ def _iter_paged(
         total = page.get("TotalCount")
         for raw in items:
             if narrow:
-                if not isinstance(raw, Mapping) or id_key not in raw:
-                    raise DataError(f"an item of the listing has no {id_key!r}")
-                item_id = raw[id_key]
-                instant = _paging_instant(raw.get(cast(str, timestamp_key)))
+                item_id, instant = _paging_key(raw, cast(str, id_key), cast(str, timestamp_key))
                 if previous is not None and instant > previous:
                     raise PagingError("the listing is not sorted newest first")
-                previous = instant
-                if oldest is None or instant < oldest:
-                    oldest = instant
+                previous = oldest = instant  # newest first: the last one is the oldest
                 if item_id in recent or (yielded_after is not None and instant > yielded_after):
                     continue  # yielded already (before a narrowing, or on a shifted page)
-                second = instant.replace(microsecond=0)
-                while recent_order and recent_order[0][0] > second + _SECOND:
-                    recent.discard(recent_order.popleft()[1])
-                recent.add(item_id)
-                recent_order.append((second, item_id))
             yield make(raw)
             produced += 1
             if max_results is not None and produced >= max_results:
                 return
+        if narrow and oldest is not None:
+            # Keep the ids of this page's last two whole seconds, and older ones' still in them.
+            keep_before = oldest.replace(microsecond=0) + 2 * _SECOND
+            recent = {key: at for key, at in recent.items() if at < keep_before}
+            for raw in reversed(items):
+                item_id, instant = _paging_key(raw, cast(str, id_key), cast(str, timestamp_key))
+                if instant >= keep_before:
+                    break
+                recent[item_id] = instant
         offset += len(items)
         if len(items) < count:
             return
@@ -3817,7 +3821,8 @@ class Bounce(Record):
     ) -> None:
         super().__init__(raw)
         self._getter = getter
-        self._options: dict[str, Any] = dict(options or {})
+        # Read only, so the bounces of one listing share one (copied) mapping.
+        self._options: Mapping[str, Any] = {} if options is None else options
 
     def _bound(self, options: Mapping[str, Any]) -> tuple[BounceGetter, dict[str, Any]]:
         getter = self._getter or _default(BounceGetter)
@@ -4051,8 +4056,10 @@ class BounceGetter(Interface):
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
 
+        shared_options = dict(options)
+
         def make(raw: Any) -> Bounce:
-            return Bounce(raw, self, options)
+            return Bounce(raw, self, shared_options)
 
         return _iter_paged(
             fetch,

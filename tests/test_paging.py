@@ -267,7 +267,7 @@ def test_pager_contract_checks() -> None:
 
 
 def test_naive_timestamps_are_taken_as_postmark_time() -> None:
-    instant = pystmark._paging_instant("2024-01-15T10:00:00")
+    _, instant = pystmark._paging_key({"ID": 1, "T": "2024-01-15T10:00:00"}, "ID", "T")
     assert instant == datetime(2024, 1, 15, 15, 0, tzinfo=timezone.utc)
     assert instant.utcoffset() == timedelta(hours=-5)
 

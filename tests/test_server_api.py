@@ -698,3 +698,16 @@ def test_suppression_results_repr_and_stats_day_details() -> None:
 def test_negative_offsets_are_refused() -> None:
     with pytest.raises(pystmark.ConfigurationError):
         pystmark.get_inbound_rules(offset=-1, **SERVER)
+
+
+def test_webhook_triggers_compare_and_show_their_fields():
+    trigger = pystmark.WebhookTrigger(post_first_open_only=True)
+    assert trigger == pystmark.WebhookTrigger(True, True, None)
+    assert trigger != pystmark.WebhookTrigger()
+    assert trigger != "WebhookTrigger"
+    assert repr(trigger) == (
+        "WebhookTrigger(enabled=True, post_first_open_only=True, include_content=None)"
+    )
+    triggers = pystmark.WebhookTriggers(opens=trigger)
+    assert triggers == pystmark.WebhookTriggers(opens=pystmark.WebhookTrigger(True, True))
+    assert repr(triggers).startswith("WebhookTriggers(opens=WebhookTrigger(enabled=True")
