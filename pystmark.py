@@ -1892,6 +1892,9 @@ class SendResult(Record):
     @property
     def ok(self) -> bool:
         """True when Postmark accepted the message."""
+        code = self.raw.get("ErrorCode")
+        if type(code) is int:  # the usual answer, read without conversion
+            return code == 0
         return self.error_code == 0
 
     @property
