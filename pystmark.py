@@ -1604,15 +1604,28 @@ def _encode_json(payload: Any) -> bytes:
 
 # One encoder, made once: json.dumps() builds a new one per call for these options.
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-# json's C encoder, made once, for flat dicts of strings: JSONEncoder.encode()
-# makes a new one on every call. No cycle check: such a dict cannot hold one.
-_flat_encoder = (
-    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-        None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False
-    )
-    if json.encoder.c_make_encoder is not None  # type: ignore[attr-defined]
-    else None
-)
+
+
+def _make_flat_encoder() -> Callable[[Any, int], Any] | None:
+    """The C encoder of the json module, made once, for flat dicts of strings.
+
+    ``JSONEncoder.encode()`` makes a new one on every call. No cycle check:
+    such a dict cannot hold one. ``None`` where the C encoder is missing or
+    its (internal) signature differs: then the general encoder is used.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - Python builds without _json
+        return None
+    try:
+        encoder: Callable[[Any, int], Any] = make(
+            None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False
+        )
+    except TypeError:  # pragma: no cover - a future signature
+        return None
+    return encoder
+
+
+_flat_encoder = _make_flat_encoder()
 
 
 def _encode_with_attachments(
