@@ -1544,6 +1544,7 @@ _PLAIN_KEYS = {
     if name in _PLAIN_FIELDS
 }
 _PLAIN_JSON_KEYS = frozenset(_PLAIN_KEYS.values())
+_BODY_KEYS = frozenset({"HtmlBody", "TextBody"})
 
 
 def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None:
@@ -1564,10 +1565,10 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
         payload = {_PLAIN_KEYS[key]: value for key, value in message.items()}
         if len(payload) != len(message):
             return None  # a field given in both spellings
-    lines = dict(payload)
-    html, text = lines.pop("HtmlBody", ""), lines.pop("TextBody", "")
+    html, text = payload.get("HtmlBody", ""), payload.get("TextBody", "")
     try:
-        line_text = "".join(lines.values())  # also the type check: strings only
+        # The one-line fields, joined: also the type check (strings only).
+        line_text = "".join([value for key, value in payload.items() if key not in _BODY_KEYS])
     except TypeError:
         return None
     if (
@@ -1575,20 +1576,21 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
         or not isinstance(text, str)
         or not (html or text)
         or (len(html) + len(text)) * 4 > MAX_BODY_BYTES
-        or not lines.get("From")
-        or len(lines.get("Tag", "")) > MAX_TAG_LENGTH
+        or not payload.get("From")
+        or len(payload.get("Tag", "")) > MAX_TAG_LENGTH
         or "\n" in line_text
         or "\r" in line_text
         or "\x00" in line_text
     ):
         return None
-    recipients = [lines[key] for key in ("To", "Cc", "Bcc") if key in lines]
-    if not recipients:
-        return None
-    for address in recipients:
-        if not _SIMPLE_ADDRESS.match(address):
-            return None
-    return payload
+    recipients = 0
+    for key in ("To", "Cc", "Bcc"):
+        address = payload.get(key)
+        if address is not None:
+            if not _SIMPLE_ADDRESS.match(address):
+                return None
+            recipients += 1
+    return payload if recipients else None
 
 
 def _encode_plain(payload: dict[str, str]) -> bytes:

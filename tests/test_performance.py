@@ -343,3 +343,21 @@ def test_pooled_session_sends_credentials_in_the_base_url_as_basic_auth():
     pystmark.get_server(api_key="k", base_url="https://user:pw@api.postmarkapp.com")
     sent = responses.calls[0].request
     assert sent.headers["Authorization"] == "Basic " + base64.b64encode(b"user:pw").decode()
+
+
+@responses.activate
+def test_pooled_session_takes_the_full_path_for_cookies_and_hooks():
+    responses.add(
+        responses.POST,
+        "https://api.postmarkapp.com/email",
+        json={"ErrorCode": 0, "Message": "OK", "MessageID": "m", "To": "b@example.com"},
+    )
+    seen = []
+    pystmark.send(
+        {"From": "a@example.com", "To": "b@example.com", "TextBody": "t"},
+        api_key="k",
+        cookies={"c": "1"},
+        hooks={"response": [lambda response, **kwargs: seen.append(response.status_code)]},
+    )
+    assert responses.calls[0].request.headers["Cookie"] == "c=1"
+    assert seen == [200]
