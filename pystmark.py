@@ -3148,13 +3148,15 @@ def _iter_paged(
     starts again at offset 0 (the bound is sent in Postmark's US Eastern
     time, moved past the repeated hour when daylight saving time ends). Items
     newer than the oldest one seen were yielded already and are skipped; so
-    are items yielded in the last two seconds, recognised by id (the only ids
-    kept in memory). This works whether Postmark treats the bound as an
-    instant or as a whole second. :class:`PagingError` is raised, rather than
-    anything skipped, if a narrowed window makes no progress (the items of
-    two seconds fill a whole window, or the server ignored the bound) or if
-    the order is not newest first. Without those keys, reaching the cap with
-    more items left (per ``TotalCount``) raises :class:`PagingError` too.
+    are items of the page before and of the last two seconds, recognised by id
+    (the only ids kept in memory), so items pushed onto the next page by new
+    ones arriving meanwhile are not repeated. This works whether Postmark
+    treats the bound as an instant or as a whole second. :class:`PagingError`
+    is raised, rather than anything skipped, if a narrowed window makes no
+    progress (the items of two seconds fill a whole window, or the server
+    ignored the bound) or if the order is not newest first. Without those
+    keys, reaching the cap with more items left (per ``TotalCount``) raises
+    :class:`PagingError` too.
     """
     if (timestamp_key is None) != (id_key is None):
         raise TypeError("give both timestamp_key and id_key, or neither")
@@ -3165,9 +3167,10 @@ def _iter_paged(
     narrow = timestamp_key is not None
     query = dict(params)
     offset = produced = 0
-    # The ids (and timestamps) of the items yielded in the last two whole
-    # seconds: the only ids held, so memory stays flat. Kept up to date once a
-    # page; ids are unique, so an id kept a little longer skips nothing new.
+    # The ids (and timestamps) of the last page's items and of the items of
+    # the last two whole seconds: the only ids held, so memory stays flat. An
+    # item seen again (bounces arriving meanwhile push items onto the next
+    # page; a narrowed window starts inside the last second read) is skipped.
     recent: dict[Any, datetime] = {}
     oldest: datetime | None = None  # the oldest timestamp of the current window
     previous: datetime | None = None  # the last timestamp read, for the order check
@@ -3204,27 +3207,29 @@ def _iter_paged(
             raise DataError(f"expected a page with a {items_key!r} list")
         items = page[items_key]
         total = page.get("TotalCount")
+        page_seen: dict[Any, datetime] = {}
         for raw in items:
             if narrow:
                 item_id, instant = _paging_key(raw, cast(str, id_key), cast(str, timestamp_key))
+                page_seen[item_id] = instant
+                if item_id in recent:
+                    # Yielded already, on the page before or in the window before.
+                    if oldest is None or instant < oldest:
+                        oldest = instant
+                    continue
                 if previous is not None and instant > previous:
                     raise PagingError("the listing is not sorted newest first")
                 previous = oldest = instant  # newest first: the last one is the oldest
-                if item_id in recent or (yielded_after is not None and instant > yielded_after):
-                    continue  # yielded already (before a narrowing, or on a shifted page)
+                if yielded_after is not None and instant > yielded_after:
+                    continue  # yielded before the window was narrowed
             yield make(raw)
             produced += 1
             if max_results is not None and produced >= max_results:
                 return
         if narrow and oldest is not None:
-            # Keep the ids of this page's last two whole seconds, and older ones' still in them.
             keep_before = oldest.replace(microsecond=0) + 2 * _SECOND
             recent = {key: at for key, at in recent.items() if at < keep_before}
-            for raw in reversed(items):
-                item_id, instant = _paging_key(raw, cast(str, id_key), cast(str, timestamp_key))
-                if instant >= keep_before:
-                    break
-                recent[item_id] = instant
+            recent.update(page_seen)
         offset += len(items)
         if len(items) < count:
             return

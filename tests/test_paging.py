@@ -295,3 +295,37 @@ def test_upper_bound_outside_the_repeated_hour_is_the_local_time() -> None:
     assert pystmark._upper_bound(summer) == datetime(2024, 7, 1, 8, 0, 1)
     first_0130 = datetime(2024, 11, 3, 5, 30, tzinfo=timezone.utc)  # 01:30 EDT
     assert pystmark._upper_bound(first_0130) == datetime(2024, 11, 3, 1, 30)
+
+
+@responses.activate
+def test_a_window_of_nothing_but_items_already_read_is_an_error() -> None:
+    # 10,001 bounces at one instant, the newest of all: the narrowed window
+    # serves only bounces already yielded, and must fail loudly too.
+    items = build_items(10_100, [(0, 10_001, True)])
+    FakeBounces(items).install()
+    seen: list[int] = []
+    with pytest.raises(PagingError, match="cannot page past"):
+        for bounce in pystmark.iter_bounces(api_key=K):
+            seen.append(bounce.id)
+    assert len(seen) == len(set(seen)) == 10_000
+
+
+@pytest.mark.parametrize("arriving", [1, 2])
+def test_bounces_arriving_while_paging_are_not_repeated_or_refused(arriving: int) -> None:
+    """New bounces push the last items of a page onto the next one (here a minute apart)."""
+    data = [{"ID": n, "BouncedAt": f"2024-01-01T00:{59 - n:02d}:00Z"} for n in range(1, 11)]
+    calls = 0
+
+    def fetch(query: dict[str, Any]) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        newer = [
+            {"ID": -n, "BouncedAt": f"2024-01-01T01:00:{n:02d}Z"}
+            for n in range(arriving * (calls - 1))
+        ]
+        listing = [*reversed(newer), *data]
+        return {"Bounces": listing[query["offset"] : query["offset"] + query["count"]]}
+
+    items = list(_iter_paged(fetch, "Bounces", lambda raw: raw["ID"], {}, page_size=3,
+                             timestamp_key="BouncedAt", id_key="ID"))  # fmt: skip
+    assert items == list(range(1, 11))
