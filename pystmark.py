@@ -1670,18 +1670,15 @@ _TIMESTAMP = (  # the forms the fast path below does not take; compiled on first
 )
 
 
-def parse_datetime(value: Any, naive_tz: tzinfo = timezone.utc) -> datetime | None:
+def parse_datetime(value: Any, naive_tz: tzinfo | None = timezone.utc) -> datetime | None:
     """Parse one of Postmark's timestamps into an aware datetime.
 
     Postmark writes up to seven fractional digits and an offset
     (``2010-11-26T12:01:05.1794748-05:00``); a timestamp without an offset is
-    taken to be in ``naive_tz``. ``None`` and ``""`` give ``None``.
+    taken to be in ``naive_tz`` (``None``: it stays naive). ``None`` and ``""``
+    give ``None``.
     """
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise DataError(f"expected a timestamp string, not {type(value).__name__}")
-    if len(value) >= 10 and value[4] == "-" and value[7] == "-":
+    if type(value) is str:
         # Fast path: the C parser takes Postmark's usual forms on Python 3.11+
         # (3.10's refuses seven fractional digits and "Z": the regex below).
         try:
@@ -1690,12 +1687,16 @@ def parse_datetime(value: Any, naive_tz: tzinfo = timezone.utc) -> datetime | No
             pass
         else:
             return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=naive_tz)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise DataError(f"expected a timestamp string, not {type(value).__name__}")
     match = re.match(_TIMESTAMP, value.strip())
     if not match:
         raise DataError(f"not a timestamp: {value[:40]!r}")
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
-    tz: tzinfo = naive_tz
+    tz: tzinfo | None = naive_tz
     if offset == "Z":
         tz = timezone.utc
     elif offset:
@@ -3097,9 +3098,11 @@ def _paging_key(raw: Any, id_key: str, timestamp_key: str) -> tuple[Any, datetim
         item_id, value = raw[id_key], raw.get(timestamp_key)
     except (KeyError, TypeError, AttributeError):
         raise DataError(f"an item of the listing has no {id_key!r}") from None
-    parsed = parse_datetime(value, naive_tz=_postmark_zone())
+    parsed = parse_datetime(value, None)
     if parsed is None:
         raise DataError("an item of the listing has no timestamp")
+    if parsed.tzinfo is None:  # the time zone database is needed only here
+        parsed = parsed.replace(tzinfo=_postmark_zone())
     return item_id, parsed
 
 
@@ -3166,6 +3169,7 @@ def _iter_paged(
     if max_results is not None and (isinstance(max_results, bool) or max_results < 0):
         raise ValueError("max_results must be a number >= 0 or None")
     narrow = timestamp_key is not None
+    id_field, time_field = cast(str, id_key), cast(str, timestamp_key)  # str when narrow
     query = dict(params)
     offset = produced = 0
     # The ids (and timestamps) of the last page's items and of the items of
@@ -3211,7 +3215,7 @@ def _iter_paged(
         page_seen: dict[Any, datetime] = {}
         for raw in items:
             if narrow:
-                item_id, instant = _paging_key(raw, cast(str, id_key), cast(str, timestamp_key))
+                item_id, instant = _paging_key(raw, id_field, time_field)
                 page_seen[item_id] = instant
                 if item_id in recent:
                     # Yielded already, on the page before or in the window before.
@@ -3770,6 +3774,8 @@ def _as_bounce_type(value: Any) -> BounceType | str:
 
 def _as_id(value: Any) -> int:
     """A numeric id, written by Postmark as a number (or, in Swagger, a string)."""
+    if type(value) is int:
+        return value
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return _as_int(value)

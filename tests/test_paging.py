@@ -272,6 +272,26 @@ def test_naive_timestamps_are_taken_as_postmark_time() -> None:
     assert instant.utcoffset() == timedelta(hours=-5)
 
 
+def test_a_listing_with_offsets_is_read_without_a_time_zone_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import zoneinfo
+
+    def missing(key: str) -> None:
+        raise zoneinfo.ZoneInfoNotFoundError(key)
+
+    monkeypatch.setattr(pystmark, "_zone_cache", [])
+    monkeypatch.setattr(zoneinfo, "ZoneInfo", missing)
+    items = [{"ID": 2, "T": "2024-01-15T10:00:01Z"}, {"ID": 1, "T": "2024-01-15T04:59:59-05:00"}]
+    page = {"Items": items, "TotalCount": 2}
+    read = _iter_paged(lambda q: page, "Items", dict, {}, timestamp_key="T", id_key="ID")
+    assert [item["ID"] for item in read] == [2, 1]
+    # Only a timestamp without an offset needs Postmark's zone: then the error says how to fix it.
+    naive = {"Items": [{"ID": 1, "T": "2024-01-15T10:00:00"}], "TotalCount": 1}
+    with pytest.raises(pystmark.ConfigurationError, match="tzdata"):
+        list(_iter_paged(lambda q: naive, "Items", dict, {}, timestamp_key="T", id_key="ID"))
+
+
 @pytest.mark.parametrize("semantics", ["instant", "second"])
 @responses.activate
 def test_a_window_boundary_in_the_repeated_hour_loses_nothing(semantics: str) -> None:

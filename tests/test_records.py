@@ -47,6 +47,9 @@ def test_parse_datetime_naive_zone_and_errors() -> None:
     assert pystmark.parse_datetime("2024-02-01T10:00:00", eastern) == datetime(
         2024, 2, 1, 15, tzinfo=timezone.utc
     )
+    naive = pystmark.parse_datetime("2024-02-01T10:00:00.1234567", None)
+    assert naive == datetime(2024, 2, 1, 10, 0, 0, 123456) and naive.tzinfo is None
+    assert pystmark.parse_datetime("2024-02-01 10:00", None) == datetime(2024, 2, 1, 10, 0)
     for bad in ("yesterday", "2024-13-01", "2024-02-30T10:00:00"):
         with pytest.raises(DataError):
             pystmark.parse_datetime(bad)
