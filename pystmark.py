@@ -3425,42 +3425,43 @@ class BatchSender(_MessageSender):
         """
         workers = _check_workers(max_workers)
         encode = self._encoder()  # once per batch, not once per message
-        bodies = [encode(item) for item in messages or ()]
-        chunks = list(_chunks(bodies, len(self._opening) + len(self._closing)))
+        # Every message is checked and encoded before the first request.
+        chunks = list(_chunks(map(encode, messages or ()), self._opening, self._closing))
+        total = chunks[-1].start + chunks[-1].count if chunks else 0
         if workers > 1 and len(chunks) > 1:
-            return self._send_concurrently(chunks, len(bodies), workers, options)
+            return self._send_concurrently(chunks, total, workers, options)
         responses: list[Response] = []
         results: list[SendResult] = []
-        for start, chunk in chunks:
+        for chunk in chunks:
             try:
-                response, chunk_results = self._send_chunk(start, chunk, options)
+                response, chunk_results = self._send_chunk(chunk, options)
             except PystmarkError as error:
                 if not results:
                     raise
                 unknown = isinstance(error, SendOutcomeUnknownError)
+                start = chunk.start
                 raise BatchSendError(
-                    f"messages {start} to {len(bodies) - 1} were not sent "
+                    f"messages {start} to {total - 1} were not sent "
                     f"({'outcome unknown' if unknown else 'request refused'}): {error}",
                     results=results,
-                    unsent=range(start + len(chunk) if unknown else start, len(bodies)),
+                    unsent=range(start + chunk.count if unknown else start, total),
                 ) from error
             responses.append(response)
             results.extend(chunk_results)
         return BatchSendResponse(responses, results)
 
     def _send_chunk(
-        self, start: int, chunk: list[bytes], options: Mapping[str, Any]
+        self, chunk: _Chunk, options: Mapping[str, Any]
     ) -> tuple[Response, list[SendResult]]:
-        body = self._opening + b",".join(chunk) + self._closing
-        http_response, data = self._call(self.endpoint, options, body=body)
-        if not isinstance(data, list) or len(data) != len(chunk):
+        http_response, data = self._call(self.endpoint, options, body=chunk.body)
+        if not isinstance(data, list) or len(data) != chunk.count:
             raise _send_unexpected(http_response, "a batch answer must list every message")
-        results = [SendResult(item, start + offset) for offset, item in enumerate(data)]
+        results = [SendResult(item, index) for index, item in enumerate(data, chunk.start)]
         return Response(http_response, data), results
 
     def _send_concurrently(
         self,
-        chunks: list[tuple[int, list[bytes]]],
+        chunks: list[_Chunk],
         total: int,
         workers: int,
         options: Mapping[str, Any],
@@ -3469,32 +3470,32 @@ class BatchSender(_MessageSender):
 
         stop = threading.Event()
 
-        def task(start: int, chunk: list[bytes]) -> tuple[Response, list[SendResult]] | None:
+        def task(chunk: _Chunk) -> tuple[Response, list[SendResult]] | None:
             if stop.is_set():
                 return None  # never started: reported as unsent
             try:
-                return self._send_chunk(start, chunk, options)
+                return self._send_chunk(chunk, options)
             except BaseException:
                 stop.set()
                 raise
 
         with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
-            futures = [pool.submit(task, start, chunk) for start, chunk in chunks]
+            futures = [pool.submit(task, chunk) for chunk in chunks]
         responses: list[Response] = []
         results: list[SendResult] = []
         unsent: list[int] = []
         errors: list[tuple[int, PystmarkError]] = []
-        for (start, chunk), future in zip(chunks, futures, strict=True):
+        for chunk, future in zip(chunks, futures, strict=True):
             error = future.exception()
             if error is not None and not isinstance(error, PystmarkError):
                 raise error
             outcome = None if error is not None else future.result()
             if error is not None:
-                errors.append((start, error))
+                errors.append((chunk.start, error))
                 if not isinstance(error, SendOutcomeUnknownError):
-                    unsent.extend(range(start, start + len(chunk)))
+                    unsent.extend(chunk.positions)
             elif outcome is None:
-                unsent.extend(range(start, start + len(chunk)))
+                unsent.extend(chunk.positions)
             else:
                 responses.append(outcome[0])
                 results.extend(outcome[1])
@@ -3534,20 +3535,38 @@ def _send_unexpected(http_response: requests.Response, problem: str) -> Pystmark
     )
 
 
-def _chunks(bodies: list[bytes], overhead: int) -> Iterator[tuple[int, list[bytes]]]:
-    """Split encoded messages into requests of at most 500 messages and 50 MB."""
+class _Chunk:
+    """One request of a batch: ``count`` messages from position ``start``."""
+
+    __slots__ = ("body", "count", "start")
+
+    def __init__(self, start: int, count: int, body: bytes) -> None:
+        self.start, self.count, self.body = start, count, body
+
+    @property
+    def positions(self) -> range:
+        return range(self.start, self.start + self.count)
+
+
+def _chunks(bodies: Iterable[bytes], opening: bytes, closing: bytes) -> Iterator[_Chunk]:
+    """Join encoded messages into requests of at most 500 messages and 50 MB.
+
+    Each request's body is joined as soon as it is full, so the messages'
+    separate encodings are held for one request at a time.
+    """
+    overhead = len(opening) + len(closing)
     start, size = 0, overhead
     chunk: list[bytes] = []
     for index, body in enumerate(bodies):
         grown = size + len(body) + (1 if chunk else 0)
         if chunk and (len(chunk) == MAX_BATCH_MESSAGES or grown > MAX_BATCH_BYTES):
-            yield start, chunk
+            yield _Chunk(start, len(chunk), opening + b",".join(chunk) + closing)
             start, chunk, size = index, [], overhead
             grown = size + len(body)
         chunk.append(body)
         size = grown
     if chunk:
-        yield start, chunk
+        yield _Chunk(start, len(chunk), opening + b",".join(chunk) + closing)
 
 
 #: Fields a bulk recipient may set; the rest of the message is shared.
