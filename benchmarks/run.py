@@ -3,7 +3,10 @@
 ``python -m benchmarks`` (or ``python benchmarks/run.py``) from the project
 root. Each round runs each workload once per client, alternating which goes
 first, each in a fresh process; the medians and the paired ratios (the median
-of the per-round ratios) go into ``docs/benchmarks_results.inc``.
+of the per-round ratios) go into ``docs/benchmarks_results.inc``. With
+``--peers``, other clients (``benchmarks/peers.py``, each in its own venv under
+``.bench-venvs/``) run in the same rounds, and their ratios to the same plain
+``requests`` runs go into ``docs/benchmarks_peers.inc``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import os
 import platform
 import py_compile
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,7 +29,28 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "benchmarks_results.inc"
+PEER_RESULTS = ROOT / "docs" / "benchmarks_peers.inc"
+VENVS = ROOT / ".bench-venvs"
+PEER_WORKER = ROOT / "benchmarks" / "peers.py"
 CLIENTS = ("pystmark", "requests")
+# The workloads the peers run too (not the latency rows).
+PEER_WORKLOADS = ("single", "batch", "bounces", "bounces_all", "attachment", "import")
+# Variables that change how a peer finds its CA, or whether it verifies at all:
+# a peer process gets only the one its client reads, set to the run's CA.
+CA_VARIABLES = (
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "POSTMARK_SSL_VERIFY",
+)
+
+
+def peer_registry() -> dict[str, dict[str, Any]]:
+    """``benchmarks.peers.PEERS`` (imported late: ``run.py`` may run as a script)."""
+    from benchmarks.peers import PEERS
+
+    return PEERS
 
 
 @dataclass
@@ -41,6 +66,7 @@ class Workload:
     latency: bool = False
     max_workers: int | None = None
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # peer: why its runs stopped
 
 
 def workloads(args: argparse.Namespace) -> list[Workload]:
@@ -118,25 +144,96 @@ def server(cert_dir: str, latency: float, bounces: int = 25_000) -> Iterator[str
         process.wait(10)
 
 
-def run_one(config: dict[str, Any]) -> dict[str, Any]:
+def venv_python(venvs: Path, peer: str) -> Path:
+    """The interpreter of a peer's venv."""
+    return venvs / peer / "bin" / "python"
+
+
+def ensure_venv(venvs: Path, peer: str, quiet: bool = False) -> Path:
+    """Create the peer's venv with this interpreter and install the peer (once)."""
+    info = peer_registry()[peer]
+    directory, python = venvs / peer, venv_python(venvs, peer)
+    marker = directory / "benchmarks-venv.json"
+    wanted = {"requirement": info["requirement"], "python": sys.version, "base": sys.base_prefix}
+    if python.exists() and marker.exists() and json.loads(marker.read_text()) == wanted:
+        return python
+    if not quiet:
+        print(f"  creating {directory} with {info['requirement']}", file=sys.stderr)
+    shutil.rmtree(directory, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, info["requirement"]], check=True)
+    marker.write_text(json.dumps(wanted))
+    return python
+
+
+def command(config: dict[str, Any], venvs: Path = VENVS) -> tuple[list[str], dict[str, str], Path]:
+    """The argv, environment and directory of one worker process.
+
+    pystmark and the plain loop run ``benchmarks.worker`` with this project on
+    PYTHONPATH. A peer runs ``benchmarks/peers.py`` by path with its venv's
+    interpreter in isolated mode (``-I``: no PYTHONPATH, neither the script's
+    directory nor the current one on ``sys.path``) from its venv's directory,
+    so it imports the installed package, never ``pystmark.py`` from here.
+    """
+    client = config["client"]
+    if client in CLIENTS:
+        if config["workload"] == "import":
+            module = "pystmark" if client == "pystmark" else "requests"
+            argv = [sys.executable, "-m", "benchmarks.worker", "import", module]
+        else:
+            argv = [sys.executable, "-m", "benchmarks.worker", json.dumps(config)]
+        return argv, {**os.environ, "PYTHONPATH": str(ROOT)}, ROOT
+    info = peer_registry()[client]
+    argv = [str(venv_python(venvs, client)), "-I", str(PEER_WORKER), client]
+    argv.append("import" if config["workload"] == "import" else json.dumps(config))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in CA_VARIABLES and not key.startswith("PYTHON")
+    }
+    if info["ca_env"]:
+        env[info["ca_env"]] = config["ca"]
+    return argv, env, venvs / client
+
+
+class WorkerError(RuntimeError):
+    """A worker exited with an error; ``reason`` is the last line it wrote to stderr."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def run_one(config: dict[str, Any], venvs: Path = VENVS) -> dict[str, Any]:
     """Run one workload in a fresh process; add its whole-process CPU and peak RSS."""
-    if config["workload"] == "import":
-        module = "pystmark" if config["client"] == "pystmark" else "requests"
-        argv = [sys.executable, "-m", "benchmarks.worker", "import", module]
-    else:
-        argv = [sys.executable, "-m", "benchmarks.worker", json.dumps(config)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, env=env, text=True)
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    argv, env, cwd = command(config, venvs)
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(
+            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=errors, env=env, text=True
+        )
+        assert process.stdout is not None
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        error_text = errors.read()
+    if error_text:
+        sys.stderr.write(error_text)
     if process.returncode != 0:
-        raise RuntimeError(f"worker failed: {config}")
+        last = error_text.strip().splitlines()[-1:] or [f"exit status {process.returncode}"]
+        raise WorkerError(f"worker failed: {config}", last[0])
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     result["process_cpu"] = usage.ru_utime + usage.ru_stime
     result["peak_rss"] = usage.ru_maxrss * 1024
     return result
+
+
+def clients_for(workload: Workload, args: argparse.Namespace) -> tuple[str, ...]:
+    """pystmark and the plain loop, then the peers if asked for and the workload is theirs."""
+    if args.peers and workload.key in PEER_WORKLOADS:
+        return CLIENTS + tuple(peer_registry())
+    return CLIENTS
 
 
 def measure(args: argparse.Namespace) -> list[Workload]:
@@ -145,6 +242,10 @@ def measure(args: argparse.Namespace) -> list[Workload]:
     # Like an installed package (and like requests in site-packages): byte-compiled,
     # even when PYTHONDONTWRITEBYTECODE keeps imports from writing the cache.
     py_compile.compile(str(ROOT / "pystmark.py"), doraise=True)
+    venvs = args.venvs.resolve()
+    if args.peers:
+        for peer in peer_registry():
+            ensure_venv(venvs, peer, args.quiet)
     with (
         tempfile.TemporaryDirectory() as cert_dir,
         tempfile.TemporaryDirectory() as slow_dir,
@@ -152,11 +253,17 @@ def measure(args: argparse.Namespace) -> list[Workload]:
         server(slow_dir, args.latency, 0) as slow_url,
     ):
         for workload in selected:
-            workload.runs = {client: [] for client in CLIENTS}
+            clients = clients_for(workload, args)
+            workload.runs = {client: [] for client in clients}
+            workload.failed = {}
             rounds = args.import_rounds if workload.kind == "import" else args.rounds
             for round_index in range(rounds):
-                order = CLIENTS if round_index % 2 == 0 else CLIENTS[::-1]
+                order = clients if round_index % 2 == 0 else clients[::-1]
                 for client in order:
+                    if client not in CLIENTS and (
+                        workload.key in peer_registry()[client]["skip"] or client in workload.failed
+                    ):
+                        continue
                     config = {
                         "client": client,
                         "workload": workload.kind,
@@ -166,7 +273,13 @@ def measure(args: argparse.Namespace) -> list[Workload]:
                     }
                     if workload.max_workers and client == "pystmark":
                         config["max_workers"] = workload.max_workers
-                    workload.runs[client].append(run_one(config))
+                    if client in CLIENTS:
+                        workload.runs[client].append(run_one(config, venvs))
+                        continue
+                    try:  # a peer that fails is reported as such, not fatal
+                        workload.runs[client].append(run_one(config, venvs))
+                    except WorkerError as error:
+                        workload.failed[client] = error.reason
             if not args.quiet:
                 print(f"  {workload.key}: done", file=sys.stderr)
     return selected
@@ -176,8 +289,8 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
-def _paired(workload: Workload, key: str) -> float:
-    pairs = zip(workload.runs["pystmark"], workload.runs["requests"], strict=True)
+def _paired(workload: Workload, key: str, client: str = "pystmark") -> float:
+    pairs = zip(workload.runs[client], workload.runs["requests"], strict=True)
     return statistics.median(ours[key] / theirs[key] for ours, theirs in pairs if theirs[key])
 
 
@@ -202,6 +315,7 @@ def summarise(workload: Workload) -> dict[str, Any]:
         for name, runs in (("pystmark", ours), ("requests", theirs)):
             row[name]["extra_rss"] = _median(runs, "extra_rss")
             row[name]["extra_over_b64"] = row[name]["extra_rss"] / b64
+        row["ratios"]["extra_rss"] = _paired(workload, "extra_rss")
         value = row["pystmark"]["extra_over_b64"]
     elif workload.metric == "import":
         value = row["ratios"]["cpu"]
@@ -212,6 +326,31 @@ def summarise(workload: Workload) -> dict[str, Any]:
     row["measured"], row["target"] = value, workload.target
     row["met"] = value <= workload.target
     return row
+
+
+def summarise_peer(workload: Workload, peer: str) -> dict[str, Any]:
+    """One peer's medians and paired ratios to the plain loop, or why there are none."""
+    runs = workload.runs.get(peer, [])
+    skip = peer_registry()[peer]["skip"].get(workload.key)
+    if skip:
+        return {"status": "skipped", "reason": skip}
+    if peer in workload.failed:
+        return {"status": "failed", "reason": workload.failed[peer]}
+    if not runs or any(run["items"] is None for run in runs):
+        return {"status": "skipped", "reason": "not supported by the worker"}
+    expected = workload.runs["requests"][0]["items"]
+    if any(run["items"] != expected for run in runs):
+        got = sorted({run["items"] for run in runs})
+        return {"status": "failed", "reason": f"{got} items instead of {expected}"}
+    keys = ["process_cpu", "cpu", "wall", "peak_rss"]
+    if workload.metric == "memory":
+        keys.append("extra_rss")
+    summary: dict[str, Any] = {"status": "ok", "items": expected}
+    summary.update({key: _median(runs, key) for key in keys})
+    summary["ratios"] = {key: _paired(workload, key, peer) for key in keys}
+    if workload.metric == "memory":
+        summary["extra_over_b64"] = summary["extra_rss"] / (4 * -(-workload.size // 3))
+    return summary
 
 
 def _ms(seconds: float) -> str:
@@ -272,6 +411,81 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     return header + ".\n\n" + "\n".join(lines) + "\n"
 
 
+def _ratio(value: float) -> str:
+    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+
+
+def _peer_metric(key: str) -> tuple[str, str]:
+    """What the peer table compares for a workload: (label, key in the results)."""
+    if key == "import":
+        return "CPU of the import", "cpu"
+    if key == "attachment":
+        return "extra peak RSS", "extra_rss"
+    return "whole-process CPU", "process_cpu"
+
+
+def _peer_title(row: dict[str, Any]) -> str:
+    if row["key"] == "import":
+        return "import the client / import requests"
+    return str(row["title"]).replace("extra peak RSS / base64 size", "extra peak RSS")
+
+
+def _peer_cell(summary: dict[str, Any], metric: str) -> str:
+    if summary["status"] != "ok":
+        reason = summary["reason"]
+        return reason if summary["status"] == "skipped" else f"failed: {reason}"
+    text = _ratio(summary["ratios"][metric])
+    if metric == "extra_rss":
+        text += f" ({summary['extra_over_b64']:.2f}x base64)"
+    return text
+
+
+def peer_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """The peers' ratios to the plain loop as reStructuredText."""
+    peers = peer_registry()
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - workload",
+        "     - measure",
+        "     - plain requests",
+        "     - pystmark",
+        *(f"     - {info['label']}" for info in peers.values()),
+    ]
+    for row in rows:
+        if "peers" not in row:
+            continue
+        label, metric = _peer_metric(row["key"])
+        lines += [f"   * - {_peer_title(row)}", f"     - {label}"]
+        if row["skipped"]:
+            lines += ["     - skipped", "     - skipped"]
+        else:
+            plain = row["requests"]
+            if metric == "extra_rss":
+                lines.append(
+                    f"     - {_mib(plain['extra_rss'])} ({plain['extra_over_b64']:.2f}x base64)"
+                )
+                lines.append(
+                    f"     - {_ratio(row['ratios']['extra_rss'])} "
+                    f"({row['pystmark']['extra_over_b64']:.2f}x base64)"
+                )
+            else:
+                lines.append(f"     - {_ms(plain[metric])}")
+                lines.append(f"     - {_ratio(row['ratios'][metric])}")
+        lines += [f"     - {_peer_cell(row['peers'][peer], metric)}" for peer in peers]
+    run = f"python -m benchmarks --peers --rounds {args.rounds}"
+    run += f" --import-rounds {args.import_rounds}"
+    if args.only:
+        run += " --only " + " ".join(args.only)
+    header = (
+        f"Measured with ``{run}`` on {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}. Plain requests: "
+        "the median; the clients: the median of the per-round ratios to it"
+    )
+    return header + ".\n\n" + "\n".join(lines) + "\n"
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options: sizes, rounds, output."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
@@ -289,19 +503,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=RESULTS, help="the .rst table to write")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run pystmark 0.5.3, postmarker and postmark-python, each in its own venv "
+        "(created on first use: needs PyPI)",
+    )
+    parser.add_argument(
+        "--peers-output", type=Path, default=PEER_RESULTS, help="the peers' .rst table"
+    )
+    parser.add_argument("--venvs", type=Path, default=VENVS, help="where the peer venvs live")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the suite; write and print the table. Exit 0 even when a target is missed."""
     args = parse_args(argv)
-    rows = [summarise(workload) for workload in measure(args)]
+    selected = measure(args)
+    rows = [summarise(workload) for workload in selected]
+    for workload, row in zip(selected, rows, strict=True):
+        if args.peers and workload.key in PEER_WORKLOADS:
+            row["peers"] = {peer: summarise_peer(workload, peer) for peer in peer_registry()}
     text = table(rows, args)
     args.output.write_text(text)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     if not args.quiet:
         print(text)
+    if any("peers" in row for row in rows):
+        peers_text = peer_table(rows, args)
+        args.peers_output.write_text(peers_text)
+        if not args.quiet:
+            print(peers_text)
     return 0
 
 

@@ -138,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
         if not self._authorised():
             return
         parts = urlsplit(self.path)
-        if parts.path != "/bounces":
+        if parts.path.rstrip("/") != "/bounces":  # postmarker asks for /bounces/
             self._answer(404, {"ErrorCode": 0, "Message": "Not found"})
             return
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}

@@ -56,3 +56,166 @@ def test_the_server_enforces_postmark_limits_and_filters_by_date():
     assert upper == datetime(2026, 3, 1, 11, 58, 0, 999999, tzinfo=timezone.utc)
     day = server.parse_bound("2026-02-28", upper=True)
     assert day.date().isoformat() == "2026-02-28" and day.hour == 23
+
+
+# The side-by-side peer runs (``--peers``) need PyPI for their venvs, so the
+# tests below check their plumbing without creating a venv or running a peer.
+
+
+def test_the_peer_worker_sends_the_same_message_as_the_main_worker():
+    from benchmarks import peers, worker
+
+    for index in (0, 7, 1999):
+        assert peers._message(index) == worker._message(index)
+
+
+def test_peers_run_only_when_asked_and_never_the_latency_rows():
+    rows = {w.key: w for w in run.workloads(run.parse_args([]))}
+    plain = run.parse_args([])
+    assert not plain.peers
+    assert all(run.clients_for(w, plain) == run.CLIENTS for w in rows.values())
+    asked = run.parse_args(["--peers"])
+    for key, workload in rows.items():
+        clients = run.clients_for(workload, asked)
+        if key.startswith("latency"):
+            assert clients == run.CLIENTS
+        else:
+            assert clients == (*run.CLIENTS, "pystmark053", "postmarker", "postmark_python")
+
+
+def test_a_peer_runs_isolated_in_its_venv_with_only_its_own_ca_setting(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYTHONPATH", str(run.ROOT))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/somewhere/else.pem")
+    monkeypatch.setenv("POSTMARK_SSL_VERIFY", "false")
+    config = {"workload": "single", "size": 3, "url": "https://127.0.0.1:1", "ca": "/ca.pem"}
+    expected_ca = {
+        "pystmark053": {},  # passed as verify= in the config
+        "postmarker": {"REQUESTS_CA_BUNDLE": "/ca.pem"},
+        "postmark_python": {"SSL_CERT_FILE": "/ca.pem"},
+    }
+    for peer, ca_env in expected_ca.items():
+        argv, env, cwd = run.command({**config, "client": peer}, tmp_path)
+        assert argv[:4] == [
+            str(tmp_path / peer / "bin" / "python"),
+            "-I",
+            str(run.PEER_WORKER),
+            peer,
+        ]
+        assert json.loads(argv[4])["ca"] == "/ca.pem"
+        assert cwd == tmp_path / peer
+        assert not any(key.startswith("PYTHON") for key in env)
+        assert {key: env[key] for key in run.CA_VARIABLES if key in env} == ca_env
+        argv, _, _ = run.command({**config, "client": peer, "workload": "import"}, tmp_path)
+        assert argv[4:] == ["import"]
+    # pystmark and the plain loop still run from here, with this project on the path.
+    argv, env, cwd = run.command({**config, "client": "pystmark"}, tmp_path)
+    assert argv[:3] == [run.sys.executable, "-m", "benchmarks.worker"]
+    assert env["PYTHONPATH"] == str(run.ROOT) and cwd == run.ROOT
+
+
+def test_an_existing_peer_venv_is_reused_without_touching_the_network(monkeypatch, tmp_path):
+    python = run.venv_python(tmp_path, "postmarker")
+    python.parent.mkdir(parents=True)
+    python.touch()
+    marker = {"requirement": "postmarker==1.0", "python": run.sys.version}
+    marker["base"] = run.sys.base_prefix
+    (tmp_path / "postmarker" / "benchmarks-venv.json").write_text(json.dumps(marker))
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError("would create a venv")
+
+    monkeypatch.setattr(run.subprocess, "run", no_subprocess)
+    assert run.ensure_venv(tmp_path, "postmarker", quiet=True) == python
+    with pytest.raises(AssertionError, match="would create"):
+        run.ensure_venv(tmp_path, "pystmark053", quiet=True)
+
+
+def test_the_peer_check_refuses_this_projects_pystmark():
+    from benchmarks import peers
+
+    # Here ``import pystmark`` finds this project, not 0.5.3 in a peer venv.
+    with pytest.raises(SystemExit, match=r"expected pystmark 0\.5\.3"):
+        peers.check_installed("pystmark053")
+
+
+def _runs(cpu, items=10, extra=None):
+    runs = []
+    for value in cpu:
+        run_ = {"process_cpu": value, "cpu": value / 10, "wall": value, "peak_rss": 100}
+        run_["items"] = items
+        if extra is not None:
+            run_["extra_rss"] = extra
+        runs.append(run_)
+    return runs
+
+
+def test_the_peer_table_shows_ratios_skips_and_failures(tmp_path):
+    args = run.parse_args(["--peers", "--rounds", "3", "--import-rounds", "3"])
+    single, bounces_all, attachment = (
+        w for w in run.workloads(args) if w.key in ("single", "bounces_all", "attachment")
+    )
+    single.runs = {
+        "pystmark": _runs([1.0, 1.2, 0.9]),
+        "requests": _runs([2.0, 2.0, 2.0]),
+        "pystmark053": _runs([53.0, 53.2, 54.0]),
+        "postmarker": _runs([2.0, 2.2, 2.4]),
+        "postmark_python": _runs([4.0, 4.0]),
+    }
+    single.failed = {"postmark_python": "ConnectionError: boom"}
+    bounces_all.runs = {
+        "pystmark": _runs([1.0] * 3, items=25),
+        "requests": _runs([1.0] * 3, items=25),
+        "postmarker": [],
+        "pystmark053": [],
+        "postmark_python": [],
+    }
+    size = attachment.size
+    b64 = 4 * -(-size // 3)
+    attachment.runs = {
+        "pystmark": _runs([1.0] * 3, items=1, extra=b64),
+        "requests": _runs([1.0] * 3, items=1, extra=4 * b64),
+        "pystmark053": _runs([1.0] * 3, items=1, extra=6 * b64),
+        "postmarker": _runs([1.0] * 3, items=1, extra=5 * b64),
+        "postmark_python": _runs([1.0] * 3, items=7, extra=b64),
+    }
+    rows = []
+    for workload in (single, bounces_all, attachment):
+        row = run.summarise(workload)
+        row["peers"] = {peer: run.summarise_peer(workload, peer) for peer in run.peer_registry()}
+        rows.append(row)
+    single_peers, all_peers, attachment_peers = (row["peers"] for row in rows)
+    assert single_peers["pystmark053"]["ratios"]["process_cpu"] == pytest.approx(26.6)
+    assert single_peers["postmark_python"] == {
+        "status": "failed",
+        "reason": "ConnectionError: boom",
+    }
+    assert {peer["status"] for peer in all_peers.values()} == {"skipped"}
+    assert attachment_peers["postmarker"]["ratios"]["extra_rss"] == pytest.approx(1.25)
+    assert attachment_peers["postmark_python"]["status"] == "failed"  # 7 items, not 1
+
+    text = run.peer_table(rows, args)
+    assert text.startswith("Measured with ``python -m benchmarks --peers --rounds 3")
+    lines = text.splitlines()
+    header = lines[lines.index("   * - workload") :][:7]
+    assert header[1:] == [
+        "     - measure",
+        "     - plain requests",
+        "     - pystmark",
+        "     - pystmark 0.5.3",
+        "     - postmarker 1.0",
+        "     - postmark-python 0.4.0",
+    ]
+    start = lines.index(f"   * - {single.title}")
+    assert lines[start + 1 : start + 7] == [
+        "     - whole-process CPU",
+        "     - 2,000 ms",
+        "     - 0.50x",
+        "     - 26.6x",
+        "     - 1.10x",
+        "     - failed: ConnectionError: boom",
+    ]
+    assert "impossible: ``bounces.stream`` stops at 10,000" in text
+    assert "one attachment of 9 MiB as base64 (extra peak RSS)" in text
+    assert "     - 0.25x (1.00x base64)" in text  # pystmark: a quarter of the plain loop's
+    assert "     - 1.50x (6.00x base64)" in text
+    assert "failed: [7] items instead of 1" in text
