@@ -6,7 +6,10 @@ first, each in a fresh process; the medians and the paired ratios (the median
 of the per-round ratios) go into ``docs/benchmarks_results.inc``. With
 ``--peers``, other clients (``benchmarks/peers.py``, each in its own venv under
 ``.bench-venvs/``) run in the same rounds, and their ratios to the same plain
-``requests`` runs go into ``docs/benchmarks_peers.inc``.
+``requests`` runs go into ``docs/benchmarks_peers.inc``. With
+``--instructions``, the CPU workloads also run once per client under
+valgrind's callgrind, and the instruction counts (which do not move with the
+machine's load) go into ``docs/benchmarks_instructions.inc``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import os
 import platform
 import py_compile
+import re
 import shutil
 import statistics
 import subprocess
@@ -30,6 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "benchmarks_results.inc"
 PEER_RESULTS = ROOT / "docs" / "benchmarks_peers.inc"
+INSTRUCTION_RESULTS = ROOT / "docs" / "benchmarks_instructions.inc"
 VENVS = ROOT / ".bench-venvs"
 PEER_WORKER = ROOT / "benchmarks" / "peers.py"
 CLIENTS = ("pystmark", "requests")
@@ -67,6 +72,7 @@ class Workload:
     max_workers: int | None = None
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # peer: why its runs stopped
+    instructions: dict[str, int] = field(default_factory=dict)  # client: callgrind's count
 
 
 def workloads(args: argparse.Namespace) -> list[Workload]:
@@ -229,6 +235,86 @@ def run_one(config: dict[str, Any], venvs: Path = VENVS) -> dict[str, Any]:
     return result
 
 
+CALLGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+
+
+def count_instructions(config: dict[str, Any]) -> int:
+    """Instructions one worker process executes, counted by callgrind.
+
+    For the import workload, those of a worker that imports nothing (``sys``)
+    are subtracted, which leaves the ``import`` statement, as its CPU row does.
+    """
+
+    def count(run_config: dict[str, Any], module: str | None = None) -> int:
+        argv, env, cwd = command(run_config)
+        if module is not None:
+            argv = [*argv[:-1], module]
+        done = subprocess.run(
+            [*CALLGRIND, *argv], cwd=cwd, env=env, capture_output=True, text=True, check=False
+        )
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode != 0 or found is None:
+            raise WorkerError(f"callgrind run failed: {run_config}", done.stderr[-500:])
+        return int(found.group(1))
+
+    if config["workload"] == "import":
+        return count(config) - count(config, "sys")
+    return count(config)
+
+
+def measure_instructions(selected: list[Workload], args: argparse.Namespace) -> None:
+    """Count each CPU workload's instructions once per client, two processes at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    counted = [w for w in selected if w.metric in ("cpu", "import")]
+    with (
+        tempfile.TemporaryDirectory() as cert_dir,
+        server(cert_dir, 0.0, args.server_bounces) as url,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        ca = os.path.join(cert_dir, "ca.pem")
+        jobs = {
+            (workload.key, client): pool.submit(
+                count_instructions,
+                {"client": client, "workload": workload.kind, "size": workload.size,
+                 "url": url, "ca": ca},
+            )
+            for workload in counted
+            for client in CLIENTS
+        }  # fmt: skip
+        for workload in counted:
+            workload.instructions = {
+                client: jobs[workload.key, client].result() for client in CLIENTS
+            }
+            if not args.quiet:
+                print(f"  {workload.key}: instructions counted", file=sys.stderr)
+
+
+def instruction_table(selected: list[Workload]) -> str:
+    """The instruction counts as reStructuredText."""
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - workload",
+        "     - instructions pystmark / requests",
+        "     - target",
+    ]
+    for workload in selected:
+        if not workload.instructions:
+            continue
+        ours, theirs = workload.instructions["pystmark"], workload.instructions["requests"]
+        lines.append(f"   * - {workload.title}")
+        lines.append(f"     - {ours / 1e6:,.0f} M / {theirs / 1e6:,.0f} M = {ours / theirs:.2f}x")
+        lines.append(f"     - <= {workload.target:g}x")
+    header = (
+        "Counted with ``python -m benchmarks --instructions`` (valgrind's callgrind, one run "
+        f"per client) on {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}"
+    )
+    return header + ".\n\n" + "\n".join(lines) + "\n"
+
+
 def clients_for(workload: Workload, args: argparse.Namespace) -> tuple[str, ...]:
     """pystmark and the plain loop, then the peers if asked for and the workload is theirs."""
     if args.peers and workload.key in PEER_WORKLOADS:
@@ -236,12 +322,18 @@ def clients_for(workload: Workload, args: argparse.Namespace) -> tuple[str, ...]
     return CLIENTS
 
 
+def byte_compile() -> None:
+    """Byte-compile pystmark.py, like an installed package (and like requests in site-packages).
+
+    Even when PYTHONDONTWRITEBYTECODE keeps imports from writing the cache.
+    """
+    py_compile.compile(str(ROOT / "pystmark.py"), doraise=True)
+
+
 def measure(args: argparse.Namespace) -> list[Workload]:
     """Run every selected workload for the given number of rounds."""
     selected = [w for w in workloads(args) if not args.only or w.key in args.only]
-    # Like an installed package (and like requests in site-packages): byte-compiled,
-    # even when PYTHONDONTWRITEBYTECODE keeps imports from writing the cache.
-    py_compile.compile(str(ROOT / "pystmark.py"), doraise=True)
+    byte_compile()
     venvs = args.venvs.resolve()
     if args.peers:
         for peer in peer_registry():
@@ -513,12 +605,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--peers-output", type=Path, default=PEER_RESULTS, help="the peers' .rst table"
     )
     parser.add_argument("--venvs", type=Path, default=VENVS, help="where the peer venvs live")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instead of timing, count the CPU workloads' instructions with valgrind's "
+        "callgrind (one run per client; several minutes)",
+    )
+    parser.add_argument(
+        "--instructions-output",
+        type=Path,
+        default=INSTRUCTION_RESULTS,
+        help="the instruction counts' .rst table",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the suite; write and print the table. Exit 0 even when a target is missed."""
     args = parse_args(argv)
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            print("--instructions needs valgrind (Debian: apt install valgrind)", file=sys.stderr)
+            return 2
+        selected = [w for w in workloads(args) if not args.only or w.key in args.only]
+        byte_compile()
+        measure_instructions(selected, args)
+        text = instruction_table(selected)
+        args.instructions_output.write_text(text)
+        if not args.quiet:
+            print(text)
+        return 0
     selected = measure(args)
     rows = [summarise(workload) for workload in selected]
     for workload, row in zip(selected, rows, strict=True):

@@ -219,3 +219,44 @@ def test_the_peer_table_shows_ratios_skips_and_failures(tmp_path):
     assert "     - 0.25x (1.00x base64)" in text  # pystmark: a quarter of the plain loop's
     assert "     - 1.50x (6.00x base64)" in text
     assert "failed: [7] items instead of 1" in text
+
+
+# ``--instructions`` needs valgrind; these check its plumbing without running it.
+
+
+def test_instruction_counts_come_from_callgrind_and_imports_exclude_startup(monkeypatch):
+    counts = {"import pystmark": 500, "import requests": 450, "import sys": 40}
+    calls = []
+
+    def callgrind(argv, **kwargs):
+        calls.append(argv)
+        assert argv[: len(run.CALLGRIND)] == list(run.CALLGRIND)
+        worker = argv[len(run.CALLGRIND) :]
+        key = " ".join(worker[-2:]) if worker[-2] == "import" else "send"
+        stderr = f"==1== Events    : Ir\n==1== Collected : {counts.get(key, 7000)}\n"
+        return run.subprocess.CompletedProcess(argv, 0, "", stderr)
+
+    monkeypatch.setattr(run.subprocess, "run", callgrind)
+    config = {"client": "pystmark", "workload": "import", "size": 1, "url": "", "ca": ""}
+    assert run.count_instructions(config) == 460  # the import statement alone
+    assert run.count_instructions({**config, "client": "requests"}) == 410
+    assert run.count_instructions({**config, "workload": "single"}) == 7000
+    assert len(calls) == 5
+
+    def crashed(argv, **kwargs):
+        return run.subprocess.CompletedProcess(argv, 1, "", "Traceback: boom")
+
+    monkeypatch.setattr(run.subprocess, "run", crashed)
+    with pytest.raises(run.WorkerError, match="callgrind run failed"):
+        run.count_instructions(config)
+
+
+def test_the_instruction_table_lists_the_cpu_workloads_against_their_targets():
+    rows = {w.key: w for w in run.workloads(run.parse_args([]))}
+    rows["single"].instructions = {"pystmark": 4_000_000_000, "requests": 8_000_000_000}
+    rows["import"].instructions = {"pystmark": 460_000_000, "requests": 410_000_000}
+    text = run.instruction_table(list(rows.values()))
+    assert text.startswith("Counted with ``python -m benchmarks --instructions``")
+    assert "   * - 2,000 single sends\n     - 4,000 M / 8,000 M = 0.50x\n     - <= 0.8x" in text
+    assert "     - 460 M / 410 M = 1.12x\n     - <= 1.05x" in text
+    assert "attachment" not in text and "latency" not in text  # not counted
