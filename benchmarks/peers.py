@@ -55,7 +55,7 @@ OFFSET_CAP = 10_000
 
 
 def _message(index: int) -> dict:
-    # The same message as benchmarks/worker.py (a test keeps them equal).
+    # Also the message of benchmarks/worker.py, which imports it from here.
     return {
         "From": "sender@example.com",
         "To": f"user{index}@example.com",
@@ -261,23 +261,22 @@ class PostmarkPython:
 CLIENTS = {"pystmark053": Pystmark053, "postmarker": Postmarker, "postmark_python": PostmarkPython}
 
 
-def main(argv: list[str]) -> int:
-    """Run one workload for one peer; print the measurements as one JSON line."""
-    peer = argv[1]
-    if argv[2] == "import":
-        module = PEERS[peer]["import"]
-        cpu, wall = time.process_time(), time.perf_counter()
-        __import__(module)
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        check_installed(peer)
-        print(f'{{"cpu": {cpu!r}, "wall": {wall!r}, "items": 1}}')
-        return 0
-    import json
+def time_import(module: str) -> str:
+    """Import ``module``; its CPU and wall time as the worker's JSON line."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    __import__(module)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return f'{{"cpu": {cpu!r}, "wall": {wall!r}, "items": 1}}'
+
+
+def run_workload(client, config: dict) -> dict:
+    """Run the config's workload on ``client``: CPU, wall time, items (and extra peak RSS).
+
+    An attachment workload returns the RSS before its send; the extra peak is
+    measured from there.
+    """
     import resource
 
-    check_installed(peer)
-    config = json.loads(argv[2])
-    client = CLIENTS[peer](config)
     workload = getattr(client, config["workload"])
     cpu, wall = time.process_time(), time.perf_counter()
     result = workload(config)
@@ -287,6 +286,23 @@ def main(argv: list[str]) -> int:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         out["extra_rss"] = peak - result
         out["items"] = 1
+    return out
+
+
+def main(argv: list[str]) -> int:
+    """Run one workload for one peer; print the measurements as one JSON line."""
+    peer = argv[1]
+    if argv[2] == "import":
+        line = time_import(PEERS[peer]["import"])
+        check_installed(peer)
+        print(line)
+        return 0
+    import json
+
+    check_installed(peer)
+    config = json.loads(argv[2])
+    client = CLIENTS[peer](config)
+    out = run_workload(client, config)
     if hasattr(client, "close"):
         client.close()
     print(json.dumps(out))

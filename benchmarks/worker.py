@@ -3,30 +3,15 @@
 Prints one JSON line: ``wall`` and ``cpu`` of the measured phase, and for the
 attachment workload ``extra_rss`` (peak RSS minus RSS before the send). The
 parent measures the whole process's CPU and peak memory with ``os.wait4``.
-Only ``sys`` and ``time`` are imported before the import workload runs.
+Only ``sys``, ``time`` and ``benchmarks.peers`` (which imports nothing
+more) are imported before the import workload runs.
 """
 
 import sys
-import time
 
-
-def _message(index: int) -> dict:
-    return {
-        "From": "sender@example.com",
-        "To": f"user{index}@example.com",
-        "Subject": f"Hello {index}",
-        "TextBody": "Hello from the benchmark. " * 8,
-        "HtmlBody": "<p>Hello from the benchmark.</p>" * 8,
-        "Tag": "bench",
-        "MessageStream": "outbound",
-    }
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as statm:
-        import os
-
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+# Shared with benchmarks/peers.py, which must run alone in a peer's venv; it
+# imports only sys and time itself.
+from benchmarks.peers import _attachment_data, _message, _rss, run_workload, time_import
 
 
 class Plain:
@@ -154,36 +139,16 @@ class Pystmark:
         return before
 
 
-def _attachment_data(config: dict) -> bytes:
-    import os
-
-    return os.urandom(config["size"])
-
-
 def main(argv: list[str]) -> int:
     """Run the workload named in the JSON config; print the measurements."""
     if argv[1] == "import":
-        module = argv[2]
-        cpu, wall = time.process_time(), time.perf_counter()
-        __import__(module)
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        print(f'{{"cpu": {cpu!r}, "wall": {wall!r}, "items": 1}}')
+        print(time_import(argv[2]))
         return 0
     import json
-    import resource
 
     config = json.loads(argv[1])
     client = (Pystmark if config["client"] == "pystmark" else Plain)(config)
-    workload = getattr(client, config["workload"])
-    cpu, wall = time.process_time(), time.perf_counter()
-    result = workload(config)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    out = {"cpu": cpu, "wall": wall, "items": result}
-    if config["workload"] == "attachment":
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        out["extra_rss"] = peak - result
-        out["items"] = 1
-    print(json.dumps(out))
+    print(json.dumps(run_workload(client, config)))
     return 0
 
 

@@ -62,13 +62,6 @@ def test_the_server_enforces_postmark_limits_and_filters_by_date():
 # tests below check their plumbing without creating a venv or running a peer.
 
 
-def test_the_peer_worker_sends_the_same_message_as_the_main_worker():
-    from benchmarks import peers, worker
-
-    for index in (0, 7, 1999):
-        assert peers._message(index) == worker._message(index)
-
-
 def test_peers_run_only_when_asked_and_never_the_latency_rows():
     rows = {w.key: w for w in run.workloads(run.parse_args([]))}
     plain = run.parse_args([])
