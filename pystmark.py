@@ -435,6 +435,11 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_BACKOFF_BASE = 0.5
 DEFAULT_BACKOFF_CAP = 8.0
 DEFAULT_MAX_RETRY_AFTER = 30.0
+#: The largest answer body read, in bytes, after decompression. It fits
+#: Postmark's largest answers (the raw source of a 10 MB message, JSON-escaped,
+#: from ``/messages/outbound/{id}/dump``; a suppression dump of some 400,000
+#: addresses) with room to spare.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * _MIB
 
 USER_AGENT = f"pystmark/{__version__} python-requests/{requests.__version__}"
 
@@ -733,6 +738,8 @@ class Options(TypedDict, total=False):
     backoff_cap: float | None
     #: Largest ``Retry-After`` honoured, in seconds; longer waits fail at once.
     max_retry_after: float | None
+    #: Largest answer body read, in bytes after decompression (default 64 MiB).
+    max_response_bytes: int | None
     #: pystmark 0.5 setting; Postmark requires TLS, so only ``True`` is accepted.
     secure: bool | None
     # Passed through to requests:
@@ -754,6 +761,7 @@ class Options(TypedDict, total=False):
 _SETTING_NAMES = frozenset({
     "api_key", "account_api_key", "test", "timeout", "deadline", "session", "base_url",
     "max_retries", "backoff_base", "backoff_cap", "max_retry_after", "secure",
+    "max_response_bytes",
 })
 # fmt: on
 # fmt: off
@@ -814,6 +822,7 @@ class _Settings:
         "backoff_cap",
         "base_url",
         "deadline",
+        "max_response_bytes",
         "max_retries",
         "max_retry_after",
         "request_args",
@@ -864,20 +873,33 @@ class _Settings:
         self.max_retry_after = _check_number(
             "max_retry_after", merged.get("max_retry_after", DEFAULT_MAX_RETRY_AFTER)
         )
+        max_response_bytes = merged.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise ConfigurationError(
+                f"max_response_bytes must be an integer >= 1, not {max_response_bytes!r}"
+            )
+        self.max_response_bytes: int = max_response_bytes
         request_args = {
             name: merged[name] for name in _REQUEST_ARG_NAMES if merged.get(name) is not None
         }
-        if request_args.get("verify") is False and not _is_loopback(
-            urlsplit(self.base_url).hostname
-        ):
+        if request_args.get("verify") is False and not _is_loopback(_url_host(self.base_url)):
             raise ConfigurationError("verify=False is only accepted for loopback hosts")
         request_args.pop("headers", None)
         self.request_args: dict[str, Any] = request_args
         for name, value in headers.items():
             try:
                 _check_header_text("headers", name, value)
+                value.encode("latin-1")  # how http.client writes header values
             except MessageError as error:
                 raise ConfigurationError(str(error)) from None
+            except UnicodeError:
+                raise ConfigurationError(
+                    f"headers[{name!r}]: the value is not latin-1 text"
+                ) from None
         self._extra_headers: dict[str, str] = headers
 
     def headers(self, token_kind: str) -> dict[str, str]:
@@ -901,8 +923,8 @@ class _Settings:
         if (
             not isinstance(token, str)
             or not token.isascii()
-            or not token.isprintable()
-            or token != token.strip()
+            or not token.isprintable()  # also refuses tabs and other controls
+            or " " in token
         ):
             # Never echo the value: requests' own error would print it.
             raise ConfigurationError(
@@ -925,21 +947,63 @@ class _Settings:
         return headers
 
 
-def _check_base_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url.rstrip("/")
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
-        return url.rstrip("/")
+def _url_host(url: str) -> str | None:
+    """The host ``requests`` connects to for ``url``, or None if it is not clear.
+
+    The URL is prepared as ``requests`` prepares it; the prepared form is then
+    read by both parsers that see it on its way (``urllib3``'s and the
+    standard library's, which ``requests`` uses to pick the connection pool):
+    unless both name the same host, the answer is None.
+    """
+    probe = requests.PreparedRequest()
+    try:
+        probe.prepare_url(url, None)
+        prepared = cast(str, probe.url)
+        parsed = urllib3.util.parse_url(prepared)
+        split = urlsplit(prepared)
+        split_host = split.hostname
+        split.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError):
+        return None
+    host = (parsed.host or "").lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # an IPv6 literal
+    if not host or host != (split_host or "").lower():
+        return None
+    if parsed.query or parsed.fragment or split.query or split.fragment:
+        return None
+    return host
+
+
+def _check_base_url(url: Any) -> str:
+    """``url`` as ``requests`` prepares it (no trailing slash), if it may be used."""
+    if isinstance(url, str):
+        host = _url_host(url)
+        if host is not None:
+            probe = requests.PreparedRequest()
+            probe.prepare_url(url, None)
+            url = cast(str, probe.url).rstrip("/")
+            scheme = urlsplit(url).scheme
+            # Checked in the form it is used in, too: with an endpoint's path appended.
+            if host == _url_host(url + "/email") and (
+                scheme == "https" or (scheme == "http" and _is_loopback(host))
+            ):
+                return str(url)
     raise ConfigurationError(
-        f"base_url must be an https:// URL (http:// only for loopback hosts), not {url!r}"
+        "base_url must be an https:// URL with a host and no query or fragment "
+        "(http:// only for the loopback hosts localhost, 127.0.0.0/8 and ::1)"
+        # The value is not echoed: it may hold a password.
     )
 
 
 def _check_number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigurationError(f"{name} must be a number >= 0, not {value!r}")
-    return float(value)
+    try:
+        number = float(value) if isinstance(value, int | float) else math.nan
+    except OverflowError:  # an int too large for a float
+        number = math.inf
+    if isinstance(value, bool) or not math.isfinite(number) or number < 0:
+        raise ConfigurationError(f"{name} must be a finite number >= 0, not {value!r}")
+    return number
 
 
 def _check_timeout(value: Any) -> tuple[float, float]:
@@ -2372,7 +2436,8 @@ class _PooledSession(requests.Session):
         Nothing ``Session.request`` adds applies to these requests (no cookies,
         hooks, auth, files or redirects), so they are prepared from cached parts
         (headers merged and checked once per set, the URL parsed once) and go
-        straight to the adapter. Anything else takes the usual path.
+        straight to the adapter. Anything else takes the usual path. The body
+        is left unread (``stream=True``): :func:`_read_body` reads it, bounded.
         """
         prepared_url = self._prepared_urls.get(url)
         if prepared_url is None:
@@ -2399,6 +2464,7 @@ class _PooledSession(requests.Session):
                 headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
+                stream=True,
                 **request_args,
             )
         prepared = requests.PreparedRequest()
@@ -2424,7 +2490,7 @@ class _PooledSession(requests.Session):
         settings = self.merge_environment_settings(
             prepared.url,
             request_args.get("proxies"),
-            None,
+            True,
             request_args.get("verify"),
             request_args.get("cert"),
         )
@@ -2432,7 +2498,6 @@ class _PooledSession(requests.Session):
         started = time.perf_counter()
         response = adapter.send(prepared, timeout=timeout, **settings)
         response.elapsed = timedelta(seconds=time.perf_counter() - started)
-        response.content  # noqa: B018 - read the body now, as Session.send does
         return response
 
     @staticmethod
@@ -2902,6 +2967,90 @@ def _check_response(response: requests.Response, endpoint: Endpoint | None = Non
 
 _UNREADABLE = object()
 
+#: Bytes read per step. urllib3 (2.6 and later) decompresses no more than
+#: this per step, so a compressed answer costs at most this beyond the limit.
+_READ_STEP = 64 * 1024
+#: Older urllib3 inflates a whole step at once (gzip and deflate: at most
+#: about 1,000 times): such answers are read 1 KiB at a time, and answers in
+#: encodings of higher ratios (br, zstd) are refused.
+_OLD_URLLIB3 = tuple(int(part) for part in re.findall(r"\d+", urllib3.__version__)[:2]) < (2, 6)
+_BOUNDED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "identity", ""})
+
+
+def _read_body(response: requests.Response, limit: int) -> bytes:
+    """Read the (streamed) body of ``response``, at most ``limit`` bytes decoded.
+
+    The body is read through ``requests``' own streaming (``iter_content``,
+    which decompresses as it reads), so its errors are ``requests``'. Past
+    the limit, the connection is closed and :class:`_Failure` raised. The
+    body is then kept as ``response.content``.
+    """
+    too_large = f"Postmark's answer is larger than max_response_bytes ({limit} bytes)"
+    if response.raw is None:
+        # Made without a connection (a test double): requests gives its body as is.
+        content = response.content or b""
+        if len(content) > limit:
+            raise _unusable(response, too_large)
+        return content
+    step = _READ_STEP
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    length = response.headers.get("Content-Length", "").strip()
+    if encoding in ("", "identity") and length.isascii() and length.isdigit():
+        if int(length) > limit:
+            response.close()
+            raise _unusable(response, too_large)
+    elif encoding and _OLD_URLLIB3:  # pragma: no cover - CI runs a current urllib3
+        step = 1024
+        if not {part.strip() for part in encoding.split(",")} <= _BOUNDED_ENCODINGS:
+            response.close()
+            raise _unusable(response, f"an answer in the {encoding!r} encoding was refused")
+    out = io.BytesIO()
+    size = 0
+    for chunk in response.iter_content(step):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise _unusable(response, too_large)
+        out.write(chunk)
+    # getvalue() hands the buffer over without a copy. requests keeps a read
+    # body in this attribute (there is no public way to set it), so
+    # ``response.content``, ``.text`` and ``.json()`` work as usual.
+    body = out.getvalue()
+    response._content = body
+    return body
+
+
+def _unusable(response: requests.Response, problem: str) -> _Failure:
+    """The failure for an answer that cannot be used.
+
+    Never retried (the same request would get the same answer); a send's
+    outcome is unknown.
+    """
+    fields: dict[str, Any] = {"status_code": response.status_code, "response": response}
+    return _Failure(
+        UnexpectedResponseError(problem, **fields),
+        "never",
+        send_error=_SendUnexpectedResponseError(problem, **fields),
+    )
+
+
+def _mask_kept_request(response: requests.Response) -> None:
+    """Give ``response`` a copy of its request with the token masked.
+
+    The response may be kept, copied, pickled or logged by the caller; the
+    request object itself is left as it was (a mock may have recorded it).
+    """
+    request = response.request
+    if request is None or not isinstance(request.headers, Mapping):
+        return
+    if not any(name in request.headers for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER)):
+        return
+    kept = request.copy()
+    for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER):
+        if name in kept.headers:
+            kept.headers[name] = "***"
+    response.request = kept
+
 
 def _backoff(settings: _Settings, retry: int) -> float:
     """Full jitter: a random wait up to base * 2**(retry - 1), capped."""
@@ -2979,8 +3128,13 @@ def _perform(
                     headers=headers,
                     timeout=(connect_budget, read_budget),
                     allow_redirects=False,
+                    stream=True,
                     **request_args,
                 )
+            try:
+                _read_body(response, settings.max_response_bytes)
+            finally:
+                _mask_kept_request(response)
             if call.fired:
                 # The watchdog's shutdown reads as end-of-stream, which
                 # http.client may take for a complete (truncated) answer.
