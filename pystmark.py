@@ -1042,6 +1042,13 @@ def _check_line(field: str, value: Any) -> None:
         raise MessageError(field, f"must be a string, not {type(value).__name__}")
     if _HEADER_UNSAFE.search(value):
         raise MessageError(field, "must not contain CR, LF or NUL characters")
+    _check_unicode(field, value)
+
+
+def _check_unicode(field: str, value: str) -> None:
+    """Refuse a lone surrogate: text that cannot be sent as UTF-8."""
+    if not value.isascii() and re.search("[\ud800-\udfff]", value):
+        raise MessageError(field, "is not valid Unicode text (it holds a lone surrogate)")
 
 
 def _base64_size(raw_size: int) -> int:
@@ -1079,7 +1086,7 @@ class Attachment:
 
             content_type = mimetypes.guess_type(base_name)[0] or "application/octet-stream"
         self.content_type = content_type
-        if content_id and not content_id.startswith("cid:"):
+        if content_id and isinstance(content_id, str) and not content_id.startswith("cid:"):
             content_id = "cid:" + content_id
         self.content_id = content_id
         self._data = None if data is None else bytes(data)
@@ -1090,7 +1097,10 @@ class Attachment:
         """The raw bytes of the file."""
         if self._data is not None:
             return self._data
-        return base64.b64decode(cast(str, self._content))
+        try:
+            return base64.b64decode(cast(str, self._content))
+        except ValueError:
+            raise MessageError(f"attachments[{self.name!r}]", "content is not base64") from None
 
     @property
     def content(self) -> str:
@@ -1128,6 +1138,10 @@ class Attachment:
         field = f"attachments[{self.name!r}]"
         if not self.name:
             raise MessageError("attachments", "an attachment needs a file name")
+        if self._content is not None and not (
+            isinstance(self._content, str) and self._content.isascii()
+        ):
+            raise MessageError(f"{field}.content", "must be base64 text")
         _check_line(field, self.name)
         _check_line(f"{field}.content_type", self.content_type)
         if self.content_id is not None:
@@ -1135,8 +1149,6 @@ class Attachment:
         extension = self.name.rsplit(".", 1)[-1].lower() if "." in self.name else ""
         if extension in FORBIDDEN_EXTENSIONS:
             raise MessageError(field, f"Postmark refuses .{extension} attachments")
-        if self._content is not None and not isinstance(self._content, str):
-            raise MessageError(f"{field}.content", "must be base64 text")
 
     def to_payload(self) -> dict[str, Any]:
         """Postmark's JSON for this attachment."""
@@ -1180,6 +1192,14 @@ class Attachment:
             f"Attachment(name={self.name!r}, content_type={self.content_type!r}, "
             f"content_id={self.content_id!r}, size={self.encoded_size})"
         )
+
+
+def _attachment(item: Any) -> Attachment:
+    if isinstance(item, Attachment):
+        return item
+    if not isinstance(item, Mapping):
+        raise MessageError("attachments", "each attachment is an Attachment or a dict")
+    return Attachment.from_dict(item)
 
 
 _ATTACHMENT_KEYS = {
@@ -1289,10 +1309,7 @@ class Message:
         self.track_opens = track_opens
         self.track_links = track_links
         self.message_stream = message_stream
-        self.attachments = [
-            item if isinstance(item, Attachment) else Attachment.from_dict(item)
-            for item in attachments or ()
-        ]
+        self.attachments = [_attachment(item) for item in attachments or ()]
         self.template_id = template_id
         self.template_alias = template_alias
         if template_model is not None and not isinstance(template_model, Mapping):
@@ -1360,8 +1377,8 @@ class Message:
         """Every To, Cc and Bcc address, display names removed."""
         return [
             address
-            for field in (self.to, self.cc, self.bcc)
-            for _, address in email.utils.getaddresses([_join_addresses(field) or ""])
+            for name in ("to", "cc", "bcc")
+            for _, address in _get_addresses(name, [_join_addresses(getattr(self, name)) or ""])
             if address
         ]
 
@@ -1387,6 +1404,7 @@ class Message:
                 continue
             if not isinstance(body, str):
                 raise MessageError(field, "must be a string")
+            _check_unicode(field, body)
             if len(body) * 4 > MAX_BODY_BYTES and len(body.encode("utf-8")) > MAX_BODY_BYTES:
                 raise MessageError(field, f"larger than {MAX_BODY_BYTES // _MIB} MB")
         self._validate_content(template)
@@ -1434,6 +1452,8 @@ class Message:
         for key, value in self.metadata.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise MessageError("metadata", "keys and values must be strings")
+            _check_unicode("metadata", key)
+            _check_unicode("metadata", value)
 
     def _validate_content(self, template: bool | None) -> None:
         has_body = bool(self.html or self.text)
@@ -1560,6 +1580,8 @@ def _header_pairs(headers: HeadersLike | None) -> Iterator[tuple[str, str]]:
     if isinstance(headers, Mapping):
         yield from headers.items()
         return
+    if not isinstance(headers, Iterable) or isinstance(headers, str | bytes):
+        raise MessageError("headers", "give a dict, (name, value) pairs or Name/Value dicts")
     for item in headers:
         if isinstance(item, Mapping):
             if set(item) != {"Name", "Value"}:
@@ -1590,7 +1612,16 @@ def _count_addresses(field: str, value: Addresses | None) -> int:
         _check_line(field, item)
     if all(_SIMPLE_ADDRESS.match(item) for item in items):
         return len(items)  # plain user@host addresses: nothing for the parser to find
-    return sum(1 for _, address in email.utils.getaddresses(items) if address)
+    return sum(1 for _, address in _get_addresses(field, items) if address)
+
+
+def _get_addresses(field: str, items: list[str]) -> list[tuple[str, str]]:
+    """``email.utils.getaddresses``, with its failures as :class:`MessageError`."""
+    try:
+        return email.utils.getaddresses(items)
+    except (RecursionError, ValueError, TypeError, IndexError):
+        # Deeply nested comments exhaust the parser's recursion.
+        raise MessageError(field, "cannot be read as email addresses") from None
 
 
 # One bare address: no display name, quoting, comments, groups or separators.
@@ -1660,9 +1691,14 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
 
 def _encode_plain(payload: dict[str, str]) -> bytes:
     """JSON bytes of a flat dict of strings (cheaper than a general encode)."""
-    if _flat_encoder is None:  # pragma: no cover - Python builds without the C encoder
-        return _encode_json(payload)
-    return "".join(_flat_encoder(payload, 0)).encode("utf-8")
+    try:
+        if _flat_encoder is None:  # pragma: no cover - Python builds without the C encoder
+            return _encode_json(payload)
+        return "".join(_flat_encoder(payload, 0)).encode("utf-8")
+    except UnicodeEncodeError:
+        for key, value in payload.items():  # the same error as Message.validate's
+            _check_unicode(_MESSAGE_NAMES.get(key, key), value)
+        raise  # pragma: no cover - only a lone surrogate fails to encode
 
 
 def _encode_json(payload: Any) -> bytes:
@@ -1709,7 +1745,11 @@ def _encode_with_attachments(
         marker = f"@@pystmark-{os.urandom(16).hex()}-"
         positions = {id(attachment): index for index, attachment in enumerate(attachments)}
         text = _encode_json(build(lambda item: f"{marker}{positions[id(item)]}@@"))
-    except (TypeError, ValueError) as error:
+    except UnicodeEncodeError:
+        raise MessageError(
+            "template_model", "is not valid Unicode text (it holds a lone surrogate)"
+        ) from None
+    except (TypeError, ValueError, RecursionError) as error:
         raise MessageError("template_model", f"not JSON serialisable: {error}") from None
     pieces = re.split(re.escape(marker.encode()) + rb"(\d+)@@", text)
     # Written into one buffer whose getvalue() hands over its bytes without a
@@ -1761,13 +1801,13 @@ def parse_datetime(value: Any, naive_tz: tzinfo | None = timezone.utc) -> dateti
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     tz: tzinfo | None = naive_tz
-    if offset == "Z":
-        tz = timezone.utc
-    elif offset:
-        sign = -1 if offset[0] == "-" else 1
-        digits = offset[1:].replace(":", "")
-        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
     try:
+        if offset == "Z":
+            tz = timezone.utc
+        elif offset:
+            sign = -1 if offset[0] == "-" else 1
+            digits = offset[1:].replace(":", "")
+            tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
         return datetime(
             int(year), int(month), int(day), int(hour or 0), int(minute or 0),
             int(second or 0), micro, tzinfo=tz,
@@ -1794,6 +1834,17 @@ def _as_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise DataError(f"expected an integer, not {type(value).__name__}")
     return value
+
+
+def _as_number(value: Any) -> float:
+    if value is None or value == "":
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise DataError(f"expected a number, not {type(value).__name__}")
+    try:
+        return float(value)
+    except (ValueError, OverflowError):
+        raise DataError(f"not a number: {str(value)[:40]!r}") from None
 
 
 def _as_bool(value: Any) -> bool:
@@ -1999,7 +2050,7 @@ class BulkStatus(Record):
     status = _field("Status", _as_str)
     submitted_at = _field("SubmittedAt", parse_datetime)
     total_messages = _field("TotalMessages", _as_int)
-    percentage_completed = _field("PercentageCompleted", lambda value: float(value or 0))
+    percentage_completed = _field("PercentageCompleted", _as_number)
 
 
 # Small records shared by the messages API and webhook posts.
@@ -2838,27 +2889,39 @@ def _cert_failure(exc: BaseException) -> bool:
     )
 
 
-def _transport_failure(exc: BaseException, deadline_hit: bool) -> _Failure:
-    """The typed error (and retry class) for a failure below HTTP."""
+def _transport_failure(exc: BaseException, deadline_hit: bool, received: bool = False) -> _Failure:
+    """The typed error (and retry class) for a failure below HTTP.
+
+    ``received`` says the answer's status and headers had arrived: the
+    request was sent, whatever went wrong after.
+    """
     name = type(exc).__name__
-    if isinstance(exc, requests.exceptions.InvalidHeader):
-        # requests' message would echo the header value, which may be a token.
-        return _Failure(ConfigurationError("a header value is invalid"), "never", chain=False)
-    if isinstance(exc, UnicodeError):
-        # http.client encodes header values as latin-1; its error holds the value.
-        return _Failure(
-            ConfigurationError("a header value is not latin-1 text"), "never", chain=False
-        )
-    if isinstance(exc, requests.exceptions.SSLError | ssl.SSLError) and _cert_failure(exc):
-        return _Failure(TLSVerificationError(f"TLS verification failed ({name})"), "never")
-    if isinstance(exc, requests.ConnectionError) and _not_sent(exc):
-        if deadline_hit:
+    if received or (isinstance(exc, requests.ConnectionError) and not _not_sent(exc)):
+        unknown = SendOutcomeUnknownError(f"the request failed after it was sent ({name})")
+    else:
+        unknown = SendOutcomeUnknownError(f"the request failed, maybe after it was sent ({name})")
+    if not received:
+        if isinstance(exc, requests.exceptions.InvalidHeader) and not any(
+            isinstance(item, urllib3.exceptions.InvalidHeader) for item in _causes(exc)
+        ):
+            # Ours, refused before sending: requests' message would echo the
+            # header value, which may be a token.
+            return _Failure(ConfigurationError("a header value is invalid"), "never", chain=False)
+        if isinstance(exc, UnicodeEncodeError):
+            # http.client encodes header values as latin-1; its error holds the value.
             return _Failure(
-                DeadlineExceededError("the call's deadline passed while connecting"), "never"
+                ConfigurationError("a header value is not latin-1 text"), "never", chain=False
             )
-        return _Failure(
-            ConnectionFailedError(f"could not connect{_connect_problem(exc)}"), "always"
-        )
+        if isinstance(exc, requests.exceptions.SSLError | ssl.SSLError) and _cert_failure(exc):
+            return _Failure(TLSVerificationError(f"TLS verification failed ({name})"), "never")
+        if isinstance(exc, requests.ConnectionError) and _not_sent(exc):
+            if deadline_hit:
+                return _Failure(
+                    DeadlineExceededError("the call's deadline passed while connecting"), "never"
+                )
+            return _Failure(
+                ConnectionFailedError(f"could not connect{_connect_problem(exc)}"), "always"
+            )
     if deadline_hit:
         return _Failure(
             DeadlineExceededError("the call's deadline passed while waiting for Postmark"),
@@ -2872,28 +2935,40 @@ def _transport_failure(exc: BaseException, deadline_hit: bool) -> _Failure:
         requests.Timeout,
         requests.exceptions.ChunkedEncodingError,
         requests.exceptions.ContentDecodingError,
+        requests.exceptions.InvalidHeader,  # in the answer (ours are above)
+        requests.exceptions.RetryError,  # a session's own retries, after answers
     )
-    if isinstance(exc, requests.RequestException) and not isinstance(exc, network):
+    if not received and isinstance(exc, requests.RequestException) and not isinstance(exc, network):
         # InvalidURL, MissingSchema...: refused before anything was sent.
         return _Failure(ConfigurationError(f"requests refused the request ({name})"), "never")
-    if not isinstance(exc, OSError | urllib3.exceptions.HTTPError | http.client.HTTPException):
-        return _Failure(ConfigurationError(f"the request could not be made ({name})"), "never")
-    unknown = SendOutcomeUnknownError(f"the request failed after it was sent ({name})")
-    if isinstance(exc, requests.exceptions.ContentDecodingError):
-        return _Failure(
-            UnexpectedResponseError("Postmark's answer could not be decoded"),
-            "idempotent",
-            send_error=unknown,
-        )
     if isinstance(exc, requests.Timeout):
         return _Failure(
             RequestTimeoutError("Postmark did not answer within the read timeout"),
             "idempotent",
             send_error=unknown,
         )
-    return _Failure(
-        ConnectionFailedError(f"the connection broke ({name})"), "idempotent", send_error=unknown
-    )
+    if isinstance(
+        exc,
+        requests.exceptions.ContentDecodingError
+        | requests.exceptions.InvalidHeader
+        | urllib3.exceptions.InvalidHeader
+        | urllib3.exceptions.DecodeError
+        | UnicodeDecodeError,
+    ):
+        return _Failure(
+            UnexpectedResponseError(f"Postmark's answer could not be decoded ({name})"),
+            "idempotent",
+            send_error=unknown,
+        )
+    if isinstance(exc, OSError | urllib3.exceptions.HTTPError | http.client.HTTPException):
+        return _Failure(
+            ConnectionFailedError(f"the connection broke ({name})"),
+            "idempotent",
+            send_error=unknown,
+        )
+    # Anything else (a hook's error, a library's bug): the request may have
+    # gone out, so a send's outcome is unknown; nothing is repeated.
+    return _Failure(TransportError(f"the request failed ({name})"), "never", send_error=unknown)
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -2944,7 +3019,10 @@ def _check_response(response: requests.Response, endpoint: Endpoint | None = Non
         message = text if isinstance(text, str) else None
     if 300 <= status < 400:
         # Redirects are never followed: the token must not go to another host.
-        target = urlsplit(response.headers.get("Location", "")).hostname or "nowhere"
+        try:
+            target = urlsplit(response.headers.get("Location", "")).hostname or "nowhere"
+        except ValueError:
+            target = "an invalid location"
         message = f"Postmark answered with a redirect to {target}, which is not followed"
     if message is None:
         kind = response.headers.get("Content-Type", "no content type").split(";")[0]
@@ -2959,7 +3037,10 @@ def _check_response(response: requests.Response, endpoint: Endpoint | None = Non
     api_error = error_class(message, **fields)
     if status in (429, 503) or error_code == 100:
         raise _Failure(api_error, "always", retry_after=_retry_after(response))
-    if status in (500, 502, 504):
+    if not 300 <= status < 500:
+        # Every 5xx but 503 (Postmark's refusal when down for maintenance),
+        # proxies' 52x pages included, and statuses outside HTTP's classes:
+        # the request reached something that may have passed it on.
         send_class = _SendInternalServerError if status == 500 else _SendUnexpectedResponseError
         raise _Failure(api_error, "idempotent", send_error=send_class(message, **fields))
     raise _Failure(api_error, "never")
@@ -2973,7 +3054,8 @@ _READ_STEP = 64 * 1024
 #: Older urllib3 inflates a whole step at once (gzip and deflate: at most
 #: about 1,000 times): such answers are read 1 KiB at a time, and answers in
 #: encodings of higher ratios (br, zstd) are refused.
-_OLD_URLLIB3 = tuple(int(part) for part in re.findall(r"\d+", urllib3.__version__)[:2]) < (2, 6)
+_URLLIB3_VERSION: str = getattr(urllib3, "__version__", "0")
+_OLD_URLLIB3 = tuple(int(part) for part in re.findall(r"\d+", _URLLIB3_VERSION)[:2]) < (2, 6)
 _BOUNDED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "identity", ""})
 
 
@@ -3108,6 +3190,7 @@ def _perform(
         call = _Call(time.monotonic() + remaining)
         _CURRENT.call = call
         connect_budget, read_budget = min(connect, remaining), min(read, remaining)
+        received = False  # True once the answer's status and headers are in
         try:
             if isinstance(session, _PooledSession):
                 response = session.send_plain(
@@ -3131,6 +3214,7 @@ def _perform(
                     stream=True,
                     **request_args,
                 )
+            received = True
             try:
                 _read_body(response, settings.max_response_bytes)
             finally:
@@ -3152,13 +3236,9 @@ def _perform(
             return response, data
         except _Failure as caught:
             failure, cause = caught, caught.error
-        except (
-            OSError,
-            ValueError,
-            urllib3.exceptions.HTTPError,
-            http.client.HTTPException,
-        ) as exc:
-            # requests' errors are OSErrors; raw urllib3/http.client ones can leak.
+        except Exception as exc:
+            # requests' errors are OSErrors; raw urllib3/http.client ones can
+            # leak, and so can anything a hook or an adapter raises.
             # A timeout shortened to the time left is the deadline too.
             clipped = (
                 connect_budget < connect
@@ -3170,7 +3250,7 @@ def _perform(
                 or _monotonic() >= deadline_at
                 or (isinstance(exc, requests.Timeout) and clipped)
             )
-            failure = _transport_failure(exc, deadline_hit)
+            failure = _transport_failure(exc, deadline_hit, received)
             _scrub(exc)
             cause = exc if failure.chain else None
         finally:
@@ -3949,7 +4029,7 @@ def _as_id(value: Any) -> int:
     """A numeric id, written by Postmark as a number (or, in Swagger, a string)."""
     if type(value) is int:
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return _as_int(value)
 
@@ -4617,14 +4697,21 @@ class SubscriptionChangeEvent(WebhookEvent):
 
 
 def _as_mail_date(value: Any) -> datetime | None:
-    """An inbound ``Date`` header (RFC 5322, or ISO 8601) as a datetime."""
-    if value is None or value == "":
+    """An inbound ``Date`` header (RFC 5322, or ISO 8601) as a datetime.
+
+    The sender wrote it, so it may be anything: a value that is not a date
+    gives None (``raw["Date"]`` keeps it), never an error.
+    """
+    if not isinstance(value, str) or not value.strip():
         return None
-    text = _as_str(value)
     try:
-        return email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return parse_datetime(text)
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        pass
+    try:
+        return parse_datetime(value)
+    except DataError:
+        return None
 
 
 class InboundEvent(WebhookEvent):
