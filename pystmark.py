@@ -4800,35 +4800,125 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _walk_json(data: Any, max_depth: int, *, strings: bool) -> None:
+    """Refuse nesting deeper than ``max_depth``, without recursion.
+
+    With ``strings``, strings holding lone surrogates are refused too. Memory
+    grows with the depth only.
+    """
+    if strings and isinstance(data, str) and _has_surrogate(data):
+        raise WebhookError("a string is not valid Unicode (a lone surrogate)")
+    if not isinstance(data, dict | list):
+        return
+    stack: list[Iterator[Any]] = [iter(_json_children(data))]
+    while stack:
+        for value in stack[-1]:
+            if strings and isinstance(value, str) and _has_surrogate(value):
+                raise WebhookError("a string is not valid Unicode (a lone surrogate)")
+            if isinstance(value, dict | list):
+                if len(stack) >= max_depth:
+                    raise WebhookError(f"JSON nested deeper than {max_depth} levels")
+                stack.append(iter(_json_children(value)))
+                break
+        else:
+            stack.pop()
+
+
+def _json_children(value: dict[str, Any] | list[Any]) -> Iterable[Any]:
+    if isinstance(value, list):
+        return value
+    return (item for pair in value.items() for item in pair)
+
+
 def _check_depth(data: Any, max_depth: int) -> None:
     """Refuse nesting deeper than ``max_depth``, without recursion."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
+    _walk_json(data, max_depth, strings=False)
+
+
+def _has_surrogate(text: str) -> bool:
+    return not text.isascii() and re.search("[\ud800-\udfff]", text) is not None
+
+
+# The tokens of a JSON text that shape what it decodes into: a string (to
+# its closing quote, or to the end of an unterminated one: every match
+# succeeds, so scanning stays linear), an opening or closing bracket, and a
+# separator (each starts another value).
+_JSON_TOKENS = r'(")[^"\\]*(?:\\.[^"\\]*)*\\?(?:"|\Z)|([\[{])|([\]}])|[,:]'
+#: Estimated bytes of Python objects a decoded JSON value costs, besides its
+#: text: a container (an object of a few keys), a string, any other value.
+_CONTAINER_COST = 200
+_STRING_COST = 56
+_VALUE_COST = 40
+#: Decoded objects may take this much memory beyond three times the body's size.
+_DECODE_ALLOWANCE = 8 * _MIB
+
+
+def _scan_webhook(text: bytes | str, max_depth: int) -> bool:
+    """Check a JSON text's shape before decoding it, in time ~ its size.
+
+    Raises :class:`WebhookError` for nesting deeper than ``max_depth`` and
+    for a text that would decode into objects taking more than three times
+    its size (plus an allowance): countless tiny values, which no post of
+    Postmark's holds. Stops as soon as either is certain.
+
+    Returns False without scanning when counting characters shows the cost
+    is within bounds whatever the nesting (the caller checks that after
+    decoding).
+    """
+    budget = 3 * len(text) + _DECODE_ALLOWANCE
+    count: Callable[[str], int] = (
+        text.count if isinstance(text, str) else lambda char: text.count(char.encode())
+    )
+    most = (
+        _STRING_COST * count('"') // 2
+        + _CONTAINER_COST * (count("[") + count("{"))
+        + _VALUE_COST * (count(",") + count(":"))
+    )
+    if most <= budget:
+        return False
+    pattern: Any = _JSON_TOKENS if isinstance(text, str) else _JSON_TOKENS.encode()
+    cost = depth = 0
+    for match in re.finditer(pattern, cast(Any, text), re.DOTALL):
+        kind = match.lastindex
+        if kind == 1:
+            cost += _STRING_COST
+        elif kind == 2:
+            depth += 1
             if depth > max_depth:
                 raise WebhookError(f"JSON nested deeper than {max_depth} levels")
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children)
+            cost += _CONTAINER_COST
+        elif kind == 3:
+            depth -= 1
+        else:
+            cost += _VALUE_COST
+        if cost > budget:
+            raise WebhookError("the JSON holds too many values for its size")
+    return True
 
 
-def _decode_webhook(body: bytes | str, max_bytes: int) -> Any:
+def _decode_webhook(body: bytes | str, max_bytes: int, max_depth: int = MAX_WEBHOOK_DEPTH) -> Any:
     if isinstance(body, bytes | bytearray | memoryview):
         raw = bytes(body)
         if len(raw) > max_bytes:
             raise WebhookError(f"the body is larger than {max_bytes} bytes")
+        scanned = _scan_webhook(raw, max_depth)
         try:
-            text = raw.decode("utf-8-sig")
+            text = raw.decode("utf-8-sig")  # strict: encoded surrogates are refused
         except UnicodeDecodeError:
             raise WebhookError("the body is not UTF-8") from None
     elif isinstance(body, str):
-        if len(body) > max_bytes or len(body.encode("utf-8", "surrogatepass")) > max_bytes:
+        if len(body) > max_bytes or (
+            len(body) * 4 > max_bytes and len(body.encode("utf-8", "surrogatepass")) > max_bytes
+        ):
             raise WebhookError(f"the body is larger than {max_bytes} bytes")
+        if _has_surrogate(body):
+            raise WebhookError("the body is not valid Unicode (a lone surrogate)")
+        scanned = _scan_webhook(body, max_depth)
         text = body
     else:
         raise WebhookError(f"expected bytes, str or dict, not {type(body).__name__}")
     try:
-        return json.loads(
+        data = json.loads(
             text,
             parse_constant=_reject_constant,
             parse_int=_parse_int,
@@ -4841,6 +4931,10 @@ def _decode_webhook(body: bytes | str, max_bytes: int) -> Any:
         raise
     except ValueError as error:
         raise WebhookError(f"invalid JSON: {error}") from None
+    surrogates = re.search(r"\\u[dD][89a-fA-F]", text) is not None  # maybe escaped ones
+    if surrogates or not scanned:
+        _walk_json(data, max_depth, strings=surrogates)
+    return data
 
 
 def parse_webhook(
@@ -4857,10 +4951,13 @@ def parse_webhook(
     ``RecordType`` an :class:`UnknownEvent`. Every field is checked at once:
     anything malformed, too large or too deep raises :class:`WebhookError`.
     """
-    data = body if isinstance(body, Mapping) else _decode_webhook(body, max_bytes)
+    if isinstance(body, Mapping):
+        data: Any = body
+        _walk_json(dict(body), max_depth, strings=True)
+    else:
+        data = _decode_webhook(body, max_bytes, max_depth)
     if not isinstance(data, Mapping):
         raise WebhookError(f"the body must be a JSON object, not {type(data).__name__}")
-    _check_depth(data, max_depth)
     record_type = data.get("RecordType")
     if record_type is not None and not isinstance(record_type, str):
         raise WebhookError("RecordType must be a string")
@@ -4927,7 +5024,7 @@ def _pairs(credentials: Iterable[tuple[str, str]] | tuple[str, str]) -> list[tup
 
 def _basic_credentials(header: str | bytes | None) -> tuple[bytes, bytes] | None:
     """The (user, password) bytes of a Basic ``Authorization`` header, or None."""
-    if header is None:
+    if not isinstance(header, str | bytes):
         return None
     try:
         text = header.decode("latin-1") if isinstance(header, bytes) else header
@@ -5034,12 +5131,16 @@ class WebhookApp:
         """Check, parse and dispatch one request; return what to answer."""
         if self.credentials is not None and not check_basic_auth(authorization, self.credentials):
             return self._unauthorized()
-        if method.upper() != "POST":
+        if not isinstance(method, str) or method.upper() != "POST":
             return WebhookReply(405, "Method Not Allowed", [("Allow", "POST")])
         try:
             event = parse_webhook(body, max_bytes=self.max_bytes)
         except WebhookError as error:
             return WebhookReply(400, f"Bad Request: {error}"[:200], [])
+        except Exception as error:  # pragma: no cover - parse_webhook raises WebhookError
+            # A malformed post is Postmark's (or an attacker's) fault: never a 500.
+            logger.debug("a webhook post could not be parsed", exc_info=error)
+            return WebhookReply(400, "Bad Request: the post could not be parsed", [])
         handler = self.handlers.get(type(event)) or self.handlers.get(WebhookEvent)
         if handler is not None:
             handler(event)
@@ -5049,7 +5150,8 @@ class WebhookApp:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         """The WSGI entry point."""
-        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        method = environ.get("REQUEST_METHOD", "GET")
+        method = method.upper() if isinstance(method, str) else "GET"
         authorization = environ.get("HTTP_AUTHORIZATION")
         if self.credentials is not None and not check_basic_auth(authorization, self.credentials):
             reply = self._unauthorized()
@@ -5076,20 +5178,37 @@ class WebhookApp:
 
 
 def _read_wsgi_body(environ: Mapping[str, Any], max_bytes: int) -> bytes | None:
-    """The request body, or None if its length is invalid or over ``max_bytes``."""
+    """The request body, or None if it is malformed, cut short or over ``max_bytes``."""
     stream = environ.get("wsgi.input")
-    length_text = environ.get("CONTENT_LENGTH") or ""
-    if not length_text:
-        if stream is None or not environ.get("wsgi.input_terminated"):
-            return b""
-        body = stream.read(max_bytes + 1)
-        return None if len(body) > max_bytes else bytes(body)
-    if not length_text.isdigit():
+    length_value = environ.get("CONTENT_LENGTH")
+    length_text = length_value.strip() if isinstance(length_value, str) else ""
+    if length_value is not None and not isinstance(length_value, str):
         return None
-    length = int(length_text)
-    if length > max_bytes:
+    if length_text and not (length_text.isascii() and length_text.isdigit()):
         return None
-    return bytes(stream.read(length)) if stream is not None and length else b""
+    length = int(length_text) if length_text else None
+    if length is not None and length > max_bytes:
+        return None
+    if length == 0 or (length is None and not environ.get("wsgi.input_terminated")):
+        return b""
+    if stream is None or not callable(getattr(stream, "read", None)):
+        return None
+    wanted = max_bytes + 1 if length is None else length
+    out = io.BytesIO()
+    try:
+        while out.tell() < wanted:
+            chunk = stream.read(min(wanted - out.tell(), 1024 * 1024))
+            if not chunk:
+                break
+            if not isinstance(chunk, bytes | bytearray):
+                return None
+            out.write(chunk)
+    except (OSError, ValueError):  # the client went away mid-body
+        return None
+    size = out.tell()
+    if size > max_bytes or (length is not None and size < length):
+        return None  # over the limit, or shorter than announced
+    return out.getvalue()
 
 
 def _event_class(event_type: type[WebhookEvent] | str) -> type[WebhookEvent]:
@@ -5279,7 +5398,7 @@ class InboundMessage(Record):
         """The Date header parsed into an aware datetime (``None`` if absent or invalid)."""
         try:
             return email.utils.parsedate_to_datetime(self.date) if self.date else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
 
     @classmethod
@@ -5296,8 +5415,22 @@ class InboundMessage(Record):
         """The message as a standard-library :class:`email.message.EmailMessage`.
 
         Headers, the text and HTML parts (as alternatives) and the decoded
-        attachments (inline ones keep their Content-ID).
+        attachments (inline ones keep their Content-ID). The sender controls
+        all of it: header values are unfolded and stripped of control
+        characters (no header can be injected), headers the email package
+        cannot parse are left out, and a malformed content type or Content-ID
+        of an attachment is replaced or dropped. Raises :class:`DataError`
+        for a message that cannot be rebuilt (an attachment that is not
+        base64, text that is not valid Unicode).
         """
+        try:
+            return self._email_message()
+        except DataError:
+            raise
+        except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as error:
+            raise DataError(f"the message cannot be rebuilt ({type(error).__name__})") from error
+
+    def _email_message(self) -> EmailMessage:
         import email.policy
         from email.message import EmailMessage
 
@@ -5324,15 +5457,20 @@ class InboundMessage(Record):
         else:
             message.set_content(self.text_body)
         for attachment in self.attachments:
-            maintype, _, subtype = (attachment.content_type or "").partition("/")
-            if not maintype or not subtype:
+            content_type = (attachment.content_type or "").split(";")[0].strip().lower()
+            maintype, _, subtype = content_type.partition("/")
+            if (
+                not re.fullmatch(_MIME_TYPE, content_type)
+                or maintype in ("multipart", "message")  # would need parts, not bytes
+            ):
                 maintype, subtype = "application", "octet-stream"
+            content_id = (attachment.content_id or "").strip().strip("<>")
             message.add_attachment(
                 attachment.data,
                 maintype=maintype,
                 subtype=subtype,
-                filename=attachment.name or None,
-                cid=f"<{attachment.content_id.strip('<>')}>" if attachment.content_id else None,
+                filename=_header_text(attachment.name) or None,
+                cid=f"<{content_id}>" if re.fullmatch(_CONTENT_ID, content_id) else None,
             )
         return message
 
@@ -5344,8 +5482,18 @@ _EMAIL_OWN_HEADERS = frozenset(
 )
 
 
+_MIME_TYPE = r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+"
+_CONTENT_ID = r"[^\s<>()\\\x00-\x1f\x7f]+"
+
+
+def _header_text(value: str | None) -> str:
+    """``value`` on one line: unfolded, without control characters or lone surrogates."""
+    text = " ".join((value or "").split())  # unfold: no CR/LF reaches a header
+    return re.sub("[\x00-\x1f\x7f\ud800-\udfff]", "", text)
+
+
 def _set_header(message: EmailMessage, name: str, value: str) -> None:
-    value = " ".join((value or "").split())  # unfold; no CR/LF reaches the header
+    value = _header_text(value)
     if not value or not _HEADER_NAME.fullmatch(name):
         return
     try:
