@@ -3074,6 +3074,13 @@ def _read_body(response: requests.Response, limit: int) -> bytes:
         if len(content) > limit:
             raise _unusable(response, too_large)
         return content
+    # http.client keeps the header block's parsing defects on its message
+    # (urllib3 only logs them): a header line it could not read leaves the
+    # answer's framing in doubt. requests reads the same object for cookies.
+    original = getattr(response.raw, "_original_response", None)
+    if getattr(getattr(original, "msg", None), "defects", None):
+        response.close()
+        raise _unusable(response, "Postmark's answer has a malformed header")
     step = _READ_STEP
     encoding = response.headers.get("Content-Encoding", "").strip().lower()
     length = response.headers.get("Content-Length", "").strip()

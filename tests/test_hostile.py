@@ -1,0 +1,576 @@
+"""Hostile input (issue 15): bounded reads, one error family, webhooks, settings.
+
+Every byte from outside is treated as hostile: a server's status line,
+headers and body, a webhook post and its WSGI environ, an inbound mail's
+fields, and the user's own message fields and settings. Each case ends in a
+typed ``PystmarkError`` (or a 4xx for a webhook), never anything else.
+"""
+
+from __future__ import annotations
+
+import copy
+import email
+import email.policy
+import gzip
+import io
+import json
+import pickle
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+import responses
+
+import pystmark
+from tests import faults
+from tests.conftest import API, MESSAGE, TOKEN, ok_result
+from tests.faults import RawServer
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def raw() -> Iterator[Callable[[faults.Handler], RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(handler: faults.Handler) -> RawServer:
+        server = RawServer(handler)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def answering(head: bytes, body: bytes = b"") -> faults.Handler:
+    """Read each request, write ``head`` + ``body`` as they are, then close."""
+
+    def handler(server: RawServer, conn: socket.socket) -> None:
+        if server.read(conn) is not None:
+            conn.sendall(head + body)
+            conn.shutdown(socket.SHUT_WR)
+            server.wait(0.2)
+
+    return handler
+
+
+def json_head(status: int = 200, extra: str = "", length: int | None = 0) -> bytes:
+    lines = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    if length is not None:
+        lines += f"Content-Length: {length}\r\n"
+    return (lines + extra + "\r\n").encode("utf-8")  # a server may send any bytes
+
+
+OPTIONS = {**faults.FAST, "max_retries": 0}
+
+
+def send(server: RawServer, **options: Any) -> Any:
+    return pystmark.send(faults.message(), base_url=server.url, **{**OPTIONS, **options})
+
+
+def read(server: RawServer, **options: Any) -> Any:
+    return pystmark.get_server(base_url=server.url, **{**OPTIONS, **options})
+
+
+# ---- bounded reads ------------------------------------------------------------
+
+
+def test_default_limit_fits_postmark_largest_answers() -> None:
+    # A 10 MB message's source, every byte JSON-escaped to six, still fits.
+    assert pystmark.DEFAULT_MAX_RESPONSE_BYTES >= 6 * pystmark.MAX_MESSAGE_BYTES
+    assert "max_response_bytes" in pystmark.Options.__annotations__
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "100", float("nan")])
+def test_max_response_bytes_must_be_a_positive_integer(value: Any, no_requests: Any) -> None:
+    with pytest.raises(pystmark.ConfigurationError, match="max_response_bytes"):
+        pystmark.get_server(api_key=TOKEN, max_response_bytes=value)
+
+
+def test_a_body_at_the_limit_is_read_and_one_byte_more_is_refused(mocked: Any) -> None:
+    body = json.dumps({"Name": "x" * 100}).encode()
+    mocked.add(responses.GET, API + "/server", body=body)
+    assert pystmark.get_server(api_key=TOKEN, max_response_bytes=len(body)).data["Name"]
+    with pytest.raises(pystmark.UnexpectedResponseError, match="max_response_bytes") as caught:
+        pystmark.get_server(api_key=TOKEN, max_response_bytes=len(body) - 1)
+    assert not isinstance(caught.value, pystmark.SendOutcomeUnknownError)
+    assert caught.value.attempts == 1  # the same request would get the same answer
+
+
+def test_a_send_answered_over_the_limit_has_an_unknown_outcome(mocked: Any) -> None:
+    mocked.add(responses.POST, API + "/email", json=ok_result())
+    with pytest.raises(pystmark.SendOutcomeUnknownError) as caught:
+        pystmark.send(MESSAGE, api_key=TOKEN, max_response_bytes=10)
+    assert isinstance(caught.value, pystmark.UnexpectedResponseError)
+    assert len(mocked.calls) == 1
+
+
+def test_a_gzip_bomb_is_refused_at_the_limit(raw: Callable[..., RawServer]) -> None:
+    # 64 MiB of zeros compress to about 64 KiB.
+    bomb = gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=9)
+    head = json_head(extra="Content-Encoding: gzip\r\n", length=len(bomb))
+    server = raw(answering(head, bomb))
+    with pytest.raises(pystmark.UnexpectedResponseError, match="max_response_bytes"):
+        read(server, max_response_bytes=1024 * 1024)
+    with pytest.raises(pystmark.SendOutcomeUnknownError):
+        send(server, max_response_bytes=1024 * 1024)
+    assert len(faults.bodies(server.requests)) == 1
+
+
+def test_a_compressed_answer_within_the_limit_is_decoded(raw: Callable[..., RawServer]) -> None:
+    body = gzip.compress(json.dumps(faults.accepted()).encode())
+    server = raw(answering(json_head(extra="Content-Encoding: gzip\r\n", length=len(body)), body))
+    assert send(server).message_id
+
+
+def test_an_announced_length_over_the_limit_is_refused_before_reading(
+    raw: Callable[..., RawServer],
+) -> None:
+    # Announces 1 GB and sends nothing more: the read never waits for it.
+    server = raw(answering(json_head(length=10**9), b"{"))
+    with pytest.raises(pystmark.UnexpectedResponseError, match="max_response_bytes"):
+        read(server)
+
+
+def test_a_chunked_body_over_the_limit_is_refused(raw: Callable[..., RawServer]) -> None:
+    chunk = b"x" * 4096
+    body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 64 + b"0\r\n\r\n"
+    server = raw(answering(json_head(extra="Transfer-Encoding: chunked\r\n", length=None), body))
+    with pytest.raises(pystmark.UnexpectedResponseError, match="max_response_bytes"):
+        read(server, max_response_bytes=100_000)
+
+
+# ---- one error family ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [501, 505, 507, 520, 521, 522, 523, 524, 526, 599, 600, 999])
+def test_every_5xx_but_503_leaves_a_send_unknown_and_is_sent_once(
+    status: int, raw: Callable[..., RawServer]
+) -> None:
+    page = b"<html>proxy error</html>"
+    server = raw(answering(json_head(status, length=len(page)), page))
+    with pytest.raises(pystmark.SendOutcomeUnknownError) as caught:
+        send(server, max_retries=2)
+    assert isinstance(caught.value, pystmark.APIError)
+    assert len(faults.bodies(server.requests)) == 1
+    faults.assert_no_token(caught.value)
+
+
+def test_a_read_answered_by_a_proxy_52x_is_retried(raw: Callable[..., RawServer]) -> None:
+    server = raw(answering(json_head(522)))
+    with pytest.raises(pystmark.UnexpectedResponseError) as caught:
+        read(server, max_retries=1)
+    assert not isinstance(caught.value, pystmark.SendOutcomeUnknownError)
+    assert len(server.requests) == 2
+
+
+BROKEN_ANSWERS = {
+    "conflicting lengths": json_head(extra="Content-Length: 5\r\n", length=7) + b"{}",
+    "malformed status line": b"HTTP/1.1 OK\r\n\r\n",
+    "not HTTP": b"SSH-2.0-OpenSSH\r\n\r\n",
+    "header without colon": b"HTTP/1.1 200 OK\r\nno colon here\r\nContent-Length: 2\r\n\r\n{}",
+    "too many headers": b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * 150 + b"\r\n",
+    "header line too long": b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 70_000 + b"\r\n\r\n",
+    "body cut short": json_head(length=100) + b'{"ErrorCode": 0',
+    "bad chunk size": json_head(extra="Transfer-Encoding: chunked\r\n", length=None) + b"zz\r\n",
+    "truncated gzip": json_head(extra="Content-Encoding: gzip\r\n", length=10) + b"\x1f\x8b" * 5,
+    "not json": json_head(length=5) + b"hello",
+    "deep json": json_head(length=200_000) + b"[" * 100_000 + b"]" * 100_000,
+    "huge integer": json_head(length=20_000) + b"1" * 20_000,
+    "latin-1 reason": b"HTTP/1.1 500 \xff\xfe\r\nContent-Length: 0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("answer", BROKEN_ANSWERS.values(), ids=list(BROKEN_ANSWERS))
+def test_a_broken_answer_after_a_send_is_an_unknown_outcome(
+    answer: bytes, raw: Callable[..., RawServer]
+) -> None:
+    server = raw(answering(answer))
+    with pytest.raises(pystmark.PystmarkError) as caught:
+        send(server)
+    error = caught.value
+    assert isinstance(error, pystmark.SendOutcomeUnknownError), repr(error)
+    assert not isinstance(error, pystmark.ConfigurationError)
+    assert len(faults.bodies(server.requests)) == 1
+    faults.assert_no_token(error)
+    with pytest.raises(pystmark.PystmarkError) as caught_read:
+        read(server)
+    assert not isinstance(caught_read.value, pystmark.ConfigurationError)
+
+
+def test_a_hook_that_raises_gives_a_typed_error(mocked: Any) -> None:
+    mocked.add(responses.POST, API + "/email", json=ok_result())
+
+    def hook(response: requests.Response, **kwargs: Any) -> None:
+        raise RuntimeError("a hook's own bug")
+
+    with pytest.raises(pystmark.SendOutcomeUnknownError) as caught:
+        pystmark.send(MESSAGE, api_key=TOKEN, hooks={"response": [hook]})
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    mocked.add(responses.GET, API + "/server", json={})
+    with pytest.raises(pystmark.TransportError):
+        pystmark.get_server(api_key=TOKEN, hooks={"response": [hook]})
+
+
+@pytest.mark.parametrize(
+    "value", ["", "abc", "-5", "1e9", "9" * 400, "Wed, 32 Foo 2020 99:99:99 GMT", "\x00", "١٢"]
+)
+def test_any_retry_after_is_read_without_error(value: str, raw: Callable[..., RawServer]) -> None:
+    server = raw(answering(json_head(429, extra=f"Retry-After: {value}\r\n")))
+    with pytest.raises(pystmark.RateLimitError):
+        read(server)
+
+
+# ---- the user's own input ------------------------------------------------------
+
+
+SURROGATE = "\udc80"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"subject": "a" + SURROGATE},
+        {"text": "body " + SURROGATE},
+        {"html": SURROGATE},
+        {"to": "a" + SURROGATE + "@example.com"},
+        {"sender": "Name " + SURROGATE + " <me@example.com>"},
+        {"metadata": {"k": SURROGATE}},
+        {"headers": {"X-A": SURROGATE}},
+        {"tag": SURROGATE},
+    ],
+)
+def test_text_that_is_not_unicode_is_refused_before_sending(
+    fields: dict[str, Any], no_requests: Any
+) -> None:
+    with pytest.raises(pystmark.MessageError, match="lone surrogate"):
+        pystmark.send({**MESSAGE, **fields}, api_key=TOKEN)
+    with pytest.raises(pystmark.MessageError, match="lone surrogate"):
+        pystmark.Message(**{**MESSAGE, **fields}).validate()
+
+
+def test_a_template_model_that_is_not_unicode_is_refused(no_requests: Any) -> None:
+    message = {"sender": "me@example.com", "to": "you@example.com", "template_id": 1}
+    with pytest.raises(pystmark.MessageError, match="template_model"):
+        pystmark.send_with_template({**message, "template_model": {"x": SURROGATE}}, api_key=TOKEN)
+
+
+@pytest.mark.parametrize(
+    "to",
+    ["(" * 5000 + "a@example.com", ["(" * 5000], "\\" * 3000 + "@x", '"' * 3001, "<" * 4000],
+)
+def test_hostile_addresses_give_a_message_error(to: Any, no_requests: Any) -> None:
+    message = pystmark.Message(**{**MESSAGE, "to": to})
+    try:
+        message.validate()
+        recipients = message.recipients
+    except pystmark.MessageError:
+        return
+    assert isinstance(recipients, list)
+
+
+@pytest.mark.parametrize(
+    "attachments",
+    [["file.txt"], [42], [{"Name": "a.txt", "Content": "é"}], [{"Name": "a", "ContentID": 5}]],
+)
+def test_malformed_attachments_give_a_message_error(attachments: Any, no_requests: Any) -> None:
+    with pytest.raises(pystmark.MessageError):
+        pystmark.send({**MESSAGE, "attachments": attachments}, api_key=TOKEN)
+
+
+def test_attachment_data_that_is_not_base64_is_a_message_error() -> None:
+    with pytest.raises(pystmark.MessageError, match="base64"):
+        pystmark.Attachment("a.txt", content="a").data  # noqa: B018
+
+
+def test_headers_that_are_not_a_collection_give_a_message_error() -> None:
+    with pytest.raises(pystmark.MessageError, match="headers"):
+        pystmark.Message(headers=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("timeout", float("inf")),
+        ("timeout", float("nan")),
+        ("deadline", float("inf")),
+        ("max_retries", float("inf")),
+        ("max_retries", 10**400),
+        ("backoff_base", float("nan")),
+        ("max_retry_after", -1),
+    ],
+)
+def test_numbers_that_cannot_be_used_are_refused(name: str, value: Any, no_requests: Any) -> None:
+    with pytest.raises(pystmark.ConfigurationError, match=name):
+        pystmark.get_server(api_key=TOKEN, **{name: value})
+
+
+def test_a_header_value_that_http_cannot_carry_is_refused(no_requests: Any) -> None:
+    with pytest.raises(pystmark.ConfigurationError, match="latin-1"):
+        pystmark.get_server(api_key=TOKEN, headers={"X-Trace": "€"})
+
+
+def test_timestamps_and_numbers_out_of_range_are_data_errors() -> None:
+    with pytest.raises(pystmark.DataError):
+        pystmark.parse_datetime("2020-01-01T00:00:00+99:00")
+    with pytest.raises(pystmark.DataError):
+        pystmark.BulkStatus({"PercentageCompleted": "lots"}).percentage_completed  # noqa: B018
+    assert pystmark.BulkStatus({"PercentageCompleted": 12}).percentage_completed == 12.0
+
+
+# ---- settings that cannot be misread ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1@evil.example",
+        "http://evil.example\\@127.0.0.1",
+        "http://evil.example/\\@127.0.0.1",
+        "http://127.0.0.1:80#@evil.example",
+        "http://127.0.0.1%2f@evil.example",
+        "http://127.1",
+        "http://0x7f000001",
+        "http://2130706433",
+        "http://017700000001",
+        "http://localhost.",
+        "http://127.0.0.1.",
+        "http://127.0.0.1.evil.example",
+        "http://[::ffff:127.0.0.1]",
+        "http://[::1",
+        "http://①②⑦.0.0.1",
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1 .evil.example",
+        "https://api.postmarkapp.com?x=1",
+        "https://api.postmarkapp.com#x",
+        "https://",
+        "ftp://127.0.0.1",
+        "//127.0.0.1",
+        "127.0.0.1",
+        " ",
+    ],
+)
+def test_base_urls_that_could_send_the_token_in_clear_text_are_refused(
+    url: str, no_requests: Any
+) -> None:
+    with pytest.raises(pystmark.ConfigurationError, match="base_url") as caught:
+        pystmark.get_server(api_key=TOKEN, base_url=url)
+    if "@" in url:
+        assert url not in str(caught.value)  # never echoed: it may hold a password
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://127.0.0.1:8080", "127.0.0.1"),
+        ("http://127.0.0.1\\@evil.example", "127.0.0.1"),  # the \\ starts the path
+        ("http://[::1]:8080/prefix/", "::1"),
+        ("HTTP://LOCALHOST:8080", "localhost"),
+        ("https://user:pw@api.postmarkapp.com", "api.postmarkapp.com"),
+    ],
+)
+def test_accepted_base_urls_name_the_host_requests_connects_to(url: str, host: str) -> None:
+    checked = pystmark._check_base_url(url)
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(checked + "/email", None)
+    assert requests.utils.urlparse(prepared.url).hostname == host
+
+
+@pytest.mark.parametrize("token", ["a b", "ab\t", "a\nb", " ab", "ab\x00", "tök", "a\u2028b"])
+def test_a_token_with_whitespace_anywhere_is_refused_and_not_echoed(
+    token: str, no_requests: Any
+) -> None:
+    with pytest.raises(pystmark.ConfigurationError) as caught:
+        pystmark.get_server(api_key=token)
+    assert token not in str(caught.value)
+
+
+def test_a_kept_response_never_carries_the_token(mocked: Any) -> None:
+    mocked.add(responses.POST, API + "/email", json=ok_result())
+    response = pystmark.send(MESSAGE, api_key=TOKEN)
+    kept = response.http_response
+    assert kept.request.headers[pystmark.SERVER_TOKEN_HEADER] == "***"
+    for text in (
+        pickle.dumps(kept),
+        repr(kept.request.headers).encode(),
+        pickle.dumps(copy.copy(kept).request),
+        pickle.dumps(response.data),
+    ):
+        assert TOKEN.encode() not in text
+    assert kept.json() == ok_result()  # the body is still there
+    # What went over the wire did carry it.
+    assert mocked.calls[0].request.headers[pystmark.SERVER_TOKEN_HEADER] == TOKEN
+
+
+def test_an_error_response_never_carries_the_token(mocked: Any) -> None:
+    mocked.add(responses.GET, API + "/server", status=404, json={"ErrorCode": 12, "Message": "no"})
+    with pytest.raises(pystmark.NotFoundError) as caught:
+        pystmark.get_server(api_key=TOKEN)
+    assert TOKEN.encode() not in pickle.dumps(caught.value.response)
+    assert caught.value.response.json()["ErrorCode"] == 12
+
+
+# ---- webhooks ----------------------------------------------------------------------
+
+
+def call_app(app: pystmark.WebhookApp, environ: dict[str, Any]) -> tuple[str, bytes]:
+    seen: list[str] = []
+    body = b"".join(app(environ, lambda status, headers: seen.append(status)))
+    return seen[0], body
+
+
+def environ_for(body: bytes, **extra: Any) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        **extra,
+    }
+
+
+OPEN = json.dumps({"RecordType": "Open", "MessageID": "m", "Recipient": "a@b.c"}).encode()
+
+
+class BrokenInput:
+    def read(self, size: int = -1) -> bytes:
+        raise OSError("the client went away")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"CONTENT_LENGTH": "abc"},
+        {"CONTENT_LENGTH": "-1"},
+        {"CONTENT_LENGTH": "²"},
+        {"CONTENT_LENGTH": "١٢"},
+        {"CONTENT_LENGTH": "1e3"},
+        {"CONTENT_LENGTH": "0x10"},
+        {"CONTENT_LENGTH": 5},
+        {"CONTENT_LENGTH": "9" * 50},
+        {"CONTENT_LENGTH": str(len(OPEN) + 10)},  # announced more than was sent
+        {"wsgi.input": BrokenInput()},
+        {"wsgi.input": None},
+        {"wsgi.input": io.StringIO("{}")},
+    ],
+)
+def test_any_content_length_or_input_gets_a_400(extra: dict[str, Any]) -> None:
+    app = pystmark.WebhookApp(None)
+    status, _ = call_app(app, environ_for(OPEN, **extra))
+    assert status.startswith("400")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe{}",
+        b'{"RecordType": "Open", "MessageID": "\\ud800"}',
+        b'{"RecordType": "Open", "MessageID": "\xed\xa0\x80"}',
+        b"[" * 100_000,
+        b"[" + b"[]," * 1_000_000 + b"[]]",
+        b'{"a": ' + b"1" * 5000 + b"}",
+        b'{"a": NaN}',
+        b'{"a": 1, "a": 2}',
+        b"",
+        b"null",
+        b'"' * 100_000,
+    ],
+    ids=lambda body: repr(body[:24]),
+)
+def test_malformed_bodies_get_a_400(body: bytes) -> None:
+    app = pystmark.WebhookApp(None)
+    status, _ = call_app(app, environ_for(body))
+    assert status.startswith("400")
+
+
+def test_a_valid_surrogate_pair_escape_is_accepted() -> None:
+    body = json.dumps({"RecordType": "Open", "MessageID": "😀"}).encode()  # ensure_ascii
+    assert b"\\ud83d" in body
+    assert pystmark.parse_webhook(body).message_id == "😀"
+
+
+def test_a_str_body_with_a_lone_surrogate_is_refused() -> None:
+    with pytest.raises(pystmark.WebhookError, match="surrogate"):
+        pystmark.parse_webhook('{"RecordType": "Open", "Tag": "\udc80"}')
+    with pytest.raises(pystmark.WebhookError, match="surrogate"):
+        pystmark.parse_webhook({"RecordType": "Open", "Tag": "\udc80"})
+
+
+def test_an_authorization_that_is_not_text_gets_a_401() -> None:
+    app = pystmark.WebhookApp(("u", "p"))
+    status, _ = call_app(app, environ_for(OPEN, HTTP_AUTHORIZATION=12))
+    assert status.startswith("401")
+    assert pystmark.check_basic_auth(12, ("u", "p")) is False  # type: ignore[arg-type]
+
+
+INBOUND: dict[str, Any] = {
+    "From": "mallory@example.com",
+    "FromFull": {"Email": "mallory@example.com", "Name": "Mallory"},
+    "To": "inbox@example.com",
+    "ToFull": [{"Email": "inbox@example.com", "Name": ""}],
+    "Subject": "Hello",
+    "MessageID": "m-1",
+    "Date": "sometime next week",
+    "TextBody": "hi",
+    "Headers": [{"Name": "X-Spam", "Value": "no"}],
+    "Attachments": [],
+}
+
+
+def test_an_inbound_mail_with_a_date_that_is_not_a_date_is_accepted() -> None:
+    seen: list[pystmark.InboundEvent] = []
+    app = pystmark.WebhookApp(None, {pystmark.InboundEvent: seen.append})
+    status, _ = call_app(app, environ_for(json.dumps(INBOUND).encode()))
+    assert status.startswith("200")
+    assert seen[0].date is None  # the typed view: missing
+    assert seen[0].raw["Date"] == "sometime next week"  # the raw value: kept
+
+
+INJECTIONS: list[dict[str, Any]] = [
+    {"Subject": "Hi\r\nBcc: victim@example.com"},
+    {"Subject": "Hi\nX-Injected: 1"},
+    {"Subject": "Hi\x85X-Injected: 1\u2028X-Injected: 2"},
+    {"FromFull": {"Email": "a@b.c\r\nX-Injected: 1", "Name": "N\r\nX-Injected: 1"}},
+    {"Headers": [{"Name": "X-Injected: 1\r\nX-A", "Value": "v"}]},
+    {"Headers": [{"Name": "X-A", "Value": "v\r\nX-Injected: 1"}]},
+    {"Headers": [{"Name": "X-A", "Value": "v\x00\x01\x1b"}]},
+    {"Date": "Mon, 1 Jan 2024 00:00:00 +0000\r\nX-Injected: 1"},
+    {
+        "Attachments": [
+            {
+                "Name": 'a.txt"\r\nX-Injected: 1',
+                "Content": "aGk=",
+                "ContentType": "text/plain\r\nX-Injected: 1",
+                "ContentID": "cid\r\nX-Injected: 1",
+                "ContentLength": 2,
+            }
+        ]
+    },
+    {
+        "Attachments": [
+            {"Name": "m", "Content": "aGk=", "ContentType": "multipart/mixed", "ContentLength": 2}
+        ]
+    },
+]
+
+
+@pytest.mark.parametrize("fields", INJECTIONS)
+def test_to_email_message_never_injects_a_header(fields: dict[str, Any]) -> None:
+    event = pystmark.parse_webhook(json.dumps({**INBOUND, **fields}))
+    message = event.to_email_message()
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    names = {name.lower() for part in parsed.walk() for name in part.keys()}
+    assert "x-injected" not in names
+    assert "bcc" not in names  # the post had no Bcc: none was injected
+
+
+def test_to_email_message_on_unusable_content_raises_a_data_error() -> None:
+    bad = {"Attachments": [{"Name": "a", "Content": "not base64!", "ContentType": "text/plain"}]}
+    event = pystmark.parse_webhook(json.dumps({**INBOUND, **bad}))
+    with pytest.raises(pystmark.DataError):
+        event.to_email_message()
+    inbound = pystmark.InboundMessage({**INBOUND, "TextBody": "a\udc80"})  # from the API
+    with pytest.raises(pystmark.DataError):
+        inbound.to_email_message()
