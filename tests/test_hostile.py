@@ -561,7 +561,7 @@ def test_to_email_message_never_injects_a_header(fields: dict[str, Any]) -> None
     event = pystmark.parse_webhook(json.dumps({**INBOUND, **fields}))
     message = event.to_email_message()
     parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
-    names = {name.lower() for part in parsed.walk() for name in part.keys()}
+    names = {name.lower() for part in parsed.walk() for name in part}
     assert "x-injected" not in names
     assert "bcc" not in names  # the post had no Bcc: none was injected
 
