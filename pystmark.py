@@ -400,6 +400,7 @@ __all__ = [
     # constants
     "API_URL",
     "TEST_API_KEY",
+    "DEFAULT_MAX_RESPONSE_BYTES",
 ]
 
 logger = logging.getLogger("pystmark")

@@ -253,3 +253,17 @@ def test_the_instruction_table_lists_the_cpu_workloads_against_their_targets():
     assert "   * - 2,000 single sends\n     - 4,000 M / 8,000 M = 0.50x\n     - <= 0.8x" in text
     assert "     - 460 M / 410 M = 1.12x\n     - <= 1.05x" in text
     assert "attachment" not in text and "latency" not in text  # not counted
+
+
+def test_the_hostile_input_benchmark_runs_and_stays_within_the_limit(tmp_path):
+    from benchmarks import hostile
+
+    output = tmp_path / "hostile.rst"
+    limit = 2 * hostile.MIB
+    cases = ["gzip_bomb", "stream", "announced", "under_limit", "empty_lists"]
+    assert hostile.main(["--limit", str(limit), "--output", str(output), "--only", *cases]) == 0
+    text = output.read_text()
+    assert text.count("UnexpectedResponseError") == 3
+    assert "WebhookError" in text
+    assert "gzip bomb" in text
+    assert "     - ok" in text  # the answer under the limit was read
