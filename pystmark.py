@@ -1843,9 +1843,12 @@ def _as_number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise DataError(f"expected a number, not {type(value).__name__}")
     try:
-        return float(value)
+        number = float(value)
     except (ValueError, OverflowError):
-        raise DataError(f"not a number: {str(value)[:40]!r}") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise DataError(f"not a number: {str(value)[:40]!r}")
+    return number
 
 
 def _as_bool(value: Any) -> bool:
@@ -3131,9 +3134,7 @@ def _mask_kept_request(response: requests.Response) -> None:
     request object itself is left as it was (a mock may have recorded it).
     """
     request = response.request
-    if request is None or not isinstance(request.headers, Mapping):
-        return
-    if not any(name in request.headers for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER)):
+    if request is None:
         return
     kept = request.copy()
     for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER):
@@ -4836,11 +4837,6 @@ def _json_children(value: dict[str, Any] | list[Any]) -> Iterable[Any]:
     if isinstance(value, list):
         return value
     return (item for pair in value.items() for item in pair)
-
-
-def _check_depth(data: Any, max_depth: int) -> None:
-    """Refuse nesting deeper than ``max_depth``, without recursion."""
-    _walk_json(data, max_depth, strings=False)
 
 
 def _has_surrogate(text: str) -> bool:

@@ -574,3 +574,57 @@ def test_to_email_message_on_unusable_content_raises_a_data_error() -> None:
     inbound = pystmark.InboundMessage({**INBOUND, "TextBody": "a\udc80"})  # from the API
     with pytest.raises(pystmark.DataError):
         inbound.to_email_message()
+
+
+def test_a_base_url_that_is_not_text_is_refused(no_requests: Any) -> None:
+    with pytest.raises(pystmark.ConfigurationError, match="base_url"):
+        pystmark.get_server(api_key=TOKEN, base_url=b"https://api.postmarkapp.com")
+
+
+@pytest.mark.parametrize("value", [[1], "lots", float("inf"), 10**400, True])
+def test_a_percentage_that_is_not_a_number_is_a_data_error(value: Any) -> None:
+    with pytest.raises(pystmark.DataError):
+        pystmark.BulkStatus({"PercentageCompleted": value}).percentage_completed  # noqa: B018
+    assert pystmark.BulkStatus({"PercentageCompleted": ""}).percentage_completed == 0.0
+
+
+def test_a_redirect_to_a_location_that_is_not_a_url_is_typed(mocked: Any) -> None:
+    mocked.add(responses.GET, API + "/server", status=302, headers={"Location": "http://[bad"})
+    with pytest.raises(pystmark.UnexpectedResponseError, match="invalid location"):
+        pystmark.get_server(api_key=TOKEN)
+
+
+class CannedSession(requests.Session):
+    """A session answering every request with a body already read (no connection)."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = requests.Response()
+        response.status_code = 200
+        response._content = self.body
+        response.request = requests.Request(method, url, headers=kwargs["headers"]).prepare()
+        return response
+
+
+def test_a_body_read_by_another_session_is_held_to_the_limit() -> None:
+    session = CannedSession(json.dumps({"Name": "x" * 100}).encode())
+    assert pystmark.get_server(api_key=TOKEN, session=session).data["Name"]
+    with pytest.raises(pystmark.UnexpectedResponseError, match="max_response_bytes"):
+        pystmark.get_server(api_key=TOKEN, session=session, max_response_bytes=50)
+
+
+def test_a_json_string_with_a_lone_surrogate_is_refused() -> None:
+    with pytest.raises(pystmark.WebhookError):
+        pystmark.parse_webhook(b'"\\ud800"')
+
+
+def test_an_inbound_mail_full_of_punctuation_is_accepted() -> None:
+    # Counting characters alone would take the commas for values: the exact
+    # scan reads them as the text they are, so the mail is accepted.
+    text = ',:[{"' * 400_000
+    body = json.dumps({**INBOUND, "TextBody": text, "HtmlBody": text}).encode()
+    event = pystmark.parse_webhook(body)
+    assert event.text_body == text
