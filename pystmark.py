@@ -2912,9 +2912,12 @@ def _transport_failure(exc: BaseException, deadline_hit: bool, received: bool = 
             # header value, which may be a token.
             return _Failure(ConfigurationError("a header value is invalid"), "never", chain=False)
         if isinstance(exc, UnicodeEncodeError):
-            # http.client encodes header values as latin-1; its error holds the value.
+            # A header value that is not latin-1 (as http.client writes them), or
+            # a query value that is not Unicode; the error would echo the value.
             return _Failure(
-                ConfigurationError("a header value is not latin-1 text"), "never", chain=False
+                ConfigurationError("a header or query value cannot be encoded"),
+                "never",
+                chain=False,
             )
         if isinstance(exc, requests.exceptions.SSLError | ssl.SSLError) and _cert_failure(exc):
             return _Failure(TLSVerificationError(f"TLS verification failed ({name})"), "never")
@@ -3088,7 +3091,7 @@ def _read_body(response: requests.Response, limit: int) -> bytes:
     step = _READ_STEP
     encoding = response.headers.get("Content-Encoding", "").strip().lower()
     length = response.headers.get("Content-Length", "").strip()
-    if encoding in ("", "identity") and length.isascii() and length.isdigit():
+    if encoding in ("", "identity") and length.isascii() and length.isdigit() and len(length) < 20:
         if int(length) > limit:
             response.close()
             raise _unusable(response, too_large)

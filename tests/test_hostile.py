@@ -628,3 +628,21 @@ def test_an_inbound_mail_full_of_punctuation_is_accepted() -> None:
     body = json.dumps({**INBOUND, "TextBody": text, "HtmlBody": text}).encode()
     event = pystmark.parse_webhook(body)
     assert event.text_body == text
+
+
+def test_a_query_value_that_is_not_unicode_is_a_configuration_error(no_requests: Any) -> None:
+    with pytest.raises(pystmark.ConfigurationError, match="cannot be encoded") as caught:
+        pystmark.get_bounces(tag="\udc80", api_key=TOKEN)
+    assert caught.value.__cause__ is None  # the value is not echoed through a cause
+
+
+def test_a_content_length_of_countless_digits_is_read_as_no_length(
+    raw: Callable[..., RawServer],
+) -> None:
+    body = json.dumps(faults.accepted()).encode()
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {'0' * 5000}{len(body)}\r\n\r\n".encode()
+    server = raw(answering(head, body))
+    try:
+        send(server)
+    except pystmark.PystmarkError as error:
+        assert isinstance(error, pystmark.SendOutcomeUnknownError)
