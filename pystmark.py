@@ -890,6 +890,8 @@ class _Settings:
         if request_args.get("verify") is False and not _is_loopback(_url_host(self.base_url)):
             raise ConfigurationError("verify=False is only accepted for loopback hosts")
         request_args.pop("headers", None)
+        if self.base_url.startswith("http:"):
+            _check_no_proxy(self.base_url, self.session, request_args.get("proxies"))
         self.request_args: dict[str, Any] = request_args
         for name, value in headers.items():
             try:
@@ -995,6 +997,21 @@ def _check_base_url(url: Any) -> str:
         "(http:// only for the loopback hosts localhost, 127.0.0.0/8 and ::1)"
         # The value is not echoed: it may hold a password.
     )
+
+
+def _check_no_proxy(base_url: str, session: Any, proxies: Mapping[str, str] | None) -> None:
+    """Refuse a proxy for an ``http://`` base URL: it would carry the token off the host."""
+    url = base_url + "/email"
+    found: dict[str, str] = {}
+    if session is None or getattr(session, "trust_env", True):
+        found.update(requests.utils.get_environ_proxies(url))
+    found.update(getattr(session, "proxies", None) or {})
+    found.update(proxies or {})
+    if requests.utils.select_proxy(url, {k: v for k, v in found.items() if v}):
+        raise ConfigurationError(
+            "a proxy would carry this http:// request, and its token, off this host in "
+            "clear text: exclude the host with no_proxy, or use https://"
+        )
 
 
 def _check_number(name: str, value: Any) -> float:

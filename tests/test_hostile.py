@@ -646,3 +646,24 @@ def test_a_content_length_of_countless_digits_is_read_as_no_length(
         send(server)
     except pystmark.PystmarkError as error:
         assert isinstance(error, pystmark.SendOutcomeUnknownError)
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_proxy_for_a_plain_http_base_url_is_refused(
+    variable: str, monkeypatch: pytest.MonkeyPatch, no_requests: Any
+) -> None:
+    monkeypatch.setenv(variable, "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(pystmark.ConfigurationError, match="proxy"):
+        pystmark.get_server(api_key=TOKEN, base_url="http://127.0.0.1:9")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    with pytest.raises(pystmark.ConfigurationError, match="proxy"):
+        pystmark.get_server(
+            api_key=TOKEN, base_url="http://127.0.0.1:9", proxies={"http": "http://p:1"}
+        )
+
+
+def test_a_plain_http_base_url_without_a_proxy_is_accepted(mocked: Any) -> None:
+    mocked.add(responses.GET, "http://127.0.0.1:9/server", json={})
+    assert pystmark.get_server(api_key=TOKEN, base_url="http://127.0.0.1:9").data == {}
