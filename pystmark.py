@@ -1386,8 +1386,11 @@ class Message:
         content_id: str | None = None,
     ) -> Attachment:
         """Attach a file from disk; the content type is guessed from its name."""
-        with open(path, "rb") as handle:
-            data = handle.read()
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except (OSError, TypeError, ValueError) as error:
+            raise MessageError("attachments", f"cannot read the file ({error})") from error
         return self.attach_binary(data, os.path.basename(os.fspath(path)), content_type, content_id)
 
     @property
@@ -5012,9 +5015,13 @@ def check_basic_auth(
     time (:func:`hmac.compare_digest`), all of them every time. A missing or
     malformed header gives False, never an exception.
     """
-    pairs = [
-        (user.encode("utf-8"), password.encode("utf-8")) for user, password in _pairs(credentials)
-    ]
+    try:
+        pairs = [
+            (user.encode("utf-8"), password.encode("utf-8"))
+            for user, password in _pairs(credentials)
+        ]
+    except UnicodeEncodeError:
+        raise ConfigurationError("credentials must be valid Unicode text") from None
     given = _basic_credentials(authorization_header)
     valid = given is not None
     user_given, password_given = given or (b"", b"")
@@ -5429,10 +5436,8 @@ class InboundMessage(Record):
     def from_webhook(cls, payload: Mapping[str, Any] | str | bytes) -> InboundMessage:
         """The message of an inbound webhook's JSON body (text, bytes or decoded)."""
         if isinstance(payload, str | bytes):
-            try:
-                payload = json.loads(payload)
-            except ValueError as error:
-                raise DataError("the inbound webhook body is not JSON") from error
+            # Checked as parse_webhook checks a post: size, shape, Unicode.
+            payload = _decode_webhook(payload, MAX_WEBHOOK_BYTES)
         return cls(cast("Mapping[str, Any]", payload))
 
     def to_email_message(self) -> EmailMessage:
@@ -5556,7 +5561,10 @@ class OutboundMessageDumpResponse(Response):
         """The source parsed into a standard-library :class:`email.message.EmailMessage`."""
         import email.policy
 
-        return email.message_from_string(self.body, policy=email.policy.default)
+        try:
+            return email.message_from_string(self.body, policy=email.policy.default)
+        except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as error:
+            raise DataError(f"the source cannot be parsed ({type(error).__name__})") from error
 
 
 class OpensResponse(PageResponse):

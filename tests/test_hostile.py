@@ -667,3 +667,30 @@ def test_a_proxy_for_a_plain_http_base_url_is_refused(
 def test_a_plain_http_base_url_without_a_proxy_is_accepted(mocked: Any) -> None:
     mocked.add(responses.GET, "http://127.0.0.1:9/server", json={})
     assert pystmark.get_server(api_key=TOKEN, base_url="http://127.0.0.1:9").data == {}
+
+
+def test_inbound_from_webhook_text_is_checked_like_a_post() -> None:
+    for body in (b"[" * 100_000, '{"Subject": "\udc80"}', b"\xff"):
+        with pytest.raises(pystmark.DataError):
+            pystmark.InboundMessage.from_webhook(body)
+
+
+def test_a_dump_nested_beyond_the_parser_is_a_data_error(mocked: Any) -> None:
+    nested = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{depth}"\n\n--b{depth}\n'
+        for depth in range(3000)
+    )
+    mocked.add(responses.GET, API + "/messages/outbound/m/dump", json={"Body": nested})
+    dump = pystmark.get_outbound_message_dump("m", api_key=TOKEN)
+    with pytest.raises(pystmark.DataError):  # the email parser recurses per level
+        dump.to_email_message()
+
+
+def test_an_attachment_file_that_cannot_be_read_is_a_message_error(tmp_path: Any) -> None:
+    with pytest.raises(pystmark.MessageError, match="cannot read"):
+        pystmark.Message().attach_file(tmp_path / "missing.pdf")
+
+
+def test_credentials_that_are_not_unicode_are_a_configuration_error() -> None:
+    with pytest.raises(pystmark.ConfigurationError):
+        pystmark.check_basic_auth("Basic eDp5", ("u\udc80", "p"))
