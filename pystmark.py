@@ -3722,7 +3722,14 @@ class BatchSender(_MessageSender):
         http_response, data = self._call(self.endpoint, options, body=chunk.body)
         if not isinstance(data, list) or len(data) != chunk.count:
             raise _send_unexpected(http_response, "a batch answer must list every message")
-        results = [SendResult(item, index) for index, item in enumerate(data, chunk.start)]
+        try:
+            results = [SendResult(item, index) for index, item in enumerate(data, chunk.start)]
+            for result in results:
+                result.ok  # noqa: B018 - read now: an unreadable ErrorCode is an unusable answer
+        except DataError:
+            raise _send_unexpected(
+                http_response, "a batch answer's items are not Postmark's results"
+            ) from None
         return Response(http_response, data), results
 
     def _send_concurrently(

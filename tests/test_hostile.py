@@ -694,3 +694,13 @@ def test_an_attachment_file_that_cannot_be_read_is_a_message_error(tmp_path: Any
 def test_credentials_that_are_not_unicode_are_a_configuration_error() -> None:
     with pytest.raises(pystmark.ConfigurationError):
         pystmark.check_basic_auth("Basic eDp5", ("u\udc80", "p"))
+
+
+@pytest.mark.parametrize("items", [["OK"], [None], [{"ErrorCode": "zero", "Message": "OK"}]])
+def test_a_batch_answer_with_unreadable_items_has_an_unknown_outcome(
+    items: list[Any], mocked: Any
+) -> None:
+    mocked.add(responses.POST, API + "/email/batch", json=items)
+    with pytest.raises(pystmark.SendOutcomeUnknownError):
+        pystmark.send_batch([MESSAGE], api_key=TOKEN)
+    assert len(mocked.calls) == 1
