@@ -422,6 +422,14 @@ def test_any_message_is_sent_once_or_refused_before_sending(fields: dict[str, An
             assert len(mock.calls) == 0  # refused: nothing was sent
         else:
             assert len(mock.calls) == 1
+        mock.add(responses.POST, API + "/email/batch", json=[ok_result(0), ok_result(1)])
+        before = len(mock.calls)
+        try:
+            pystmark.send_batch([fields, fields], api_key=TOKEN, max_retries=0)
+        except pystmark.MessageError:
+            assert len(mock.calls) == before  # nothing of the batch was sent
+        else:
+            assert len(mock.calls) == before + 1
         try:
             message = pystmark.Message.from_dict(fields)
             message.validate()
