@@ -3761,6 +3761,8 @@ class BulkSender(_MessageSender):
         entries = [_bulk_recipient(item) for item in recipients]
         if not entries:
             raise MessageError("recipients", "a bulk send needs at least one recipient")
+        if not self.template and (content.template_id is not None or content.template_alias):
+            raise MessageError("template_id", "a template is sent with send_bulk_with_template")
         content.validate(template=self.template, require_recipient=False)
 
         def build(attachment_content: Callable[[Attachment], Any]) -> dict[str, Any]:
@@ -5411,7 +5413,6 @@ class OutboundMessageGetter(Interface):
         Pages of 500; near the cap the date window is narrowed by ``todate``.
         Stops after ``max_results`` messages. Arguments are checked at once.
         """
-        _check_max_results(max_results)
         _check_options(options)
         params = self._filters(
             recipient, from_email, tag, status, subject, message_stream, from_date, to_date,
@@ -5465,7 +5466,6 @@ class _TrackingGetter(Interface, Generic[RecordT]):
     def _iter(
         self, filters: dict[str, Any], max_results: int | None, options: Any
     ) -> Iterator[RecordT]:
-        _check_max_results(max_results)
         _check_options(options)
 
         def fetch(query: dict[str, Any]) -> Any:
@@ -5491,7 +5491,6 @@ class _TrackingGetter(Interface, Generic[RecordT]):
     def _iter_for_message(
         self, message_id: str, max_results: int | None, options: Any
     ) -> Iterator[RecordT]:
-        _check_max_results(max_results)
         _check_options(options)
         path_args = [_message_id(message_id)]
 
@@ -5763,7 +5762,6 @@ class InboundMessageGetter(Interface):
         :class:`PagingError` is raised; split the search with ``from_date`` and
         ``to_date``. Stops after ``max_results`` messages.
         """
-        _check_max_results(max_results)
         _check_options(options)
         params = self._filters(
             recipient, from_email, subject, mailbox_hash, tag, status, from_date, to_date
