@@ -6271,6 +6271,7 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> Iterator[Template]:
         """Every template, fetched a page at a time as the iterator advances."""
+        _check_options(options)
 
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
@@ -7633,6 +7634,7 @@ class InboundRuleManager(Interface):
         self, *, max_results: int | None = None, **options: Unpack[Options]
     ) -> Iterator[InboundRule]:
         """Every rule, fetched a page at a time."""
+        _check_options(options)
 
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
@@ -8036,6 +8038,8 @@ class _AccountLister(Interface):
     def _iterate(
         self, filters: Mapping[str, Any], max_results: int | None, options: Any
     ) -> Iterator[Any]:
+        _check_options(options)
+
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
 

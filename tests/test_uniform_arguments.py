@@ -162,9 +162,9 @@ def _parameters(function: Callable[..., Any]) -> dict[str, str]:
                 own = set(pystmark.ServerSettings.__annotations__) - set(
                     pystmark.Options.__annotations__
                 )
-                found.update(
-                    {name: str(pystmark.ServerSettings.__annotations__[name]) for name in own}
-                )
+                for name in own:
+                    hint = pystmark.ServerSettings.__annotations__[name]
+                    found[name] = str(getattr(hint, "__forward_arg__", hint))
             continue
         found[parameter.name] = annotation
     return found
@@ -265,12 +265,15 @@ def test_a_mistake_raises_argument_error_at_call_time(
 ) -> None:
     function = getattr(pystmark, name)
     args, kwargs = CALLS[name]
-    bound = inspect.signature(function).bind_partial(*args, **kwargs)
-    bound.arguments.update(arguments)
+    signature = inspect.signature(function)
+    bound = signature.bind_partial(*args, **kwargs)
+    named = {key: value for key, value in arguments.items() if key in signature.parameters}
+    bound.arguments.update(named)
+    extra = {key: value for key, value in arguments.items() if key not in named}  # **settings
     expected = pystmark.BounceError if name in BOUNCE_CALLS else pystmark.ArgumentError
     # Iterators included: the error comes from the call itself, not from next().
     with pytest.raises(expected):
-        function(*bound.args, **bound.kwargs, **TOKENS)
+        function(*bound.args, **{**bound.kwargs, **extra}, **TOKENS)
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
@@ -295,3 +298,11 @@ def test_argument_error_is_a_configuration_error_and_bounce_error_an_argument_er
     assert issubclass(pystmark.ArgumentError, pystmark.ConfigurationError)
     assert issubclass(pystmark.ArgumentError, ValueError)
     assert issubclass(pystmark.BounceError, pystmark.ArgumentError)
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+@pytest.mark.usefixtures("no_io")
+def test_an_unknown_keyword_is_a_type_error_at_call_time(name: str) -> None:
+    args, kwargs = CALLS[name]
+    with pytest.raises(TypeError, match="colour"):
+        getattr(pystmark, name)(*args, **kwargs, colour="blue", **TOKENS)
