@@ -3357,6 +3357,12 @@ def _check_dates(
         raise error("from_date is after to_date")
 
 
+def _check_text(name: str, value: Any, error: type[ArgumentError] = ArgumentError) -> None:
+    """Refuse one-line text (a filter, a name) that is not a string or holds CR, LF or NUL."""
+    if value is not None and (not isinstance(value, str) or _HEADER_UNSAFE.search(value)):
+        raise error(f"{name} must be a string without CR, LF or NUL")
+
+
 def _check_id(name: str, value: Any, error: type[ArgumentError] = ArgumentError) -> int:
     """Refuse a numeric id that is not a positive integer (ids in paths: ``_path_segment``)."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -4010,11 +4016,6 @@ def _bounce_id(value: int | str) -> int:
     return value
 
 
-def _check_text(name: str, value: Any) -> None:
-    if value is not None and (not isinstance(value, str) or _HEADER_UNSAFE.search(value)):
-        raise BounceError(f"{name} must be a string without CR, LF or NUL")
-
-
 class Bounce(Record):
     """One bounce (or spam complaint) as Postmark records it.
 
@@ -4345,7 +4346,7 @@ def _bounce_filters(
         ("message_id", message_id),
         ("message_stream", message_stream),
     ):
-        _check_text(name, value)
+        _check_text(name, value, BounceError)
     _check_dates(from_date, to_date, text=False, error=BounceError)
     return {
         "type": _bounce_type_param(bounce_type),
@@ -5352,6 +5353,11 @@ class OutboundMessageGetter(Interface):
         metadata: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
         _check_dates(from_date, to_date)
+        for name, value in (
+            ("recipient", recipient), ("from_email", from_email), ("tag", tag),
+            ("status", status), ("subject", subject), ("message_stream", message_stream),
+        ):  # fmt: skip
+            _check_text(name, value)
         return {
             "recipient": recipient,
             "fromemail": from_email,
@@ -5679,6 +5685,9 @@ _TRACKING_QUERY = {
 def _tracking_filters(arguments: Mapping[str, Any]) -> dict[str, Any]:
     """The query of an opens or clicks search, from the method's arguments."""
     _check_dates(arguments["from_date"], arguments["to_date"])
+    for name in _TRACKING_QUERY:
+        if name not in ("from_date", "to_date"):
+            _check_text(name, arguments[name])
     return {query: arguments[name] for name, query in _TRACKING_QUERY.items()}
 
 
@@ -5703,6 +5712,11 @@ class InboundMessageGetter(Interface):
         to_date: DateFilter | None,
     ) -> dict[str, Any]:
         _check_dates(from_date, to_date)
+        for name, value in (
+            ("recipient", recipient), ("from_email", from_email), ("subject", subject),
+            ("mailbox_hash", mailbox_hash), ("tag", tag), ("status", status),
+        ):  # fmt: skip
+            _check_text(name, value)
         return {
             "recipient": recipient,
             "fromemail": from_email,
@@ -6232,6 +6246,22 @@ class TemplateType(str, enum.Enum):
     LAYOUT = "Layout"
 
 
+#: Template fields that hold whole bodies (any text); the others are one line.
+_TEMPLATE_BODIES = frozenset({"html_body", "text_body"})
+
+
+def _template_body(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body of a template request, every field checked first."""
+    for name, value in fields.items():
+        if name in _TEMPLATE_BODIES:
+            _check_value(name, value, str)
+        elif name == "template_type":
+            _check_value(name, value, TemplateType)
+        elif name != "test_render_model":
+            _check_text(name, value)
+    return _snake_body(fields)
+
+
 class TemplateManager(Interface):
     """Lists, reads, creates, edits, deletes, validates and pushes templates."""
 
@@ -6254,6 +6284,7 @@ class TemplateManager(Interface):
     ) -> TemplatesResponse:
         """One page of templates (``GET /templates``), optionally filtered."""
         _check_page(count, offset)
+        _check_text("layout_template", layout_template)
         params = {
             "Count": count,
             "Offset": offset,
@@ -6272,6 +6303,7 @@ class TemplateManager(Interface):
     ) -> Iterator[Template]:
         """Every template, fetched a page at a time as the iterator advances."""
         _check_options(options)
+        _check_text("layout_template", layout_template)
 
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
@@ -6315,7 +6347,7 @@ class TemplateManager(Interface):
         kind = _check_value("template_type", template_type, TemplateType)
         if subject is None and (kind or "Standard") == "Standard":
             raise ArgumentError("a standard template needs a subject")
-        body = _snake_body(
+        body = _template_body(
             {
                 "name": name,
                 "subject": subject,
@@ -6341,7 +6373,7 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplateResponse:
         """Change the fields given; ``layout_template=""`` removes the layout."""
-        body = _snake_body(
+        body = _template_body(
             {
                 "name": name,
                 "subject": subject,
@@ -6380,13 +6412,13 @@ class TemplateManager(Interface):
         """Check template content and render it with ``test_render_model``."""
         if subject is None and html_body is None and text_body is None:
             raise ArgumentError("validate_template needs subject, html_body or text_body")
-        body = _snake_body(
+        body = _template_body(
             {
                 "subject": subject,
                 "html_body": html_body,
                 "text_body": text_body,
                 "test_render_model": test_render_model,
-                "template_type": _check_value("template_type", template_type, TemplateType),
+                "template_type": template_type,
                 "layout_template": layout_template,
             }
         )
@@ -6805,6 +6837,8 @@ class MessageStreamManager(Interface):
         _require_text("stream_id", stream_id)
         _require_text("name", name)
         _require_text("stream_type", stream_type)
+        _check_value("description", description, str)
+        _check_text("unsubscribe_handling_type", unsubscribe_handling_type)
         body = _snake_body(
             {
                 "id": stream_id,
@@ -6828,6 +6862,9 @@ class MessageStreamManager(Interface):
         **options: Unpack[Options],
     ) -> MessageStreamResponse:
         """Change a stream's name, description or unsubscribe handling (``PATCH``)."""
+        _check_text("name", name)
+        _check_value("description", description, str)
+        _check_text("unsubscribe_handling_type", unsubscribe_handling_type)
         body = _snake_body(
             {
                 "name": name,
@@ -7062,7 +7099,7 @@ class WebhookTriggers(_ValueObject):
             trigger = getattr(self, name)
             if trigger is not None:
                 if not isinstance(trigger, WebhookTrigger):
-                    raise ConfigurationError(f"triggers.{name} must be a WebhookTrigger")
+                    raise ArgumentError(f"triggers.{name} must be a WebhookTrigger")
                 payload[key] = trigger.to_payload()
         return payload
 
@@ -7131,11 +7168,11 @@ def _webhook_body(
     if url is not None:
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"a webhook url must be an http(s) URL, not {url!r}")
+            raise ArgumentError(f"a webhook url must be an http(s) URL, not {url!r}")
         body["Url"] = url
     if triggers is not None:
         if not isinstance(triggers, WebhookTriggers):
-            raise ConfigurationError("triggers must be a WebhookTriggers")
+            raise ArgumentError("triggers must be a WebhookTriggers")
         body["Triggers"] = triggers.to_payload()
     if http_auth is not None:
         if (
@@ -7143,7 +7180,7 @@ def _webhook_body(
             or len(http_auth) != 2
             or not all(isinstance(part, str) for part in http_auth)
         ):
-            raise ConfigurationError("http_auth must be a (username, password) pair of strings")
+            raise ArgumentError("http_auth must be a (username, password) pair of strings")
         username, password = http_auth
         body["HttpAuth"] = {"Username": username, "Password": password}
     if http_headers is not None:
@@ -7168,6 +7205,7 @@ class WebhookManager(Interface):
         self, *, message_stream: str | None = None, **options: Unpack[Options]
     ) -> WebhooksResponse:
         """The webhooks of one stream, or of all (``GET /webhooks``)."""
+        _check_text("message_stream", message_stream)
         params = {"MessageStream": message_stream}
         return WebhooksResponse(*self._call(self.list_endpoint, options, params=params))
 
@@ -7186,6 +7224,7 @@ class WebhookManager(Interface):
         **options: Unpack[Options],
     ) -> WebhookResponse:
         """Create a webhook (``POST /webhooks``; Postmark's default stream is outbound)."""
+        _check_text("message_stream", message_stream)
         body = _webhook_body(url, triggers, http_auth, http_headers)
         if message_stream is not None:
             body["MessageStream"] = message_stream
@@ -7355,6 +7394,12 @@ class SuppressionManager(Interface):
     ) -> SuppressionsResponse:
         """The stream's suppressions, optionally filtered (``.../suppressions/dump``)."""
         _check_dates(from_date, to_date)
+        for name, value in (
+            ("suppression_reason", suppression_reason),
+            ("origin", origin),
+            ("email_address", email_address),
+        ):
+            _check_text(name, value)
         params = {
             "SuppressionReason": suppression_reason,
             "Origin": origin,
@@ -7558,6 +7603,8 @@ class StatsGetter(Interface):
         if endpoint is None:
             raise ArgumentError(f"unknown statistic {kind!r}; choose one of {', '.join(STATS)}")
         _check_dates(from_date, to_date)
+        _check_text("tag", tag)
+        _check_text("message_stream", message_stream)
         params = {
             "tag": tag,
             "fromdate": from_date,
@@ -8072,6 +8119,7 @@ class AccountServerManager(_AccountLister):
         **options: Unpack[Options],
     ) -> AccountServersResponse:
         """One page of servers (``GET /servers``); ``name`` filters by name."""
+        _check_text("name", name)
         return cast(AccountServersResponse, self._page(count, offset, {"name": name}, options))
 
     def iterate(
@@ -8082,6 +8130,7 @@ class AccountServerManager(_AccountLister):
         **options: Unpack[Options],
     ) -> Iterator[AccountServer]:
         """Every server (``name`` filters), fetched a page at a time."""
+        _check_text("name", name)
         return self._iterate({"name": name}, max_results, options)
 
     def get(self, server_id: int, **options: Unpack[Options]) -> AccountServerResponse:

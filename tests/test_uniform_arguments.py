@@ -213,6 +213,8 @@ def _mistakes(name: str) -> Iterator[tuple[str, dict[str, Any]]]:
             for value in bad:
                 yield "id", {field: value}
             continue
+        if kinds <= {"str", "None"}:
+            yield "str", {field: 5}
         if "bool" in kinds:
             yield "bool", {field: "yes"}
             yield "bool", {field: 1}
@@ -244,7 +246,7 @@ def test_every_endpoint_function_is_listed() -> None:
 
 def test_every_kind_of_mistake_is_tried() -> None:
     kinds = {case.values[1] for case in CASES}
-    assert kinds == {"count", "offset", "max_results", "date", "bool", "int", "enum", "id"}
+    assert kinds == {"count", "offset", "max_results", "date", "bool", "int", "enum", "id", "str"}
 
 
 @pytest.fixture
