@@ -494,8 +494,8 @@ class ArgumentError(ConfigurationError):
     """An argument of a call is invalid; raised before any network I/O.
 
     A bad page (``count``, ``offset``), ``max_results``, date filter, id, or
-    field value (a bool, int or enum of the wrong type or value) gets this
-    error from the same check in every area. It is a :class:`ConfigurationError`,
+    field or filter value (text, a bool, int or enum of the wrong type or
+    value) gets this error from the same check in every area. It is a :class:`ConfigurationError`,
     which these mistakes raised before; the bounce calls raise its subclass
     :class:`BounceError`.
     """
