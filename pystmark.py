@@ -2323,6 +2323,52 @@ def _query(params: Mapping[str, Any]) -> dict[str, Any]:
 _PLAIN_REQUEST_ARGS = frozenset({"verify", "cert", "proxies"})
 
 
+# What users' test tools replace to intercept requests, read at call time:
+# ``unittest.mock.patch`` of ``requests.request`` (how pystmark 0.5 sent),
+# ``Session.request``, ``Session.send`` or ``HTTPAdapter.send``; ``responses``
+# (``HTTPAdapter.send``); requests-mock (``Session.send``, then ``get_adapter``);
+# vcrpy (urllib3's ``ConnectionCls``). betamax mounts an adapter on a session
+# you pass as ``session=``, which always takes requests' full path.
+
+
+def _module_level_path() -> tuple[Any, ...]:
+    """Replaced only by tools that the pooled session's own pools cannot see."""
+    return (
+        requests.request,
+        urllib3.HTTPConnectionPool.ConnectionCls,
+        urllib3.HTTPSConnectionPool.ConnectionCls,
+    )
+
+
+def _session_path() -> tuple[Any, ...]:
+    """What ``Session.request`` goes through on the way to a socket."""
+    return (
+        requests.Session.request,
+        requests.Session.send,
+        requests.Session.get_adapter,
+        requests.adapters.HTTPAdapter.send,
+    )
+
+
+def _from_library(item: Any) -> bool:
+    """True for a function of requests or a class of urllib3: not a stand-in."""
+    code = getattr(item, "__code__", None)
+    if code is not None:
+        return bool(code.co_filename.startswith(os.path.dirname(requests.__file__)))
+    return isinstance(item, type) and item.__module__ == "urllib3.connection"
+
+
+_MODULE_LEVEL_PATH = _module_level_path()
+_SESSION_PATH = _session_path()
+#: False when pystmark was imported while one of them was already replaced:
+#: then every request takes the full path, for the life of the process.
+_FAST_PATH_ALLOWED = all(map(_from_library, _MODULE_LEVEL_PATH + _SESSION_PATH))
+
+
+def _same(current: tuple[Any, ...], original: tuple[Any, ...]) -> bool:
+    return all(now is then for now, then in zip(current, original, strict=True))
+
+
 class _PooledSession(requests.Session):
     """The pooled session: reads the environment once, not on every request.
 
@@ -2372,8 +2418,23 @@ class _PooledSession(requests.Session):
         Nothing ``Session.request`` adds applies to these requests (no cookies,
         hooks, auth, files or redirects), so they are prepared from cached parts
         (headers merged and checked once per set, the URL parsed once) and go
-        straight to the adapter. Anything else takes the usual path.
+        straight to the adapter. Anything else takes the usual path; and while
+        a test tool has replaced part of requests (see ``_session_path``), the
+        request goes through what it replaced.
         """
+        if not _FAST_PATH_ALLOWED or not _same(_module_level_path(), _MODULE_LEVEL_PATH):
+            # requests.request or urllib3's connection classes are replaced:
+            # send as pystmark 0.5 did, on a new session with plain pools.
+            return requests.request(
+                method,
+                url,
+                params=params,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                **request_args,
+            )
         prepared_url = self._prepared_urls.get(url)
         if prepared_url is None:
             probe = requests.PreparedRequest()
@@ -2384,6 +2445,7 @@ class _PooledSession(requests.Session):
             self._remember(self._prepared_urls, url, prepared_url)
         if (
             not prepared_url
+            or not _same(_session_path(), _SESSION_PATH)
             or not request_args.keys() <= _PLAIN_REQUEST_ARGS
             or self._environment(url)[1] is not None
             or self.auth is not None
