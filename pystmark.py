@@ -88,6 +88,7 @@ import ipaddress
 import json
 import logging
 import math
+import operator
 import os
 import random
 import re
@@ -2585,7 +2586,8 @@ _FAST_PATH_ALLOWED = all(map(_from_library, _MODULE_LEVEL_PATH + _SESSION_PATH))
 
 
 def _same(current: tuple[Any, ...], original: tuple[Any, ...]) -> bool:
-    return all(now is then for now, then in zip(current, original, strict=True))
+    """Identity, item by item (a stand-in's own ``__eq__`` is never asked)."""
+    return all(map(operator.is_, current, original))
 
 
 class _PooledSession(requests.Session):
@@ -3709,7 +3711,7 @@ class BatchSender(_MessageSender):
         # Every message is checked and encoded before the first request.
         chunks = list(_chunks(map(encode, messages or ()), self._opening, self._closing))
         if not chunks:
-            raise MessageError("messages", "no messages to send")
+            raise MessageError("messages", "No messages to send")
         total = chunks[-1].start + chunks[-1].count if chunks else 0
         if workers > 1 and len(chunks) > 1:
             return self._send_concurrently(chunks, total, workers, options)

@@ -318,7 +318,7 @@ def test_empty_batch_is_an_error_and_makes_no_request(
     no_requests: responses_lib.RequestsMock, call: Any
 ) -> None:
     """As pystmark 0.5 did: an empty batch is a MessageError, not a silent no-op."""
-    with pytest.raises(MessageError, match="no messages to send"):
+    with pytest.raises(MessageError, match="No messages to send"):
         call()
 
 
