@@ -419,6 +419,8 @@ __all__ = [
     "POSTMARK_API_TEST_KEY",
     "MAX_RECIPIENTS_PER_MESSAGE",
     "bounce_types",
+    "GetInterface",
+    "BatchTemplateSendResponse",
 ]
 
 logger = logging.getLogger("pystmark")
@@ -2445,6 +2447,10 @@ class BatchSendResponse:
         return f"<BatchSendResponse {len(self.results)} messages, {len(self.failed)} failed>"
 
 
+#: The pystmark 0.5 name of :class:`BatchSendResponse` for template batches.
+BatchTemplateSendResponse = BatchSendResponse
+
+
 class BulkSendResponse(Response):
     """The answer to a bulk send: the id to follow its progress with."""
 
@@ -3917,6 +3923,9 @@ def _bulk_recipient(item: str | MessageLike) -> dict[str, Any]:
     payload.pop("From", None)
     return payload
 
+
+#: The pystmark 0.5 name of the base of its GET classes: every class is an :class:`Interface`.
+GetInterface = Interface
 
 InterfaceT = TypeVar("InterfaceT", bound=Interface)
 _DEFAULTS: dict[type[Interface], Interface] = {}
