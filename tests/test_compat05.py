@@ -98,6 +98,9 @@ def test_load_from_merges_and_verifies() -> None:
     )
     with pytest.raises(MessageError):
         Message(to="you@example.com").load_from(Message(sender="me@example.com"), verify=True)
+    # Keyword fields fill in what both leave out, as 0.5's **kwargs did.
+    extra = Message(to="you@example.com").load_from(defaults, tag="welcome", text="own")
+    assert (extra.tag, extra.text) == ("welcome", "default")
 
 
 def test_verify_needs_no_sender_but_a_send_does() -> None:
@@ -147,6 +150,8 @@ def test_attachments_read_as_05_dicts() -> None:
         "ContentID": "cid:logo",
     }
     assert plain["Content"] == plain.content
+    assert (len(plain), len(inline)) == (3, 4)
+    assert sorted(inline.items()) == sorted(dict(inline).items())
     assert plain != {**plain, "Name": "other.pdf"}
     with pytest.raises(KeyError):
         plain["ContentID"]
