@@ -1674,9 +1674,6 @@ _LIST_FIELDS = frozenset({"headers", "metadata", "attachments"})
 
 #: Message attribute -> its conversion to Postmark's JSON (others go as they are).
 _PAYLOAD_CONVERTERS: dict[str, Callable[[Any, Callable[[Attachment], Any]], Any]] = {
-    "to": lambda value, _: _join_addresses(value),
-    "cc": lambda value, _: _join_addresses(value),
-    "bcc": lambda value, _: _join_addresses(value),
     "headers": lambda value, _: [{"Name": name, "Value": text} for name, text in value],
     "attachments": lambda value, content: [item._payload(content(item)) for item in value],
     "track_links": lambda value, _: TrackLinks(value).value,
@@ -1701,12 +1698,6 @@ def _header_pairs(headers: HeadersLike | None) -> Iterator[tuple[str, str]]:
             yield item[0], item[1]
         else:
             raise MessageError("headers", "give a dict, (name, value) pairs or Name/Value dicts")
-
-
-def _join_addresses(value: Addresses | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return ", ".join(value)
 
 
 def _address_text(value: Addresses | None) -> str | None:
