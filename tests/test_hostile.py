@@ -588,10 +588,21 @@ def test_a_percentage_that_is_not_a_number_is_a_data_error(value: Any) -> None:
     assert pystmark.BulkStatus({"PercentageCompleted": ""}).percentage_completed == 0.0
 
 
-def test_a_redirect_to_a_location_that_is_not_a_url_is_typed(mocked: Any) -> None:
-    mocked.add(responses.GET, API + "/server", status=302, headers={"Location": "http://[bad"})
+def test_a_redirect_to_a_location_that_is_not_a_url_is_typed(
+    raw: Callable[..., RawServer],
+) -> None:
+    server = raw(answering(json_head(302, extra="Location: http://[bad\r\n")))
     with pytest.raises(pystmark.UnexpectedResponseError, match="invalid location"):
+        read(server)
+
+
+def test_a_bad_redirect_location_under_a_mock_is_typed(mocked: Any) -> None:
+    # Through requests' full path (as under a mock), requests reads the
+    # location itself: still a typed error.
+    mocked.add(responses.GET, API + "/server", status=302, headers={"Location": "http://[bad"})
+    with pytest.raises(pystmark.PystmarkError) as caught:
         pystmark.get_server(api_key=TOKEN)
+    assert not isinstance(caught.value, pystmark.ConfigurationError)
 
 
 class CannedSession(requests.Session):
