@@ -1051,18 +1051,24 @@ def _url_host(url: str) -> str | None:
 
 def _check_base_url(url: Any) -> str:
     """``url`` as ``requests`` prepares it (no trailing slash), if it may be used."""
-    if isinstance(url, str):
+    checked = _BASE_URLS.get(url) if isinstance(url, str) else None
+    if checked is None and isinstance(url, str):
         host = _url_host(url)
         if host is not None:
             probe = requests.PreparedRequest()
             probe.prepare_url(url, None)
-            url = cast(str, probe.url).rstrip("/")
-            scheme = urlsplit(url).scheme
+            prepared = cast(str, probe.url).rstrip("/")
+            scheme = urlsplit(prepared).scheme
             # Checked in the form it is used in, too: with an endpoint's path appended.
-            if host == _url_host(url + "/email") and (
+            if host == _url_host(prepared + "/email") and (
                 scheme == "https" or (scheme == "http" and _is_loopback(host))
             ):
-                return str(url)
+                checked = prepared
+                if len(_BASE_URLS) >= 64:
+                    _BASE_URLS.clear()
+                _BASE_URLS[url] = checked  # the check is a pure function of the text
+    if checked is not None:
+        return checked
     raise ConfigurationError(
         "base_url must be an https:// URL with a host and no query or fragment "
         "(http:// only for the loopback hosts localhost, 127.0.0.0/8 and ::1)"
@@ -1070,12 +1076,24 @@ def _check_base_url(url: Any) -> str:
     )
 
 
+#: Base URLs already checked -> their prepared form.
+_BASE_URLS: dict[str, str] = {}
+#: The environment variables that decide whether a proxy carries an http:// request.
+_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY")
+_environ_proxies: dict[tuple[str, tuple[str | None, ...]], dict[str, str]] = {}
+
+
 def _check_no_proxy(base_url: str, session: Any, proxies: Mapping[str, str] | None) -> None:
     """Refuse a proxy for an ``http://`` base URL: it would carry the token off the host."""
     url = base_url + "/email"
     found: dict[str, str] = {}
     if session is None or getattr(session, "trust_env", True):
-        found.update(requests.utils.get_environ_proxies(url))
+        key = (url, tuple(os.environ.get(name) for name in _PROXY_VARIABLES))
+        if key not in _environ_proxies:  # requests scans the whole environment
+            if len(_environ_proxies) >= 64:
+                _environ_proxies.clear()
+            _environ_proxies[key] = requests.utils.get_environ_proxies(url)
+        found.update(_environ_proxies[key])
     found.update(getattr(session, "proxies", None) or {})
     found.update(proxies or {})
     if requests.utils.select_proxy(url, {k: v for k, v in found.items() if v}):
