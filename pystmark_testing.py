@@ -610,6 +610,9 @@ def _new_stream(
 # ---- Webhook delivery --------------------------------------------------------
 
 
+_Done = Callable[[bool], None] | None
+
+
 class _Poster:
     """Posts webhooks from one background thread, retrying like Postmark.
 
@@ -621,7 +624,7 @@ class _Poster:
         self.delays = tuple(delays)
         self.timeout = timeout
         self.calls: list[WebhookCall] = []
-        self._due: list[tuple[float, int, str, dict[str, str], dict[str, Any], int]] = []
+        self._due: list[tuple[float, int, str, dict[str, str], dict[str, Any], int, _Done]] = []
         self._order = itertools.count()
         self._busy = 0
         self._condition = threading.Condition()
@@ -630,8 +633,17 @@ class _Poster:
         # No proxies: the receivers are local.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def post(self, url: str, payload: dict[str, Any], headers: Mapping[str, str]) -> None:
-        """Queue one post of ``payload`` to ``url`` (user and password become basic auth)."""
+    def post(
+        self,
+        url: str,
+        payload: dict[str, Any],
+        headers: Mapping[str, str],
+        done: _Done = None,
+    ) -> None:
+        """Queue one post of ``payload`` to ``url`` (user and password become basic auth).
+
+        ``done(delivered)`` is called once the post is accepted or given up.
+        """
         parts = urllib.parse.urlsplit(url)
         all_headers = {"Content-Type": "application/json", "User-Agent": "Postmark", **headers}
         if parts.username is not None:
@@ -646,14 +658,14 @@ class _Poster:
                 netloc += f":{parts.port}"
             url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
         with self._condition:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
+                self._stopped = False
                 self._thread = threading.Thread(
                     target=self._run, name="local-postmark-webhooks", daemon=True
                 )
                 self._thread.start()
-            heapq.heappush(
-                self._due, (time.monotonic(), next(self._order), url, all_headers, payload, 0)
-            )
+            item = (time.monotonic(), next(self._order), url, all_headers, payload, 0, done)
+            heapq.heappush(self._due, item)
             self._condition.notify_all()
 
     def _run(self) -> None:
@@ -664,14 +676,17 @@ class _Poster:
                     self._condition.wait(wait)
                 if self._stopped:
                     return
-                _, _, url, headers, payload, attempt = heapq.heappop(self._due)
+                _, _, url, headers, payload, attempt, done = heapq.heappop(self._due)
                 self._busy += 1
             status, error = self._attempt(url, headers, payload)
+            final = status in (200, 403) or attempt >= len(self.delays)
+            if final and done is not None:
+                done(status == 200)  # outside the condition: it may take the store's lock
             with self._condition:
                 self.calls.append(WebhookCall(url, payload, status, error))
-                if status not in (200, 403) and attempt < len(self.delays):
+                if not final:
                     due = time.monotonic() + self.delays[attempt]
-                    item = (due, next(self._order), url, headers, payload, attempt + 1)
+                    item = (due, next(self._order), url, headers, payload, attempt + 1, done)
                     heapq.heappush(self._due, item)
                 self._busy -= 1
                 self._condition.notify_all()
@@ -718,6 +733,7 @@ class _Poster:
             self._condition.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=self.timeout + 1)
+            self._thread = None
 
 
 # ---- The local Postmark ------------------------------------------------------
@@ -1189,13 +1205,32 @@ class LocalPostmark:
                 "Attachments": [dict(item) for item in attachments],
                 "RawEmail": "",
             }
-            stored = {**record, "Status": "Processed", "ReceivedAt": _stamp(_now())}
+            blocked = any(
+                rule["Rule"].lower() in (address.lower(), address.lower().rpartition("@")[2])
+                for rule in server.inbound_rules.values()
+            )
+            status = "Blocked" if blocked else "Processed"
+            stored = {**record, "Status": status, "ReceivedAt": _stamp(_now())}
             server.inbound.append(stored)
             server.inbound_by_id[message_id] = stored
-            hook = server.settings.get("InboundHookUrl")
-            if hook:
-                self._poster.post(hook, record, {})
+            if not blocked:  # mail from an inbound rule's sender is blocked, not posted
+                self._post_inbound(server, stored)
             return dict(record)
+
+    def _post_inbound(self, server: _Server, stored: dict[str, Any]) -> None:
+        """Post an inbound message to the inbound hook; "Failed" once Postmark would give up."""
+        hook = server.settings.get("InboundHookUrl")
+        if not hook:
+            return
+        record = {
+            key: value for key, value in stored.items() if key not in ("Status", "ReceivedAt")
+        }
+
+        def done(delivered: bool) -> None:
+            with self._lock:
+                stored["Status"] = "Processed" if delivered else "Failed"
+
+        self._poster.post(hook, record, {}, done)
 
     # -- the HTTP API, without HTTP --
 
@@ -1267,7 +1302,7 @@ class LocalPostmark:
         payload: dict[str, Any],
         *,
         first_open: bool = True,
-        content: str = "",
+        content: Callable[[], str] = str,
     ) -> None:
         """Post ``payload`` to every hook of ``stream`` listening for ``trigger``."""
         payload = {**payload, "ServerID": server.id}
@@ -1286,14 +1321,16 @@ class LocalPostmark:
                 include = trigger in ("Bounce", "SpamComplaint") and bool(
                     server.settings["IncludeBounceContentInHook"]
                 )
-                self._poster.post(url, {**payload, "Content": content} if include else payload, {})
+                self._poster.post(
+                    url, {**payload, "Content": content()} if include else payload, {}
+                )
         for hook in server.webhooks.values():
             options = hook["Triggers"].get(trigger) or {}
             if hook["MessageStream"] != stream or not options.get("Enabled"):
                 continue
             if trigger == "Open" and options.get("PostFirstOpenOnly") and not first_open:
                 continue
-            body = {**payload, "Content": content} if options.get("IncludeContent") else payload
+            body = {**payload, "Content": content()} if options.get("IncludeContent") else payload
             headers = {item["Name"]: item["Value"] for item in hook.get("HttpHeaders") or []}
             auth = hook.get("HttpAuth") or {}
             url = hook["Url"]
@@ -1338,7 +1375,7 @@ class LocalPostmark:
             reason = _SUPPRESSION_REASONS.get(kind, "ManualSuppression")
             self._suppress(server, message.message_stream, address, reason, "Recipient")
         trigger = "SpamComplaint" if kind == "SpamComplaint" else "Bounce"
-        self._fire(server, message.message_stream, trigger, bounce, content=message.source())
+        self._fire(server, message.message_stream, trigger, bounce, content=message.source)
         return bounce
 
     def _suppress(
@@ -2336,6 +2373,7 @@ def _bypass_inbound(pm: LocalPostmark, call: _Call) -> Any:
     if message["Status"] != "Blocked":
         raise _Refusal(422, 702, "This message was not blocked and cannot be bypassed.")
     message["Status"] = "Processed"
+    pm._post_inbound(call.data, message)
     return {"ErrorCode": 0, "Message": "Successfully bypassed message: " + message["MessageID"]}
 
 
@@ -2344,7 +2382,8 @@ def _retry_inbound(pm: LocalPostmark, call: _Call) -> Any:
     message = _inbound_of(call)
     if message["Status"] != "Failed":
         raise _Refusal(422, 703, "This message has not failed and cannot be retried.")
-    message["Status"] = "Processed"
+    message["Status"] = "Queued"
+    pm._post_inbound(call.data, message)
     return {
         "ErrorCode": 0,
         "Message": "Successfully rescheduled failed message: " + message["MessageID"],

@@ -845,3 +845,74 @@ def test_chunked_request_bodies_are_read(postmark: LocalPostmark) -> None:
         timeout=10,
     )
     assert answer.status_code == 200 and answer.json()["ErrorCode"] == 0
+
+
+def test_inbound_rules_block_and_failed_inbound_posts_can_be_retried(
+    postmark: LocalPostmark, receiver: Receiver
+) -> None:
+    pystmark.create_inbound_rule("spam.example.com")
+    blocked = postmark.inbound(sender="x@spam.example.com", subject="Buy")
+    assert postmark.inbound_messages[0]["Status"] == "Blocked"
+    assert pystmark.get_inbound_messages(status="blocked").total_count == 1
+    pystmark.edit_server(inbound_hook_url="http://127.0.0.1:9/down")
+    failing = postmark.inbound(sender="ann@example.org", subject="Hello")
+    postmark.flush_webhooks()
+    assert postmark.inbound_messages[1]["Status"] == "Failed"
+    pystmark.edit_server(inbound_hook_url=receiver.url + "/inbound")
+    pystmark.retry_inbound_message(failing["MessageID"])
+    pystmark.bypass_inbound_message(blocked["MessageID"])
+    postmark.flush_webhooks()
+    assert [m["Status"] for m in postmark.inbound_messages] == ["Processed", "Processed"]
+    assert sorted(body["Subject"] for body in receiver.bodies("/inbound")) == ["Buy", "Hello"]
+
+
+def test_webhook_http_auth_and_invalid_settings(
+    postmark: LocalPostmark, receiver: Receiver
+) -> None:
+    hook = pystmark.create_webhook(
+        receiver.url + "/auth",
+        message_stream="broadcast",
+        http_auth=("user", "pw"),
+        triggers=pystmark.WebhookTriggers(deliveries=pystmark.WebhookTrigger()),
+    )
+    assert pystmark.get_webhooks(message_stream="outbound").data["Webhooks"] == []
+    pystmark.send(message(message_stream="broadcast"))
+    pystmark.send(message())  # another stream: not posted to this webhook
+    postmark.flush_webhooks()
+    [(_, headers, body)] = receiver.posts
+    assert headers["Authorization"] == "Basic " + base64.b64encode(b"user:pw").decode()
+    assert body["MessageStream"] == "broadcast"
+    bad_url = raw(postmark, "PUT", f"/webhooks/{hook.data['ID']}", {"Url": "ftp://x.example"})
+    assert bad_url.json()["ErrorCode"] == 606
+    for body_ in ({"Url": ""}, {"Url": "http://x.example", "MessageStream": "none"}):
+        assert raw(postmark, "POST", "/webhooks", body_).status_code == 422
+    assert raw(postmark, "PUT", f"/webhooks/{hook.data['ID']}", {"Url": ""}).status_code == 422
+    assert raw(postmark, "GET", "/webhooks/abc").status_code == 404
+
+
+def test_unreadable_request_body_is_a_json_400(postmark: LocalPostmark) -> None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", int(postmark.url.rsplit(":", 1)[1]))
+    connection.putrequest("POST", "/email")
+    connection.putheader("Content-Length", "-5")
+    connection.putheader("X-Postmark-Server-Token", postmark.server_token)
+    connection.endheaders()
+    answer = connection.getresponse()
+    assert answer.status == 400
+    assert json.loads(answer.read())["ErrorCode"] == 0
+    connection.close()
+
+
+def test_suggested_model_for_sections_and_inverted_sections(postmark: LocalPostmark) -> None:
+    validation = pystmark.validate_template(
+        subject="{{#user}}{{name}}{{/user}}{{^admin}}{{note}}{{/admin}}",
+        html_body="{{#user}}{{email}}{{/user}}{{../up}}{{.}}",
+        test_render_model={},
+    )
+    assert validation.data["SuggestedTemplateModel"] == {
+        "user": {"name": "name_Value", "email": "email_Value"},
+        "admin": "admin_Value",
+        "note": "note_Value",
+    }
+    assert validation.data["AllContentIsValid"] is True
