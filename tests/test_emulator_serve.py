@@ -96,3 +96,33 @@ def test_python_m_pystmark_testing_serve_runs_in_the_foreground() -> None:
     assert process.returncode == 0
     assert "Traceback" not in err
     assert "Local Postmark stopped." in out
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_readme_offline_demo_runs_and_ci_runs_it() -> None:
+    readme = (ROOT / "README.rst").read_text()
+    block = readme.split(".. demo-command", 1)[1].split(".. code-block:: console", 1)[1]
+    lines = []
+    for line in block.splitlines()[1:]:
+        if line and not line.startswith("    "):
+            break
+        lines.append(line[4:])
+    command = "\n".join(lines).strip()
+    assert command.startswith("python3 -m venv .venv && .venv/bin/pip install -q -e . && ")
+    # The Python the command feeds to the new virtualenv, run here without installing.
+    script = command.split("<<'EOF'\n", 1)[1].rsplit("\nEOF", 1)[0]
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={key: value for key, value in os.environ.items() if not key.startswith("POSTMARK_")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Sent: " in result.stdout
+    assert "Read back: Hello to ['you@example.com'] - Hello from pystmark" in result.stdout
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "demo-command" in ci and 'bash -c "$demo_command"' in ci
