@@ -48,18 +48,19 @@ def raw(
 
 
 class Receiver:
-    """A local webhook receiver that records posts; ``statuses`` answers them in turn."""
+    """A local webhook receiver that records posts; ``statuses[path]`` answers them in turn."""
 
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict[str, str], Any]] = []
-        self.statuses: list[int] = []
+        self.statuses: dict[str, list[int]] = {}
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 owner.posts.append((self.path, dict(self.headers.items()), json.loads(body)))
-                status = owner.statuses.pop(0) if owner.statuses else 200
+                waiting = owner.statuses.get(self.path)
+                status = waiting.pop(0) if waiting else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -620,7 +621,7 @@ def test_server_hook_urls_and_webhook_retries(postmark: LocalPostmark, receiver:
         open_hook_url=receiver.url + "/open",
         post_first_open_only=True,
     )
-    receiver.statuses = [500, 503]  # the first post fails twice, then is accepted
+    receiver.statuses["/delivery"] = [500, 503]  # fails twice, then is accepted
     pystmark.send(message())
     postmark.open(postmark.outbox[0])
     postmark.open(postmark.outbox[0])
@@ -628,7 +629,7 @@ def test_server_hook_urls_and_webhook_retries(postmark: LocalPostmark, receiver:
     deliveries = [call for call in calls if call.record_type == "Delivery"]
     assert [call.status for call in deliveries] == [500, 503, 200]
     assert [call.record_type for call in calls].count("Open") == 1  # first open only
-    receiver.statuses = [403]  # 403 stops the retries
+    receiver.statuses["/bounce"] = [403]  # 403 stops the retries
     pystmark.send(message(to="hardbounce@bounce-testing.postmarkapp.com"))
     bounces = [call for call in postmark.webhook_calls if call.record_type == "Bounce"]
     assert [call.status for call in bounces] == [403]
