@@ -3134,9 +3134,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the local Postmark does not log requests."""
@@ -3226,11 +3227,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _session_postmark.pop().stop()
 
 
-def _fixture() -> Iterator[LocalPostmark]:
+def _fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalPostmark]:
+    """A running local Postmark, with pystmark's settings pointed at it for one test.
+
+    pystmark's process-wide defaults (``configure``) and the ``POSTMARK_*``
+    environment variables (for code that reads them, and child processes) name
+    its URL and tokens; afterwards the variables are restored and the
+    ``configure`` defaults removed. Its data is cleared before and after.
+    """
     import pystmark
 
     postmark = _shared_postmark()
     postmark.reset()
+    monkeypatch.setenv("POSTMARK_API_URL", postmark.url)
+    monkeypatch.setenv("POSTMARK_SERVER_TOKEN", postmark.server_token)
+    monkeypatch.setenv("POSTMARK_ACCOUNT_TOKEN", postmark.account_token)
     pystmark.configure(
         base_url=postmark.url,
         api_key=postmark.server_token,
@@ -3240,6 +3251,7 @@ def _fixture() -> Iterator[LocalPostmark]:
     try:
         yield postmark
     finally:
+        # pystmark cannot report earlier configure() values, so they are removed.
         pystmark.configure(base_url=None, api_key=None, account_api_key=None, test=None)
         postmark.reset()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import email
 import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -107,6 +108,19 @@ def test_fixture_state_is_clean_between_tests(postmark: LocalPostmark) -> None:
 def test_fixture_reuses_one_server_per_session(postmark: LocalPostmark) -> None:
     assert postmark is pystmark_testing._shared_postmark()
     assert postmark.running
+    # The environment names it too, for code that reads it and for child processes.
+    assert os.environ["POSTMARK_API_URL"] == postmark.url
+    assert os.environ["POSTMARK_SERVER_TOKEN"] == postmark.server_token
+    assert os.environ["POSTMARK_ACCOUNT_TOKEN"] == postmark.account_token
+
+
+def test_other_methods_get_json_answers(postmark: LocalPostmark) -> None:
+    options = raw(postmark, "OPTIONS", "/email")
+    assert options.status_code == 405 and options.json()["ErrorCode"] == 0
+    head = raw(postmark, "HEAD", "/email")
+    assert head.status_code == 405 and head.content == b""
+    # The connection is still good for the next request.
+    assert raw(postmark, "GET", "/server").status_code == 200
 
 
 # ---- tokens and errors ----
