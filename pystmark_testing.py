@@ -26,6 +26,7 @@ import base64
 import contextlib
 import email.utils
 import heapq
+import http
 import itertools
 import json
 import re
@@ -443,6 +444,7 @@ class OutboxMessage:
         self.bulk_id: str | None = fields.get("bulk_id")
         self.events: list[dict[str, Any]] = []
         self.status = "Sent"
+        self._source: str | None = None
 
     @property
     def recipients(self) -> list[str]:
@@ -501,7 +503,9 @@ class OutboxMessage:
 
     def source(self) -> str:
         """The RFC 822 source of the message (what the dump endpoint answers)."""
-        return self.as_email().as_string()
+        if self._source is None:  # a stored message does not change: built once
+            self._source = self.as_email().as_string()
+        return self._source
 
 
 class WebhookCall:
@@ -3138,6 +3142,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer a malformed request (bad request line, unknown method...) in JSON too."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # an unparsed line: answer in HTTP/1.0
+            self.request_version = "HTTP/1.0"
+        text = message or http.HTTPStatus(code).phrase
+        self._answer(code, {"ErrorCode": 0, "Message": text})
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the local Postmark does not log requests."""

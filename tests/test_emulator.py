@@ -931,3 +931,27 @@ def test_suggested_model_for_sections_and_inverted_sections(postmark: LocalPostm
         "note": "note_Value",
     }
     assert validation.data["AllContentIsValid"] is True
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [
+        (b"FOO /email HTTP/1.1", 501),
+        (b"GET /email HTTP/1.1 extra", 400),
+        (b"GET /" + b"x" * 70000 + b" HTTP/1.1", 414),
+    ],
+)
+def test_malformed_requests_get_json_errors(
+    postmark: LocalPostmark, request_line: bytes, status: int
+) -> None:
+    import socket
+
+    host, port = postmark.url[len("http://") :].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request_line + b"\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split()[1] == str(status).encode()
+    assert json.loads(body)["ErrorCode"] == 0

@@ -126,3 +126,14 @@ def test_readme_offline_demo_runs_and_ci_runs_it() -> None:
     assert "Read back: Hello to ['you@example.com'] - Hello from pystmark" in result.stdout
     ci = (ROOT / ".ci" / "run").read_text()
     assert "demo-command" in ci and 'bash -c "$demo_command"' in ci
+
+
+def test_emulator_benchmark_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import emulator
+
+    assert emulator.main(["--sends", "20", "--reads", "20", "--json"]) == 0
+    figures = __import__("json").loads(capsys.readouterr().out)
+    assert figures["bounces_listed"] == 20
+    assert len(figures["send_ms_by_tenth"]) == len(figures["read_ms_by_tenth"]) == 10
+    assert emulator.main(["--sends", "3", "--reads", "3"]) == 0
+    assert "3 sends, ms per send by tenth" in capsys.readouterr().out
