@@ -955,3 +955,23 @@ def test_malformed_requests_get_json_errors(
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.split()[1] == str(status).encode()
     assert json.loads(body)["ErrorCode"] == 0
+
+
+def test_iter_bounces_reads_past_the_offset_cap_with_date_windows(postmark: LocalPostmark) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    pystmark.send(message(to="softbounce@bounce-testing.postmarkapp.com"))
+    template = postmark._main.bounces[0]
+    start = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    # 10,050 bounces, 100 per second: more than one listing can page through.
+    postmark._main.bounces[:] = [
+        {
+            **template,
+            "ID": index,
+            "BouncedAt": (start + timedelta(seconds=index // 100)).isoformat(),
+        }
+        for index in range(10_050)
+    ]
+    assert raw(postmark, "GET", "/bounces?count=500&offset=9501").json()["ErrorCode"] == 1000
+    ids = [bounce.id for bounce in pystmark.iter_bounces()]
+    assert sorted(ids) == list(range(10_050))
