@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import email.policy
 import email.utils
 import heapq
 import http
@@ -39,7 +40,12 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from email.message import EmailMessage
+from email.encoders import encode_base64
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -412,6 +418,19 @@ def _suggest_model(texts: Iterable[str]) -> dict[str, Any]:
 
 # ---- Stored data -------------------------------------------------------------
 
+_HEADER_NAME = re.compile(r"^[!-9;-~]+$")
+
+
+def _header_text(value: str) -> str:
+    """A header value on one line, RFC 2047-encoded when it is not ASCII."""
+    value = " ".join(value.splitlines()).replace("\x00", "")
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _address_header(addresses: Sequence[str]) -> str:
+    pairs = email.utils.getaddresses([" ".join(item.splitlines()) for item in addresses])
+    return ", ".join(email.utils.formataddr(pair, charset="utf-8") for pair in pairs if pair[1])
+
 
 class OutboxMessage:
     """One accepted message, as the local Postmark stored it.
@@ -459,53 +478,71 @@ class OutboxMessage:
 
     def as_email(self) -> EmailMessage:
         """The message as an RFC 822 ``EmailMessage``, as Postmark would deliver it."""
-        message = EmailMessage()
-        message["From"] = self.sender
-        if self.to:
-            message["To"] = ", ".join(self.to)
-        if self.cc:
-            message["Cc"] = ", ".join(self.cc)
-        if self.reply_to:
-            message["Reply-To"] = self.reply_to
-        message["Subject"] = self.subject
-        message["Date"] = email.utils.format_datetime(self.received_at)
-        message["Message-ID"] = f"<{self.message_id}@mtasv.net>"
-        message["X-PM-Message-Id"] = self.message_id
-        message["X-PM-Message-Stream"] = self.message_stream
-        if self.tag:
-            message["X-PM-Tag"] = self.tag
-        for key, value in self.metadata.items():
-            message[f"X-PM-Metadata-{key}"] = str(value)
-        for header in self.headers:
-            with contextlib.suppress(ValueError, TypeError):
-                message[str(header.get("Name"))] = str(header.get("Value", ""))
-        if self.text is not None or self.html is None:
-            message.set_content(self.text or "")
-        if self.html is not None:
-            if self.text is None:
-                message.set_content(self.html, subtype="html")
-            else:
-                message.add_alternative(self.html, subtype="html")
-        for attachment in self.attachments:
-            content_type = str(attachment.get("ContentType") or "application/octet-stream")
-            maintype, _, subtype = content_type.partition("/")
-            try:
-                data = base64.b64decode(str(attachment.get("Content") or ""))
-            except ValueError:
-                data = b""
-            message.add_attachment(
-                data,
-                maintype=maintype or "application",
-                subtype=subtype or "octet-stream",
-                filename=str(attachment.get("Name") or "attachment"),
-            )
-        return message
+        parsed = email.message_from_string(self.source(), policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
     def source(self) -> str:
         """The RFC 822 source of the message (what the dump endpoint answers)."""
         if self._source is None:  # a stored message does not change: built once
-            self._source = self.as_email().as_string()
+            self._source = self._build_source()
         return self._source
+
+    def _build_source(self) -> str:
+        # email.mime with the compat32 policy: several times faster than
+        # EmailMessage's header objects, which matters for 10,000 dumps.
+        body: Message
+        text = MIMEText(self.text or "", "plain", "utf-8")
+        if self.html is None:
+            body = text
+        else:
+            html = MIMEText(self.html, "html", "utf-8")
+            body = html if self.text is None else MIMEMultipart("alternative", None, [text, html])
+        if self.attachments:
+            parts: list[Message] = [body]
+            for attachment in self.attachments:
+                content_type = str(attachment.get("ContentType") or "application/octet-stream")
+                maintype, _, subtype = content_type.partition("/")
+                try:
+                    data = base64.b64decode(str(attachment.get("Content") or ""))
+                except ValueError:
+                    data = b""
+                part = MIMEBase(maintype or "application", subtype or "octet-stream")
+                part.set_payload(data)
+                encode_base64(part)
+                name = _header_text(str(attachment.get("Name") or "attachment"))
+                part.add_header("Content-Disposition", "attachment", filename=name)
+                parts.append(part)
+            body = MIMEMultipart("mixed", None, parts)
+        headers: list[tuple[str, str]] = [
+            ("From", _address_header([self.sender])),
+            ("To", _address_header(self.to)),
+            ("Cc", _address_header(self.cc)),
+            ("Reply-To", _address_header([self.reply_to] if self.reply_to else [])),
+            ("Subject", _header_text(self.subject)),
+            ("Date", email.utils.format_datetime(self.received_at)),
+            ("Message-ID", f"<{self.message_id}@mtasv.net>"),
+            ("X-PM-Message-Id", self.message_id),
+            ("X-PM-Message-Stream", self.message_stream),
+            ("X-PM-Tag", _header_text(self.tag)),
+            *(
+                (f"X-PM-Metadata-{key}", _header_text(str(value)))
+                for key, value in self.metadata.items()
+            ),
+            *(
+                (str(item.get("Name")), _header_text(str(item.get("Value", ""))))
+                for item in self.headers
+            ),
+        ]
+        content_headers = list(body.items())
+        for name in list(body.keys()):
+            del body[name]
+        for name, value in headers:
+            if value and _HEADER_NAME.match(name):
+                body[name] = value
+        for name, value in content_headers:
+            body[name] = value
+        return body.as_string()
 
 
 class WebhookCall:

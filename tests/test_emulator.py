@@ -975,3 +975,27 @@ def test_iter_bounces_reads_past_the_offset_cap_with_date_windows(postmark: Loca
     assert raw(postmark, "GET", "/bounces?count=500&offset=9501").json()["ErrorCode"] == 1000
     ids = [bounce.id for bounce in pystmark.iter_bounces()]
     assert sorted(ids) == list(range(10_050))
+
+
+def test_dump_encodes_headers_and_keeps_them_on_one_line(postmark: LocalPostmark) -> None:
+    body = {
+        "From": "Mé <me@example.com>",
+        "To": "Zoë <you@example.com>",
+        "Subject": "Grüße",
+        "HtmlBody": "<p>Grüße</p>",
+        "Headers": [
+            {"Name": "X-Evil", "Value": "a\r\nBcc: x@example.com"},
+            {"Name": "Bad:", "Value": "v"},
+        ],
+    }
+    assert raw(postmark, "POST", "/email", body).json()["ErrorCode"] == 0
+    mail = postmark.outbox[0].as_email()
+    assert (mail["From"], mail["To"], mail["Subject"]) == (
+        "Mé <me@example.com>",
+        "Zoë <you@example.com>",
+        "Grüße",
+    )
+    assert mail["X-Evil"] == "a Bcc: x@example.com"
+    assert mail["Bcc"] is None and mail["Bad:"] is None
+    assert mail.get_content_type() == "text/html"
+    assert mail.get_content().strip() == "<p>Grüße</p>"
