@@ -1466,8 +1466,6 @@ def _client_details() -> dict[str, Any]:
 
 # ---- Sending -----------------------------------------------------------------
 
-_TEMPLATE_ONLY = ("TemplateId", "TemplateAlias", "TemplateModel", "InlineCss")
-
 
 def _prepare(pm: LocalPostmark, call: _Call, raw: Any, *, template: bool) -> dict[str, Any]:
     """Check one message as Postmark does; the fields to store (ErrorCode on refusal)."""
@@ -1788,14 +1786,14 @@ def _get_bulk(pm: LocalPostmark, call: _Call) -> Any:
 
 # ---- Bounces and suppressions -----------------------------------------------
 
-_BOUNCE_LISTED = (
+_WEBHOOK_ONLY_BOUNCE_FIELDS = (
     "RecordType",
     "Metadata",
 )
 
 
 def _bounce_json(bounce: Mapping[str, Any], *, content: str | None = None) -> dict[str, Any]:
-    shown = {key: value for key, value in bounce.items() if key not in _BOUNCE_LISTED}
+    shown = {key: value for key, value in bounce.items() if key not in _WEBHOOK_ONLY_BOUNCE_FIELDS}
     if content is not None:
         shown["Content"] = content
     return shown
