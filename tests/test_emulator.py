@@ -999,3 +999,67 @@ def test_dump_encodes_headers_and_keeps_them_on_one_line(postmark: LocalPostmark
     assert mail["Bcc"] is None and mail["Bad:"] is None
     assert mail.get_content_type() == "text/html"
     assert mail.get_content().strip() == "<p>Grüße</p>"
+
+
+def _mail(**fields: Any) -> dict[str, Any]:
+    return {"From": SENDER, "To": "you@example.com", "TextBody": "x", **fields}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "account", "code"),
+    [
+        ("POST", "/email", _mail(To=["you@example.com"]), False, 300),
+        ("POST", "/email", _mail(To="you@example.com,"), False, 0),
+        ("POST", "/email", _mail(To='"Doe, Jo" <jo@example.com>, bad'), False, 300),
+        ("POST", "/email", _mail(To='"Doe, Jo" <jo@example.com>'), False, 0),
+        ("POST", "/email", _mail(From="not an address"), False, 300),
+        ("POST", "/email", _mail(ReplyTo="nope"), False, 300),
+        ("POST", "/email", _mail(Metadata=[1]), False, 300),
+        ("POST", "/email", _mail(TextBody=5), False, 300),
+        ("POST", "/email", _mail(Headers=[{"Value": "no name"}]), False, 300),
+        ("POST", "/email", _mail(Attachments=["x"]), False, 300),
+        ("POST", "/email/withTemplate", _mail(TextBody=None, TemplateId=1), False, 1101),
+        ("POST", "/email/bulk", {"From": SENDER, "TextBody": "x", "Messages": [1]}, False, 300),
+        ("POST", "/message-streams/outbound/suppressions", {"Nope": []}, False, 300),
+        ("POST", "/templates/validate", {"TestRenderModel": [1]}, False, 300),
+        ("GET", "/messages/outbound?count=1&offset=0&status=lost", None, False, 700),
+        ("POST", "/message-streams", {"ID": "abc", "Name": "x", "MessageStreamType": "Broadcasts",
+                                      "Description": "d" * 1001}, False, 1231),
+        ("POST", "/triggers/inboundrules", {"Rule": ""}, False, 808),
+        ("DELETE", "/triggers/inboundrules/abc", None, False, 810),
+        ("POST", "/servers", {"Name": ""}, True, 602),
+        ("PUT", "/servers/1", {"Name": "x", "TrackLinks": "Sometimes"}, True, 600),
+        ("PUT", "/servers/1", {"InboundSpamThreshold": 7}, True, 611),
+        ("DELETE", "/servers/1", None, True, 600),
+        ("GET", "/servers/abc", None, True, 601),
+        ("POST", "/domains", {"Name": "no-dot"}, True, 511),
+        ("GET", "/domains/abc", None, True, 510),
+        ("POST", "/senders", {"FromEmail": "nope"}, True, 300),
+        ("POST", "/data-removals", {"RequestedBy": "x", "RequestedFor": "y"}, True, 1300),
+        ("GET", "/data-removals/77", None, True, 1302),
+    ],
+)  # fmt: skip
+def test_invalid_requests_across_the_api(
+    postmark: LocalPostmark, method: str, path: str, body: Any, account: bool, code: int
+) -> None:
+    answer = raw(postmark, method, path, body, account=account)
+    assert answer.json()["ErrorCode"] == code, answer.json()
+    assert answer.status_code == (200 if code == 0 else 422)
+
+
+def test_bulk_recipients_that_fail_are_counted_not_stored(postmark: LocalPostmark) -> None:
+    body = {"From": SENDER, "Subject": "{{#x}}", "TextBody": "x", "Messages": [
+        {"To": "a@example.com"}, {"To": "bad"}]}  # fmt: skip
+    bulk_id = raw(postmark, "POST", "/email/bulk", body).json()["ID"]
+    assert raw(postmark, "GET", f"/email/bulk/{bulk_id}").json()["TotalMessages"] == 2
+    assert postmark.outbox == []  # the subject does not render, the address is invalid
+    duplicate = raw(postmark, "POST", "/domains", {"Name": "example.org"}, account=True)
+    assert duplicate.status_code == 200
+    again = raw(postmark, "POST", "/domains", {"Name": "Example.org"}, account=True)
+    assert again.json()["ErrorCode"] == 512
+    signature = {"FromEmail": "me@example.org"}
+    assert raw(postmark, "POST", "/senders", signature, account=True).status_code == 200
+    assert raw(postmark, "POST", "/senders", signature, account=True).json()["ErrorCode"] == 504
+    pystmark.create_server("Other")
+    renamed = raw(postmark, "PUT", "/servers/1", {"Name": "other"}, account=True)
+    assert renamed.json()["ErrorCode"] == 603
