@@ -810,8 +810,8 @@ class _Call:
         if not self.body.strip():
             raise _Refusal(422, 402, "Invalid JSON: the request body is empty.")
         try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+            return _canonical(json.loads(self.body))
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise _Refusal(
                 422, 402, "Invalid JSON: the JSON input you provided is syntactically incorrect."
             ) from None
@@ -822,6 +822,43 @@ class _Call:
         if not isinstance(value, dict):
             raise _invalid("The request body must be a JSON object.")
         return value
+
+
+# Postmark reads JSON names without regard to case ("htmlbody" is HtmlBody):
+# every name the emulator reads, by its lower-case spelling.
+# fmt: off
+_FIELD_NAMES = {name.lower(): name for name in (
+    "From", "To", "Cc", "Bcc", "Subject", "Tag", "HtmlBody", "TextBody", "ReplyTo", "Headers",
+    "Name", "Value", "TrackOpens", "TrackLinks", "Metadata", "Attachments", "Content",
+    "ContentType", "ContentID", "ContentLength", "MessageStream", "TemplateId", "TemplateAlias",
+    "TemplateModel", "InlineCss", "Messages", "Alias", "LayoutTemplate", "TemplateType",
+    "TestRenderModel", "Url", "HttpAuth", "Username", "Password", "HttpHeaders", "Triggers",
+    "Open", "Click", "Delivery", "Bounce", "SpamComplaint", "SubscriptionChange", "Enabled",
+    "PostFirstOpenOnly", "IncludeContent", "Suppressions", "EmailAddress", "ID", "Description",
+    "MessageStreamType", "Rule", "FromEmail", "ReplyToEmail", "ReturnPathDomain",
+    "ConfirmationPersonalNote", "RequestedBy", "RequestedFor", "NotifyWhenCompleted",
+    "SourceServerID", "DestinationServerID", "PerformChanges", "DeliveryType", "Color",
+    "RawEmailEnabled", "SmtpApiActivated", "InboundHookUrl", "BounceHookUrl", "OpenHookUrl",
+    "DeliveryHookUrl", "ClickHookUrl", "InboundDomain", "InboundSpamThreshold",
+    "IncludeBounceContentInHook", "EnableSmtpApiErrorHooks", "SubscriptionManagementConfiguration",
+    "UnsubscribeHandlingType",
+)}
+# fmt: on
+# Objects whose names are the user's own, kept as sent.
+_OPAQUE_FIELDS = frozenset({"Metadata", "TemplateModel", "TestRenderModel"})
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with every known JSON name spelled as Postmark documents it."""
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        name: str = _FIELD_NAMES.get(str(key).lower(), str(key))
+        result[name] = item if name in _OPAQUE_FIELDS else _canonical(item)
+    return result
 
 
 _Handler = Callable[["LocalPostmark", _Call], Any]
@@ -2169,11 +2206,10 @@ def _syntax_error(text: str) -> TemplateSyntaxError:
 
 @_route("PUT", "/templates/push", "account")
 def _push_templates(pm: LocalPostmark, call: _Call) -> Any:
-    # Postmark reads JSON names without regard to case (SourceServerID, ...Id).
-    body = {key.lower(): value for key, value in call.object().items()}
+    body = call.object()
     try:
-        source = pm._servers[int(body["sourceserverid"])]
-        target = pm._servers[int(body["destinationserverid"])]
+        source = pm._servers[int(body["SourceServerID"])]
+        target = pm._servers[int(body["DestinationServerID"])]
     except (KeyError, TypeError, ValueError):
         raise _Refusal(422, 601, "The source or destination server was not found.") from None
     actions = []
@@ -2190,7 +2226,7 @@ def _push_templates(pm: LocalPostmark, call: _Call) -> Any:
                 "TemplateType": template["TemplateType"],
             }
         )
-        if body.get("performchanges"):
+        if body.get("PerformChanges"):
             copied = {**template, "AssociatedServerId": target.id}
             if existing:
                 copied["TemplateId"] = existing["TemplateId"]

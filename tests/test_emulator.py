@@ -1063,3 +1063,12 @@ def test_bulk_recipients_that_fail_are_counted_not_stored(postmark: LocalPostmar
     pystmark.create_server("Other")
     renamed = raw(postmark, "PUT", "/servers/1", {"Name": "other"}, account=True)
     assert renamed.json()["ErrorCode"] == 603
+
+
+def test_json_names_are_read_without_regard_to_case(postmark: LocalPostmark) -> None:
+    body = {"from": SENDER, "TO": "you@example.com", "htmlbody": "<b>x</b>",
+            "metadata": {"OrderId": "7"}, "messagestream": "broadcast"}  # fmt: skip
+    assert raw(postmark, "POST", "/email", body).json()["ErrorCode"] == 0
+    sent = postmark.outbox[0]
+    assert (sent.html, sent.message_stream) == ("<b>x</b>", "broadcast")
+    assert sent.metadata == {"OrderId": "7"}  # the user's own names are kept as sent
