@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import email.message
 import email.utils
 import enum
 import hmac
@@ -1257,11 +1258,24 @@ class Message:
     load_message = from_dict
 
     @classmethod
+    def from_email_message(cls, message: email.message.Message) -> Message:
+        """Build a message from a standard-library email message.
+
+        Takes an :class:`email.message.EmailMessage` or the
+        :class:`email.message.Message` that ``email.message_from_*`` returns;
+        see "The standard library's email" in the docs for what goes where. A
+        part Postmark cannot carry raises :class:`MessageError` naming it.
+        """
+        return _from_email_message(cls, message)
+
+    @classmethod
     def _coerce(cls, message: MessageLike | None) -> Message:
         if message is None:
             return cls()
         if isinstance(message, Message):
             return message
+        if isinstance(message, email.message.Message):
+            return cls.from_email_message(message)
         return cls.from_dict(message)
 
     def add_header(self, name: str, value: str) -> None:
@@ -1486,8 +1500,9 @@ _PAYLOAD_CONVERTERS: dict[str, Callable[[Any, Callable[[Attachment], Any]], Any]
     "track_links": lambda value, _: TrackLinks(value).value,
 }
 
-#: A :class:`Message` or a dict that :meth:`Message.from_dict` accepts.
-MessageLike = Message | Mapping[str, Any]
+#: A :class:`Message`, a dict that :meth:`Message.from_dict` accepts, or a
+#: standard-library email message (see :meth:`Message.from_email_message`).
+MessageLike = Message | Mapping[str, Any] | email.message.Message
 
 
 def _header_pairs(headers: HeadersLike | None) -> Iterator[tuple[str, str]]:
@@ -1950,7 +1965,17 @@ class EmailAddress(Record):
     mailbox_hash = _field("MailboxHash", _as_str)
 
     def __str__(self) -> str:
-        return email.utils.formataddr((self.name, self.email)) if self.name else self.email
+        if not self.name:
+            return self.email
+        try:
+            return email.utils.formataddr((self.name, self.email))
+        except UnicodeEncodeError:  # an internationalised address: formataddr takes ASCII only
+            from email.headerregistry import Address
+
+            try:
+                return str(Address(self.name, addr_spec=self.email))
+            except (ValueError, IndexError, TypeError):
+                return f"{self.name} <{self.email}>"
 
 
 class MessageAttachment(Record):
@@ -5945,6 +5970,244 @@ def retry_inbound_message(message_id: str, **options: Unpack[Options]) -> Inboun
 def bypass_inbound_message(message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
     """Process a blocked inbound message; see :meth:`InboundMessageGetter.bypass`."""
     return _default(InboundMessageGetter).bypass(message_id, **options)
+
+
+# ---- Standard-library email: email.message.Message to Message -------------
+#
+# One path reads every standard-library message: email.message.EmailMessage
+# (the modern API), email.message.Message (what email.message_from_* returns
+# under the default compat32 policy) and the MIME parts a Django message
+# attaches. Headers become fields where Postmark has one, the MIME tree
+# becomes TextBody, HtmlBody and Attachments, and anything Postmark cannot
+# carry is refused with a MessageError that names it.
+
+#: Address headers -> Message attribute.
+_EMAIL_ADDRESS_FIELDS = {
+    "from": "sender",
+    "to": "to",
+    "cc": "cc",
+    "bcc": "bcc",
+    "reply-to": "reply_to",
+}
+
+#: Headers Postmark writes itself when it sends: the MIME structure it builds,
+#: the date, and the trace headers of mail in transit (a copied DKIM signature
+#: would be wrong for the new message). They are not copied into Headers.
+_EMAIL_SKIPPED_HEADERS = frozenset(
+    {"mime-version", "content-type", "content-transfer-encoding", "content-disposition"}
+    | {"content-id", "content-description", "date", "received", "return-path"}
+    | {"dkim-signature", "domainkey-signature", "arc-seal", "arc-message-signature"}
+    | {"arc-authentication-results", "authentication-results", "received-spf"}
+    | {"delivered-to", "x-pm-message-id"}
+)
+
+#: Postmark's SMTP headers (postmarkapp.com/developer/user-guide/send-email-with-smtp)
+#: -> the Message attribute the API takes instead. X-PM-Metadata-<key> adds a
+#: metadata entry.
+_POSTMARK_SMTP_HEADERS = {
+    "x-pm-tag": "tag",
+    "x-pm-message-stream": "message_stream",
+    "x-pm-trackopens": "track_opens",
+    "x-pm-tracklinks": "track_links",
+}
+_POSTMARK_METADATA_HEADER = "x-pm-metadata-"
+
+#: The multipart kinds whose structure Postmark rebuilds from its own fields.
+_CARRIED_MULTIPARTS = frozenset({"mixed", "alternative", "related"})
+
+
+def _from_email_message(cls: type[Message], source: email.message.Message) -> Message:
+    """The :class:`Message` for a standard-library message (see ``from_email_message``)."""
+    if not isinstance(source, email.message.Message):
+        raise MessageError(
+            "message", f"expected an email.message.Message, not {type(source).__name__}"
+        )
+    message = cls()
+    _apply_email_headers(message, source.items())
+    parts = _EmailParts()
+    parts.read(source, "0")
+    message.text, message.html, message.attachments = parts.text, parts.html, parts.attachments
+    return message
+
+
+def _apply_email_headers(message: Message, headers: Iterable[tuple[str, Any]]) -> None:
+    """Set ``message``'s fields from email headers (name, value) in order."""
+    addresses: dict[str, list[str]] = {}
+    for name, value in headers:
+        key = str(name).lower()
+        field = _EMAIL_ADDRESS_FIELDS.get(key)
+        if field is not None:
+            addresses.setdefault(field, []).extend(_header_addresses(field, name, value))
+        elif key in _EMAIL_SKIPPED_HEADERS:
+            continue
+        elif key == "subject":
+            message.subject = _header_text(name, value)
+        elif key in _POSTMARK_SMTP_HEADERS or key.startswith(_POSTMARK_METADATA_HEADER):
+            _apply_postmark_header(message, key, _header_text(name, value))
+        else:
+            message.add_header(str(name), _header_text(name, value))
+    for field, found in addresses.items():
+        if field == "sender" and len(found) > 1:
+            raise MessageError("sender", "Postmark takes one From address")
+        if field in ("sender", "reply_to"):
+            setattr(message, field, ", ".join(found) if found else None)
+        else:
+            setattr(message, field, found or None)
+
+
+def _apply_postmark_header(message: Message, key: str, value: str) -> None:
+    """Set the field one of Postmark's X-PM-* SMTP headers stands for."""
+    if key.startswith(_POSTMARK_METADATA_HEADER):
+        message.metadata[key[len(_POSTMARK_METADATA_HEADER) :]] = value
+        return
+    field = _POSTMARK_SMTP_HEADERS[key]
+    if field == "track_opens":
+        flag = value.strip().lower()
+        if flag not in ("true", "false"):
+            raise MessageError("track_opens", f"X-PM-TrackOpens must be true or false: {value!r}")
+        setattr(message, field, flag == "true")
+    else:
+        setattr(message, field, value.strip())
+
+
+def _parsed_header(name: Any, value: Any) -> Any:
+    """``value`` parsed by the modern email API (encoded words decoded, unfolded)."""
+    import email.policy  # lazy: only the email conversions need it
+
+    text = re.sub(r"\r?\n(?=[ \t])", "", str(value))  # RFC 5322 unfolding
+    return email.policy.default.header_factory(str(name), text)
+
+
+def _header_text(name: Any, value: Any) -> str:
+    """A header's text with RFC 2047 encoded words decoded."""
+    try:
+        return str(_parsed_header(name, value))
+    except (ValueError, IndexError, TypeError, AttributeError):
+        # A header the parser cannot read: its raw text, unfolded.
+        return " ".join(str(value).split())
+
+
+def _header_addresses(field: str, name: Any, value: Any) -> list[str]:
+    """The addresses of an address header, formatted for Postmark."""
+    try:
+        header = _parsed_header(name, value)
+        addresses = list(header.addresses)
+    except (ValueError, IndexError, TypeError, AttributeError):
+        addresses = None
+    if addresses is None or any(not item.username or not item.domain for item in addresses):
+        raise MessageError(field, f"cannot read the addresses in {str(value)!r}")
+    return [str(item) for item in addresses]
+
+
+class _EmailParts:
+    """The bodies and attachments found in a MIME tree."""
+
+    __slots__ = ("attachments", "html", "text")
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.html: str | None = None
+        self.attachments: list[Attachment] = []
+
+    def read(self, part: email.message.Message, path: str) -> None:
+        """Read ``part`` and its children; ``path`` names it in errors (``0.1.2``)."""
+        content_type = part.get_content_type()
+        if part.get_content_maintype() == "multipart":
+            subtype = part.get_content_subtype()
+            if subtype not in _CARRIED_MULTIPARTS:
+                raise MessageError(
+                    _part_field(part, path),
+                    f"Postmark cannot carry a {content_type} part: it builds the MIME "
+                    "structure itself from a text body, an HTML body and attachments",
+                )
+            for index, child in enumerate(cast("list[email.message.Message]", part.get_payload())):
+                self.read(child, f"{path}.{index}")
+            return
+        if (
+            content_type in ("text/plain", "text/html")
+            and part.get_content_disposition() != "attachment"
+            and part.get_filename() is None
+        ):
+            field = "text" if content_type == "text/plain" else "html"
+            if getattr(self, field) is not None:
+                raise MessageError(
+                    _part_field(part, path),
+                    f"a second {content_type} body; Postmark carries one text and one HTML body",
+                )
+            setattr(self, field, _part_text(part, path))
+            return
+        self.attachments.append(_part_attachment(part, path, len(self.attachments)))
+
+
+def _part_field(part: email.message.Message, path: str) -> str:
+    """How errors name a MIME part: its position, type and file name."""
+    name = part.get_filename()
+    return f"part {path} ({part.get_content_type()}{f', {name!r}' if name else ''})"
+
+
+def _part_text(part: email.message.Message, path: str) -> str:
+    """The decoded text of a text/* part."""
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        raise MessageError(_part_field(part, path), "a text part without text")
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding in ("", "7bit", "8bit", "binary"):
+        try:
+            payload.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # parsed from bytes: the undecoded bytes are kept as surrogates
+        else:
+            # Already text (a message built in Python or parsed from a str):
+            # decoding it as bytes would mangle characters beyond Latin-1.
+            return payload
+    data = cast(bytes, part.get_payload(decode=True))
+    charset = part.get_content_charset() or "utf-8"
+    if charset in ("us-ascii", "ascii"):
+        charset = "utf-8"  # a superset: mislabelled 8-bit text still reads
+    try:
+        return data.decode(charset, "replace")
+    except LookupError:
+        raise MessageError(_part_field(part, path), f"unknown charset {charset!r}") from None
+
+
+def _part_attachment(part: email.message.Message, path: str, position: int) -> Attachment:
+    """An :class:`Attachment` from a leaf MIME part (inline when it has a Content-ID)."""
+    content_type = part.get_content_type()
+    field = _part_field(part, path)
+    if part.get_content_maintype() == "multipart":
+        raise MessageError(field, "Postmark cannot carry a multipart attachment")
+    if content_type in ("message/rfc822", "message/global"):
+        data = cast(email.message.Message, part.get_payload(0)).as_bytes()
+    elif part.get_content_maintype() == "message":
+        raise MessageError(field, f"Postmark cannot carry a {content_type} part")
+    else:
+        decoded = part.get_payload(decode=True)
+        if not isinstance(decoded, bytes):
+            raise MessageError(field, "a part without content")
+        data = decoded
+    content_id = str(part.get("Content-ID", "")).strip().strip("<>") or None
+    name = _part_filename(part) or _attachment_name(content_type, content_id, position)
+    return Attachment(name, data, content_type, content_id)
+
+
+def _part_filename(part: email.message.Message) -> str | None:
+    """The part's file name, RFC 2231 and RFC 2047 encodings decoded."""
+    name = part.get_filename()
+    if name and "=?" in name:
+        name = _header_text("X-Filename", name)
+    return name or None
+
+
+def _attachment_name(content_type: str, content_id: str | None, position: int) -> str:
+    """A file name for a part that has none (Postmark requires one)."""
+    import mimetypes  # lazy: rarely needed, and slow to import
+
+    stem = content_id.split("@", 1)[0] if content_id else f"attachment-{position + 1}"
+    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._") or f"attachment-{position + 1}"
+    extension = mimetypes.guess_extension(content_type) or ""
+    if extension[1:].lower() in FORBIDDEN_EXTENSIONS or stem.lower().endswith(extension):
+        extension = ""
+    return stem + extension
 
 
 # ---- Templates -------------------------------------------------------------
