@@ -406,3 +406,45 @@ def test_round_trip_of_an_outbound_dump(fields: dict[str, Any], linesep: str) ->
         converted.text = converted.text and converted.text.replace("\r\n", "\n")
         converted.html = converted.html and converted.html.replace("\r\n", "\n")
     _check_round_trip(fields, converted)
+
+
+def test_headers_the_parser_cannot_read() -> None:
+    # An unreadable header that Postmark passes on keeps its raw text...
+    message = email.message_from_string(
+        "From: a@example.com\nTo: b@example.com\nSender: x@, y\n\nbody\n"
+    )
+    assert Message.from_email_message(message).headers == [("Sender", "x@, y")]
+    # ...an unreadable address field is an error naming it.
+    message = email.message_from_string("From: a@example.com\nCc: x@\n\nbody\n")
+    with pytest.raises(MessageError, match="cannot read") as caught:
+        Message.from_email_message(message)
+    assert caught.value.field == "cc"
+
+
+def test_part_decoding_edge_cases() -> None:
+    mislabelled = email.message_from_string(
+        "From: a@example.com\nTo: b@example.com\n"
+        "Content-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: base64\n\n"
+        + base64.b64encode("naïve ☃".encode()).decode()
+        + "\n"
+    )
+    assert Message.from_email_message(mislabelled).text == "naïve ☃"
+
+    encoded_name = email.message_from_string(
+        "Content-Type: application/pdf\n"
+        'Content-Disposition: attachment; filename="=?utf-8?q?na=C3=AFve.pdf?="\n'
+        "Content-Transfer-Encoding: base64\n\nJVBERg==\n"
+    )
+    (attachment,) = Message.from_email_message(encoded_name).attachments
+    assert (attachment.name, attachment.data) == ("naïve.pdf", b"%PDF")
+
+    empty = email.message.Message()
+    empty["Content-Type"] = "image/png"
+    with pytest.raises(MessageError, match="without content"):
+        Message.from_email_message(empty)
+
+    broken = email.message.Message()
+    broken["Content-Type"] = "text/plain"
+    broken.set_payload([email.message.Message()])
+    with pytest.raises(MessageError, match="without text"):
+        Message.from_email_message(broken)
