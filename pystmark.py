@@ -6237,6 +6237,8 @@ _DJANGO_MESSAGE_ATTRIBUTES = (
     "template_model",
     "inline_css",
 )
+#: The alternatives a Django message may add to its body -> the Message field.
+_DJANGO_ALTERNATIVES = {"text/html": "html", "text/plain": "text"}
 #: Attributes other Django email backends read, which this one cannot carry.
 _DJANGO_UNSUPPORTED_ATTRIBUTES = {
     "tags": "Postmark takes one tag: set `tag`",
@@ -6462,12 +6464,13 @@ def _message_from_django(source: Any) -> Message:
     else:
         message.text = body
     for index, (content, mimetype) in enumerate(getattr(source, "alternatives", None) or ()):
-        if str(mimetype).split(";")[0].strip().lower() != "text/html" or message.html is not None:
+        field = _DJANGO_ALTERNATIVES.get(str(mimetype).split(";")[0].strip().lower())
+        if field is None or getattr(message, field) is not None:
             raise MessageError(
                 f"alternatives[{index}]",
                 f"a {mimetype} alternative: Postmark carries one text and one HTML body",
             )
-        message.html = content.decode() if isinstance(content, bytes) else str(content)
+        setattr(message, field, content.decode() if isinstance(content, bytes) else str(content))
     charset = getattr(source, "encoding", None) or settings.DEFAULT_CHARSET
     message.attachments = [
         _django_attachment(item, index, charset) for index, item in enumerate(source.attachments)

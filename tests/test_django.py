@@ -237,6 +237,15 @@ def test_html_only_message(server: LocalServer) -> None:
     assert "TextBody" not in item
 
 
+def test_html_body_with_a_plain_text_alternative(server: LocalServer) -> None:
+    message = mail.EmailMultiAlternatives("Hi", "<b>bold</b>", "me@example.com", ["a@example.com"])
+    message.content_subtype = "html"
+    message.attach_alternative("bold", "text/plain")
+    message.send()
+    (item,) = sent(server)
+    assert (item["HtmlBody"], item["TextBody"]) == ("<b>bold</b>", "bold")
+
+
 def test_extra_headers_from_and_postmark_smtp_headers(server: LocalServer) -> None:
     message = mail.EmailMessage(
         "Hi",
@@ -376,6 +385,7 @@ def test_an_invalid_message_fails_before_any_request(server: LocalServer) -> Non
         (lambda m: setattr(m, "content_subtype", "xml"), "content_subtype", "'xml'"),
         (lambda m: m.extra_headers.update(To="other@example.com"), "extra_headers", "To header"),
         (lambda m: m.attach_alternative("<p>1</p>", "text/html"), "alternatives[1]", "text/html"),
+        (lambda m: m.attach_alternative("2", "text/plain"), "alternatives[1]", "text/plain"),
         (lambda m: m.attach("run.exe", b"MZ", None), "attachments['run.exe']", ".exe"),
         (lambda m: setattr(m, "template_alias", "welcome"), "html", "template"),
     ],
