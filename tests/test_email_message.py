@@ -122,7 +122,7 @@ def test_legacy_mime_classes_with_encoded_headers() -> None:
     message.attach(named)
     converted = Message.from_email_message(message)
     assert converted.sender == '"Doe, Jöhn" <john@example.com>'
-    assert converted.to == ["a@example.com", "Äbc <c@example.com>"]
+    assert converted.to == "a@example.com, Äbc <c@example.com>"
     assert converted.subject == "Grüße and more"
     assert converted.headers == [("X-Folded", "one two")]
     assert converted.text == "hi ☃"
@@ -177,7 +177,7 @@ def test_undisclosed_recipients_group_is_no_recipient() -> None:
         "From: a@example.com\nTo: undisclosed-recipients:;\nBcc: b@example.com\n\nbody\n"
     )
     converted = Message.from_email_message(message)
-    assert (converted.to, converted.bcc) == (None, ["b@example.com"])
+    assert (converted.to, converted.bcc) == (None, "b@example.com")
     converted.validate()
 
 
