@@ -85,6 +85,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import email.errors
 import email.message
 import email.utils
 import enum
@@ -2192,7 +2193,7 @@ class EmailAddress(Record):
 
             try:
                 return str(Address(self.name, addr_spec=self.email))
-            except (ValueError, IndexError, TypeError):
+            except (ValueError, IndexError, TypeError, email.errors.HeaderParseError):
                 return f"{self.name} <{self.email}>"
 
 
@@ -6523,7 +6524,7 @@ def _header_addresses(field: str, name: Any, value: Any) -> list[str]:
     try:
         header = _parsed_header(str(name), value)
         addresses = list(header.addresses)
-    except (ValueError, IndexError, TypeError, AttributeError):
+    except (ValueError, IndexError, TypeError, AttributeError, email.errors.HeaderParseError):
         addresses = None
     if addresses is None or any(not item.username or not item.domain for item in addresses):
         raise MessageError(field, f"cannot read the addresses in {str(value)!r}")

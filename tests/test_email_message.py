@@ -448,3 +448,13 @@ def test_part_decoding_edge_cases() -> None:
     broken.set_payload([email.message.Message()])
     with pytest.raises(MessageError, match="without text"):
         Message.from_email_message(broken)
+
+
+def test_email_address_text_for_internationalised_addresses() -> None:
+    def text(address: str) -> str:
+        return str(pystmark.EmailAddress({"Name": "Ann", "Email": address}))
+
+    assert text("ann@münchen.de") == "Ann <ann@münchen.de>"
+    # Not an address the email package can read: shown as it is, never an error.
+    assert text("a@b@münchen.de") == "Ann <a@b@münchen.de>"
+    assert text("a b@münchen.de") == "Ann <a b@münchen.de>"
