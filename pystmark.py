@@ -3749,6 +3749,15 @@ class Interface:
     def test(self, value: bool) -> None:
         self.options["test"] = value
 
+    @property
+    def secure(self) -> bool:
+        """Always true unless set otherwise, which calls refuse (pystmark 0.5 attribute)."""
+        return self.options.get("secure", True) is not False
+
+    @secure.setter
+    def secure(self, value: bool) -> None:
+        self.options["secure"] = value
+
     def _call(
         self,
         endpoint: Endpoint,
