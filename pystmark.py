@@ -5983,7 +5983,7 @@ class InboundMessage(Record):
                 attachment.data,
                 maintype=maintype,
                 subtype=subtype,
-                filename=_header_text(attachment.name) or None,
+                filename=_one_line(attachment.name) or None,
                 cid=f"<{content_id}>" if re.fullmatch(_CONTENT_ID, content_id) else None,
             )
         return message
@@ -6000,14 +6000,14 @@ _MIME_TYPE = r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+"
 _CONTENT_ID = r"[^\s<>()\\\x00-\x1f\x7f]+"
 
 
-def _header_text(value: str | None) -> str:
+def _one_line(value: str | None) -> str:
     """``value`` on one line: unfolded, without control characters or lone surrogates."""
     text = " ".join((value or "").split())  # unfold: no CR/LF reaches a header
     return re.sub("[\x00-\x1f\x7f\ud800-\udfff]", "", text)
 
 
 def _set_header(message: EmailMessage, name: str, value: str) -> None:
-    value = _header_text(value)
+    value = _one_line(value)
     if not value or not _HEADER_NAME.fullmatch(name):
         return
     try:
