@@ -762,7 +762,7 @@ _REQUEST_ARG_NAMES = frozenset({
     "proxies", "verify", "cert", "headers", "cookies", "hooks",
 })
 # fmt: on
-_OPTION_NAMES = _SETTING_NAMES | _REQUEST_ARG_NAMES
+_OPTION_NAMES: frozenset[str] = _SETTING_NAMES | _REQUEST_ARG_NAMES
 
 _configured: dict[str, Any] = {}
 
@@ -1660,9 +1660,13 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = rf"(?=[A-Za-z0-9.-]{{1,253}}(?![A-Za-z0-9.-])){_LABEL}(?:\.{_LABEL})*"
 _ADDR_SPEC = rf"(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_HOST}"
 _HOST_NAME = re.compile(rf"{_HOST}\Z")
-# One bare address: no display name, quoting, comments, groups, separators or
-# encoded words ("=?", which the parser would try to decode).
-_SIMPLE_ADDRESS = re.compile(rf"(?!.*=\?){_ADDR_SPEC}\Z")
+# One bare address of at most 64 characters (so within every length limit), without
+# display name, quoting, comments, separators or the "=" and "?" of encoded words:
+# the common case, tested on every message, so written for speed.
+_SIMPLE_ADDRESS = re.compile(
+    r"(?!.{65})[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*"
+    r"@[A-Za-z0-9]+(?:(?:\.|-+)[A-Za-z0-9]+)*\Z"
+)
 # That, or one after a display name of plain words (no quotes or comments).
 _WORD = r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f\s\ud800-\udfff])+"
 _NAMED_ADDRESS = re.compile(
@@ -1714,7 +1718,10 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
         or not isinstance(text, str)
         or not (html or text)
         or (len(html) + len(text)) * 4 > MAX_BODY_BYTES
-        or not _SIMPLE_ADDRESS.match(payload.get("From", ""))
+        or (
+            payload.get("From") not in _simple_senders
+            and not _is_simple_sender(payload.get("From", ""))
+        )
         or ("ReplyTo" in payload and not _SIMPLE_ADDRESS.match(payload["ReplyTo"]))
         or len(payload.get("Tag", "")) > MAX_TAG_LENGTH
         # What _HEADER_UNSAFE refuses, tested without the regex (much cheaper here).
@@ -1731,6 +1738,20 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
                 return None
             recipients += 1
     return payload if recipients else None
+
+
+def _is_simple_sender(address: str) -> bool:
+    """Whether ``address`` is a bare address; remembered in ``_simple_senders`` if so."""
+    if not _SIMPLE_ADDRESS.match(address):
+        return False
+    if len(_simple_senders) >= 64:
+        _simple_senders.clear()
+    _simple_senders.add(address)
+    return True
+
+
+#: Senders known to be bare addresses: the messages of a batch usually share one.
+_simple_senders: set[str] = set()
 
 
 def _encode_plain(payload: dict[str, str]) -> bytes:
