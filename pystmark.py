@@ -1979,9 +1979,9 @@ class _Field(Generic[T]):
         raise AttributeError(f"{self.name} is read-only")
 
 
-def _field(key: str | tuple[str, ...], convert: Callable[[Any], T]) -> T:
-    """Declare a record attribute; typed as the converter's result."""
-    return cast(T, _Field(key, convert))
+def _field(key: str | tuple[str, ...], convert: Callable[[Any], T]) -> _Field[T]:
+    """Declare a record attribute; read on an instance, typed as the converter's result."""
+    return _Field(key, convert)
 
 
 class Record:
