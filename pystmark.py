@@ -1538,14 +1538,14 @@ def _check_addresses(field: str, value: Addresses | None, *, single: bool = Fals
         count = len(items)  # plain user@host addresses: the common case, checked quickly
     else:
         count = 0
-        for item in items:
+        for index, item in enumerate(items, start=1):
             parsed = _parse_addresses(item)
             if isinstance(parsed, str):
                 raise MessageError(field, parsed)
             count += parsed
-            if count > MAX_RECIPIENTS:  # stop early: a long list is refused anyway
+            if count > MAX_RECIPIENTS and index < len(items):  # stop early, parse no more
                 raise MessageError(
-                    field, f"over {MAX_RECIPIENTS} addresses; Postmark takes {MAX_RECIPIENTS}"
+                    field, f"over {MAX_RECIPIENTS} recipients; Postmark takes {MAX_RECIPIENTS}"
                 )
     if single and count != 1:
         raise MessageError(field, f"must be one address, not {count}")
@@ -1556,15 +1556,15 @@ def _parse_addresses(text: str) -> int | str:
     """How many addresses ``text`` holds, or what is wrong with it."""
     if len(text) > MAX_RECIPIENTS * (_MAX_ADDRESS_TEXT + 2):
         return f"longer than {MAX_RECIPIENTS} addresses can be: {text[:80]!r}"
-    if _CONTROL_CHARACTER.search(text):
+    if re.search(_CONTROL_CHARACTER, text):
         return f"not an address: {text[:80]!r} (control characters)"
     parts = text.split(",")
-    if all(_NAMED_ADDRESS.match(part) for part in parts):
+    if all(re.match(_NAMED_ADDRESS, part) for part in parts):
         return len(parts)  # "Name <user@host>" or user@host, no quoting: no parser needed
     # The parser takes time quadratic in its input: it gets one address at a time.
     parts = _split_address_list(text)
     if len(parts) > MAX_RECIPIENTS:
-        return f"{len(parts)} addresses; Postmark takes {MAX_RECIPIENTS}"
+        return f"{len(parts)} recipients; Postmark takes {MAX_RECIPIENTS}"
     count = 0
     for part in parts:
         if len(part) > _MAX_ADDRESS_TEXT:
@@ -1644,7 +1644,7 @@ def _address_problem(local: str, domain: str) -> str | None:
     except UnicodeError:
         return "not a valid domain"
     labels = re.split("[.\u3002\uff0e\uff61]", domain)  # the dots IDNA knows
-    if not _HOST_NAME.match(ascii_domain) or any(
+    if not re.match(_HOST_NAME, ascii_domain) or any(
         label.startswith("-") or label.endswith("-") for label in labels
     ):
         return "not a valid domain"
@@ -1653,13 +1653,14 @@ def _address_problem(local: str, domain: str) -> str | None:
 
 #: The longest text taken as one address (display name, comments and all).
 _MAX_ADDRESS_TEXT = 512
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# The patterns of the slow path are compiled on first use (re caches them), not on import.
+_CONTROL_CHARACTER = r"[\x00-\x08\x0a-\x1f\x7f]"
 # A dot-atom (RFC 5322) before the @, a host name (RFC 5321, at most 253 characters) after.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = rf"(?=[A-Za-z0-9.-]{{1,253}}(?![A-Za-z0-9.-])){_LABEL}(?:\.{_LABEL})*"
 _ADDR_SPEC = rf"(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_HOST}"
-_HOST_NAME = re.compile(rf"{_HOST}\Z")
+_HOST_NAME = rf"{_HOST}\Z"
 # One bare address of at most 64 characters (so within every length limit), without
 # display name, quoting, comments, separators or the "=" and "?" of encoded words:
 # the common case, tested on every message, so written for speed.
@@ -1669,7 +1670,7 @@ _SIMPLE_ADDRESS = re.compile(
 )
 # That, or one after a display name of plain words (no quotes or comments).
 _WORD = r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f\s\ud800-\udfff])+"
-_NAMED_ADDRESS = re.compile(
+_NAMED_ADDRESS = (
     rf"(?!.*=\?)[ \t]*(?:{_WORD}(?:[ \t.]+{_WORD})*[ \t]*<{_ADDR_SPEC}>|{_ADDR_SPEC})[ \t]*\Z"
 )
 
