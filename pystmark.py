@@ -25,7 +25,8 @@ Exceptions::
     PystmarkError
     ├── MessageError (ValueError)          bad message, found before any I/O
     ├── ConfigurationError (ValueError)    bad settings, found before any I/O
-    ├── BounceError (ValueError)           bad bounce query arguments, before any I/O
+    │   └── ArgumentError                  a bad argument (page, id, date, field type...)
+    │       └── BounceError                    the same, on the bounce calls (0.5's name)
     ├── DataError (ValueError)             Postmark data of an unexpected shape
     │   └── WebhookError                   a webhook post that cannot be trusted
     ├── PagingError                        a listing that cannot be read completely
@@ -70,6 +71,11 @@ Exceptions::
         │   └── ServiceUnavailableError        HTTP 503, ErrorCode 100
         └── UnexpectedResponseError        anything else, non-JSON bodies
 
+Every listing, iterator and editor checks its arguments with the same shared
+checks before any I/O (iterators when called, not at the first ``next()``), so
+one mistake raises one class: :class:`ArgumentError`, or on the bounce calls its
+subclass :class:`BounceError`, the name pystmark 0.5 raised there.
+
 A send answered by HTTP 500, a gateway error or an unreadable body raises an
 error that is both its API class and a :class:`SendOutcomeUnknownError`.
 ``ResponseError`` is the pystmark 0.5 name of :class:`APIError`.
@@ -89,6 +95,7 @@ import ipaddress
 import json
 import logging
 import math
+import operator
 import os
 import random
 import re
@@ -99,7 +106,17 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypedDict, TypeVar, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    SupportsIndex,
+    TypedDict,
+    TypeVar,
+    cast,
+    overload,
+)
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -122,10 +139,11 @@ __all__ = [
     "send_batch",
     "send_batch_with_templates",
     "send_bulk",
+    "send_bulk_with_template",
     "get_bulk_status",
     "configure",
     "close",
-    # simple API: bounces and webhooks (bounces issue)
+    # simple API: bounces and webhooks
     "get_delivery_stats",
     "get_bounces",
     "iter_bounces",
@@ -135,7 +153,7 @@ __all__ = [
     "get_bounce_tags",
     "parse_webhook",
     "check_basic_auth",
-    # simple API: messages (messages issue)
+    # simple API: messages
     "get_outbound_messages",
     "iter_outbound_messages",
     "get_outbound_message_details",
@@ -207,6 +225,8 @@ __all__ = [
     "edit_sender_signature",
     "delete_sender_signature",
     "resend_sender_confirmation",
+    "verify_sender_signature_spf",
+    "request_new_sender_signature_dkim",
     "create_data_removal",
     "get_data_removal",
     # advanced API
@@ -216,6 +236,7 @@ __all__ = [
     "BatchSender",
     "BatchTemplateSender",
     "BulkSender",
+    "BulkTemplateSender",
     "Options",
     # advanced API: bounces and webhooks
     "BounceGetter",
@@ -376,6 +397,7 @@ __all__ = [
     "PystmarkError",
     "MessageError",
     "ConfigurationError",
+    "ArgumentError",
     "DataError",
     "BatchSendError",
     "SendOutcomeUnknownError",
@@ -401,6 +423,16 @@ __all__ = [
     # constants
     "API_URL",
     "TEST_API_KEY",
+    "MAX_RECIPIENTS",
+    "MAX_BATCH_MESSAGES",
+    # pystmark 0.5 names of constants
+    "POSTMARK_API_URL",
+    "POSTMARK_API_URL_SECURE",
+    "POSTMARK_API_TEST_KEY",
+    "MAX_RECIPIENTS_PER_MESSAGE",
+    "bounce_types",
+    "GetInterface",
+    "BatchTemplateSendResponse",
 ]
 
 logger = logging.getLogger("pystmark")
@@ -414,6 +446,14 @@ API_URL = "https://api.postmarkapp.com"
 #: Postmark accepts this server token, validates the request and delivers nothing.
 TEST_API_KEY = "POSTMARK_API_TEST"
 
+# pystmark 0.5 names. Postmark requires TLS today, so both URLs are https.
+#: pystmark 0.5's API root (0.5 had plain http here; Postmark now refuses it).
+POSTMARK_API_URL = API_URL + "/"
+#: pystmark 0.5's https API root.
+POSTMARK_API_URL_SECURE = API_URL + "/"
+#: The pystmark 0.5 name of :data:`TEST_API_KEY`.
+POSTMARK_API_TEST_KEY = TEST_API_KEY
+
 SERVER_TOKEN_HEADER = "X-Postmark-Server-Token"
 ACCOUNT_TOKEN_HEADER = "X-Postmark-Account-Token"
 _TOKEN_HEADERS = frozenset({SERVER_TOKEN_HEADER.lower(), ACCOUNT_TOKEN_HEADER.lower()})
@@ -421,7 +461,11 @@ _TOKEN_HEADERS = frozenset({SERVER_TOKEN_HEADER.lower(), ACCOUNT_TOKEN_HEADER.lo
 _MIB = 1024 * 1024
 # Limits from postmarkapp.com/developer/api/email-api and support article 1056
 # ("What are the attachment and email size limits?"); sizes are after base64.
-MAX_RECIPIENTS = 50  # per To, Cc and Bcc field
+#: Recipients Postmark takes in each of To, Cc and Bcc.
+MAX_RECIPIENTS = 50
+#: The pystmark 0.5 name of :data:`MAX_RECIPIENTS` (0.5 had 20; Postmark takes 50).
+MAX_RECIPIENTS_PER_MESSAGE = MAX_RECIPIENTS
+#: Messages Postmark takes in one batch request (longer batches are split).
 MAX_BATCH_MESSAGES = 500
 MAX_BATCH_BYTES = 50 * _MIB
 MAX_MESSAGE_BYTES = 10 * _MIB
@@ -467,17 +511,44 @@ class PystmarkError(Exception):
 
 
 class MessageError(PystmarkError, ValueError):
-    """A message is not valid; raised before anything is sent."""
+    """A message is not valid; raised before anything is sent.
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
+    ``MessageError("text")`` (one argument, as in pystmark 0.5) has no ``field``.
+    """
+
+    def __init__(self, field: str | None, problem: str | None = None) -> None:
+        if problem is None:
+            field, problem = None, str(field)
+        super().__init__(problem if field is None else f"{field}: {problem}")
         #: The message field at fault, as named in Python (``to``, ``subject``...).
         self.field = field
         self.problem = problem
 
 
+class _UnknownFieldError(MessageError, TypeError):
+    """An unknown message field: a TypeError too, as an unknown keyword argument is."""
+
+
+class _AttachmentFileError(MessageError, OSError):
+    """A file to attach could not be read: an OSError too, as pystmark 0.5 raised."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class ConfigurationError(PystmarkError, ValueError):
     """A setting is missing or invalid; raised before any network I/O."""
+
+
+class ArgumentError(ConfigurationError):
+    """An argument of a call is invalid; raised before any network I/O.
+
+    A bad page (``count``, ``offset``), ``max_results``, date filter, id, or
+    field or filter value (text, a bool, int or enum of the wrong type or
+    value) gets this error from the same check in every area. It is a :class:`ConfigurationError`,
+    which these mistakes raised before; the bounce calls raise its subclass
+    :class:`BounceError`.
+    """
 
 
 class DataError(PystmarkError, ValueError):
@@ -985,11 +1056,13 @@ def _base64_size(raw_size: int) -> int:
     return 4 * math.ceil(raw_size / 3)
 
 
-class Attachment:
+class Attachment(Mapping[str, Any]):
     """A file attached to a message; inline when it has a ``content_id``.
 
     Give the raw bytes as ``data`` or Postmark's base64 text as ``content``.
-    The name is reduced to its last path component.
+    The name is reduced to its last path component. It also reads as the
+    dict pystmark 0.5 kept (``attachment["Content"]``, ``"ContentID" in
+    attachment``, equal to that dict).
     """
 
     __slots__ = ("_content", "_data", "content_id", "content_type", "name")
@@ -1100,7 +1173,23 @@ class Attachment:
             content=keys.get("content"),
         )
 
+    def __getitem__(self, key: str) -> Any:
+        value = getattr(self, _ATTACHMENT_KEYS[key]) if key in _ATTACHMENT_JSON_KEYS else None
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        yield from ("Name", "Content", "ContentType")
+        if self.content_id:
+            yield "ContentID"
+
+    def __len__(self) -> int:
+        return 4 if self.content_id else 3
+
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping) and not isinstance(other, Attachment):
+            return self.to_payload() == dict(other)
         if not isinstance(other, Attachment):
             return NotImplemented
         return (self.name, self.content_type, self.content_id, self.data) == (
@@ -1109,6 +1198,10 @@ class Attachment:
             other.content_id,
             other.data,
         )
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -1126,6 +1219,57 @@ _ATTACHMENT_KEYS = {
     "ContentID": "content_id",
     "ContentId": "content_id",
 }
+#: The keys an attachment reads by, as Postmark (and pystmark 0.5) spell them.
+_ATTACHMENT_JSON_KEYS = frozenset({"Name", "Content", "ContentType", "ContentID"})
+
+
+class _Header(tuple[str, str]):
+    """A ``(name, value)`` header that also reads as pystmark 0.5's dict.
+
+    ``header["Name"]``, ``header["Value"]``, ``dict(header)``, and equal to
+    ``{"Name": ..., "Value": ...}``; unpacks as a pair.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, name: str, value: str) -> _Header:
+        """The pair ``(name, value)``."""
+        return super().__new__(cls, (name, value))
+
+    @overload
+    def __getitem__(self, key: str) -> str: ...
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> str: ...
+    @overload
+    def __getitem__(self, key: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, key: str | SupportsIndex | slice) -> str | tuple[str, ...]:
+        if key == "Name":
+            return self[0]
+        if key == "Value":
+            return self[1]
+        if isinstance(key, str):
+            raise KeyError(key)
+        return super().__getitem__(key)
+
+    def keys(self) -> tuple[str, str]:
+        """``("Name", "Value")``, as the 0.5 dict had."""
+        return ("Name", "Value")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``header["Name"]`` or ``header["Value"]``, else ``default``."""
+        return self[key] if key in ("Name", "Value") else default
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return {"Name": self[0], "Value": self[1]} == dict(other)
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = tuple.__hash__
+
 
 #: Message attribute -> Postmark JSON key, in Postmark's documented order.
 _MESSAGE_KEYS: dict[str, str] = {
@@ -1166,9 +1310,6 @@ class Message:
     """
 
     sender: str | None
-    to: Addresses | None
-    cc: Addresses | None
-    bcc: Addresses | None
     reply_to: str | None
     subject: str | None
     tag: str | None
@@ -1217,9 +1358,7 @@ class Message:
         self.tag = tag
         self.html = html
         self.text = text
-        self.headers = []
-        for name, value in _header_pairs(headers):
-            self.add_header(name, value)
+        self.headers = [_Header(name, value) for name, value in _header_pairs(headers)]
         if metadata is not None and not isinstance(metadata, Mapping):
             raise MessageError("metadata", "must be a dict of strings")
         self.metadata = dict(metadata or {})
@@ -1237,25 +1376,71 @@ class Message:
         self.template_model = None if template_model is None else dict(template_model)
         self.inline_css = inline_css
         if verify:
-            self.validate()
+            self.verify()
+
+    @property
+    def to(self) -> str | None:
+        """The To recipients as one comma-separated string (as sent)."""
+        return _address_text(self._to)
+
+    @to.setter
+    def to(self, value: Addresses | None) -> None:
+        self._to = value
+
+    @property
+    def cc(self) -> str | None:
+        """The Cc recipients as one comma-separated string (as sent)."""
+        return _address_text(self._cc)
+
+    @cc.setter
+    def cc(self, value: Addresses | None) -> None:
+        self._cc = value
+
+    @property
+    def bcc(self) -> str | None:
+        """The Bcc recipients as one comma-separated string (as sent)."""
+        return _address_text(self._bcc)
+
+    @bcc.setter
+    def bcc(self, value: Addresses | None) -> None:
+        self._bcc = value
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Message:
         """Build a message from snake_case or Postmark CamelCase keys."""
+        return cls(**cls._fields_of(data))
+
+    @classmethod
+    def _fields_of(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        """``data``'s fields under their Python names."""
         if not isinstance(data, Mapping):
             raise MessageError(
                 "message", f"expected a Message or a dict, not {type(data).__name__}"
             )
-        kwargs: dict[str, Any] = {}
+        fields: dict[str, Any] = {}
         for key, value in data.items():
             name = key if key in _MESSAGE_KEYS else _MESSAGE_NAMES.get(key)
             if name is None:
-                raise MessageError(str(key), "unknown message field")
-            kwargs[name] = value
-        return cls(**kwargs)
+                raise _UnknownFieldError(str(key), "unknown message field")
+            fields[name] = value
+        return fields
 
-    #: The pystmark 0.5 name of :meth:`from_dict`.
-    load_message = from_dict
+    @classmethod
+    def load_message(
+        cls, message: Mapping[str, Any], *, verify: bool = False, **fields: Any
+    ) -> Message:
+        """Build from a dict, as in pystmark 0.5: ``fields`` fill in what it leaves out.
+
+        ``verify=True`` checks the result as :meth:`verify` does.
+        """
+        return cls(**{**cls._fields_of(fields), **cls._fields_of(message)}, verify=verify)
+
+    def load_from(self, other: Message, *, verify: bool = False, **fields: Any) -> Message:
+        """A new message: ``other`` fills in what this one leaves out (pystmark 0.5)."""
+        merged = self.merged_with(Message._coerce(other))
+        if fields:
+            merged = merged.merged_with(Message.load_message(fields))
+        return merged.verify() if verify else merged
 
     @classmethod
     def _coerce(cls, message: MessageLike | None) -> Message:
@@ -1267,7 +1452,7 @@ class Message:
 
     def add_header(self, name: str, value: str) -> None:
         """Add a custom email header (checked for header injection when sent)."""
-        self.headers.append((name, value))
+        self.headers.append(_Header(name, value))
 
     def attach_binary(
         self,
@@ -1276,8 +1461,12 @@ class Message:
         content_type: str | None = None,
         content_id: str | None = None,
     ) -> Attachment:
-        """Attach bytes; a ``content_id`` makes it inline (``<img src="cid:...">``)."""
+        """Attach bytes; a ``content_id`` makes it inline (``<img src="cid:...">``).
+
+        A forbidden file type raises :class:`MessageError` here already.
+        """
         attachment = Attachment(filename, data, content_type, content_id)
+        attachment.validate()
         self.attachments.append(attachment)
         return attachment
 
@@ -1287,10 +1476,22 @@ class Message:
         content_type: str | None = None,
         content_id: str | None = None,
     ) -> Attachment:
-        """Attach a file from disk; the content type is guessed from its name."""
-        with open(path, "rb") as handle:
-            data = handle.read()
-        return self.attach_binary(data, os.path.basename(os.fspath(path)), content_type, content_id)
+        """Attach a file from disk; the content type is guessed from its name.
+
+        A path without a file name, or a file that cannot be read, raises
+        :class:`MessageError` (which is then also an ``OSError``, as in 0.5).
+        """
+        name = os.path.basename(os.fspath(path))
+        if not name:
+            raise MessageError("attachments", f"no file name in the path {os.fspath(path)!r}")
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            raise _AttachmentFileError(
+                "attachments", f"cannot read {os.fspath(path)!r}: {error.strerror or error}"
+            ) from error
+        return self.attach_binary(data, name, content_type, content_id)
 
     @property
     def recipients(self) -> list[str]:
@@ -1298,24 +1499,31 @@ class Message:
         return [
             address
             for field in (self.to, self.cc, self.bcc)
-            for _, address in email.utils.getaddresses([_join_addresses(field) or ""])
+            for _, address in email.utils.getaddresses([field or ""])
             if address
         ]
 
-    def validate(self, *, template: bool | None = None, require_recipient: bool = True) -> Message:
+    def validate(
+        self,
+        *,
+        template: bool | None = None,
+        require_recipient: bool = True,
+        require_sender: bool = True,
+    ) -> Message:
         """Check the message as Postmark would; raise :class:`MessageError`.
 
         ``template=True`` requires a template, ``False`` forbids one, ``None``
         accepts either. Returns the message.
         """
-        if not self.sender:
+        if require_sender and not self.sender:
             raise MessageError("sender", "a message needs a sender (From)")
         self._check_recipients(require_recipient)
         for field in ("sender", "reply_to", "subject", "tag", "message_stream"):
             value = getattr(self, field)
             if value is not None:
                 _check_line(field, value)
-        _check_addresses("sender", self.sender, single=True)
+        if self.sender:  # None only where allowed (require_sender=False)
+            _check_addresses("sender", self.sender, single=True)
         _check_addresses("reply_to", self.reply_to)
         if self.tag is not None and len(self.tag) > MAX_TAG_LENGTH:
             raise MessageError("tag", f"longer than {MAX_TAG_LENGTH} characters")
@@ -1352,13 +1560,18 @@ class Message:
             raise MessageError("attachments", f"over {MAX_MESSAGE_BYTES // _MIB} MB after base64")
         return self
 
-    #: The pystmark 0.5 name of :meth:`validate`.
-    verify = validate
+    def verify(self) -> Message:
+        """Check as pystmark 0.5 did: :meth:`validate`, but the sender may be missing.
+
+        A sender's default message may still supply it; every send checks the
+        complete message.
+        """
+        return self.validate(require_sender=False)
 
     def _check_recipients(self, require_recipient: bool) -> None:
         total = 0
         for field in ("to", "cc", "bcc"):
-            count = _check_addresses(field, getattr(self, field))
+            count = _check_addresses(field, getattr(self, "_" + field))
             if count > MAX_RECIPIENTS:
                 raise MessageError(field, f"{count} recipients; Postmark takes {MAX_RECIPIENTS}")
             total += count
@@ -1459,6 +1672,12 @@ class Message:
         return merged
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            # pystmark 0.5: equal to the dict it was built from.
+            try:
+                other = Message.from_dict(other)
+            except MessageError:
+                return False
         if not isinstance(other, Message):
             return NotImplemented
         return all(getattr(self, name) == getattr(other, name) for name in _MESSAGE_KEYS)
@@ -1481,9 +1700,6 @@ _LIST_FIELDS = frozenset({"headers", "metadata", "attachments"})
 
 #: Message attribute -> its conversion to Postmark's JSON (others go as they are).
 _PAYLOAD_CONVERTERS: dict[str, Callable[[Any, Callable[[Attachment], Any]], Any]] = {
-    "to": lambda value, _: _join_addresses(value),
-    "cc": lambda value, _: _join_addresses(value),
-    "bcc": lambda value, _: _join_addresses(value),
     "headers": lambda value, _: [{"Name": name, "Value": text} for name, text in value],
     "attachments": lambda value, content: [item._payload(content(item)) for item in value],
     "track_links": lambda value, _: TrackLinks(value).value,
@@ -1510,10 +1726,11 @@ def _header_pairs(headers: HeadersLike | None) -> Iterator[tuple[str, str]]:
             raise MessageError("headers", "give a dict, (name, value) pairs or Name/Value dicts")
 
 
-def _join_addresses(value: Addresses | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return ", ".join(value)
+def _address_text(value: Addresses | None) -> str | None:
+    """A recipient field as one string; a value of the wrong type as it is (for validate)."""
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return ", ".join(value)
+    return cast("str | None", value)
 
 
 def _check_addresses(field: str, value: Addresses | None, *, single: bool = False) -> int:
@@ -2227,6 +2444,21 @@ class Response:
         """The decoded JSON body (as ``requests.Response.json()``)."""
         return self.data
 
+    @property
+    def text(self) -> str:
+        """The body as text (``requests.Response.text``)."""
+        return self.http_response.text
+
+    @property
+    def content(self) -> bytes:
+        """The body as bytes (``requests.Response.content``)."""
+        return self.http_response.content
+
+    @property
+    def url(self) -> str:
+        """The URL that answered (``requests.Response.url``)."""
+        return self.http_response.url
+
     def raise_for_status(self) -> Self:
         """Return self; pystmark raises errors when the answer arrives."""
         return self
@@ -2357,6 +2589,10 @@ class BatchSendResponse:
         """200: failed requests raise."""
         return self.responses[-1].status_code if self.responses else 200
 
+    def json(self) -> list[Any]:
+        """Postmark's answers for every message, in input order (one list for all requests)."""
+        return [item for response in self.responses for item in response.data]
+
     def raise_for_errors(self) -> Self:
         """Raise :class:`BatchSendError` if Postmark refused any message."""
         failed = self.failed
@@ -2384,6 +2620,10 @@ class BatchSendResponse:
 
     def __repr__(self) -> str:
         return f"<BatchSendResponse {len(self.results)} messages, {len(self.failed)} failed>"
+
+
+#: The pystmark 0.5 name of :class:`BatchSendResponse` for template batches.
+BatchTemplateSendResponse = BatchSendResponse
 
 
 class BulkSendResponse(Response):
@@ -2454,10 +2694,11 @@ class Endpoint:
 
 def _path_segment(value: str | int) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigurationError(f"an id must be a string or an integer, not {value!r}")
+        raise ArgumentError(f"an id must be a string or an integer, not {value!r}")
     text = str(value)
-    if text.strip(".") == "" or _HEADER_UNSAFE.search(text):
-        raise ConfigurationError(f"invalid id {text!r}")
+    empty = text.strip(". \t") == "" or (isinstance(value, int) and value <= 0)
+    if empty or _HEADER_UNSAFE.search(text):
+        raise ArgumentError(f"invalid id {text!r}")
     return quote(text, safe="")
 
 
@@ -2482,6 +2723,53 @@ def _query(params: Mapping[str, Any]) -> dict[str, Any]:
 
 #: The request arguments the pooled session's short path handles itself.
 _PLAIN_REQUEST_ARGS = frozenset({"verify", "cert", "proxies"})
+
+
+# What users' test tools replace to intercept requests, read at call time:
+# ``unittest.mock.patch`` of ``requests.request`` (how pystmark 0.5 sent),
+# ``Session.request``, ``Session.send`` or ``HTTPAdapter.send``; ``responses``
+# (``HTTPAdapter.send``); requests-mock (``Session.send``, then ``get_adapter``);
+# vcrpy (urllib3's ``ConnectionCls``). betamax mounts an adapter on a session
+# you pass as ``session=``, which always takes requests' full path.
+
+
+def _module_level_path() -> tuple[Any, ...]:
+    """Replaced only by tools that the pooled session's own pools cannot see."""
+    return (
+        requests.request,
+        urllib3.HTTPConnectionPool.ConnectionCls,
+        urllib3.HTTPSConnectionPool.ConnectionCls,
+    )
+
+
+def _session_path() -> tuple[Any, ...]:
+    """What ``Session.request`` goes through on the way to a socket."""
+    return (
+        requests.Session.request,
+        requests.Session.send,
+        requests.Session.get_adapter,
+        requests.adapters.HTTPAdapter.send,
+    )
+
+
+def _from_library(item: Any) -> bool:
+    """True for a function of requests or a class of urllib3: not a stand-in."""
+    code = getattr(item, "__code__", None)
+    if code is not None:
+        return bool(code.co_filename.startswith(os.path.dirname(requests.__file__)))
+    return isinstance(item, type) and item.__module__ == "urllib3.connection"
+
+
+_MODULE_LEVEL_PATH = _module_level_path()
+_SESSION_PATH = _session_path()
+#: False when pystmark was imported while one of them was already replaced:
+#: then every request takes the full path, for the life of the process.
+_FAST_PATH_ALLOWED = all(map(_from_library, _MODULE_LEVEL_PATH + _SESSION_PATH))
+
+
+def _same(current: tuple[Any, ...], original: tuple[Any, ...]) -> bool:
+    """Identity, item by item (a stand-in's own ``__eq__`` is never asked)."""
+    return all(map(operator.is_, current, original))
 
 
 class _PooledSession(requests.Session):
@@ -2533,8 +2821,23 @@ class _PooledSession(requests.Session):
         Nothing ``Session.request`` adds applies to these requests (no cookies,
         hooks, auth, files or redirects), so they are prepared from cached parts
         (headers merged and checked once per set, the URL parsed once) and go
-        straight to the adapter. Anything else takes the usual path.
+        straight to the adapter. Anything else takes the usual path; and while
+        a test tool has replaced part of requests (see ``_session_path``), the
+        request goes through what it replaced.
         """
+        if not _FAST_PATH_ALLOWED or not _same(_module_level_path(), _MODULE_LEVEL_PATH):
+            # requests.request or urllib3's connection classes are replaced:
+            # send as pystmark 0.5 did, on a new session with plain pools.
+            return requests.request(
+                method,
+                url,
+                params=params,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                **request_args,
+            )
         prepared_url = self._prepared_urls.get(url)
         if prepared_url is None:
             probe = requests.PreparedRequest()
@@ -2545,6 +2848,7 @@ class _PooledSession(requests.Session):
             self._remember(self._prepared_urls, url, prepared_url)
         if (
             not prepared_url
+            or not _same(_session_path(), _SESSION_PATH)
             or not request_args.keys() <= _PLAIN_REQUEST_ARGS
             or self._environment(url)[1] is not None
             or self.auth is not None
@@ -3322,13 +3626,35 @@ def _iter_paged(
     ignored the bound) or if the order is not newest first. Without those
     keys, reaching the cap with more items left (per ``TotalCount``) raises
     :class:`PagingError` too.
+
+    Not a generator itself: ``max_results`` is checked when it is called, so
+    every ``iter_*`` raises :class:`ArgumentError` at once, not at ``next()``.
     """
     if (timestamp_key is None) != (id_key is None):
         raise TypeError("give both timestamp_key and id_key, or neither")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-    if max_results is not None and (isinstance(max_results, bool) or max_results < 0):
-        raise ValueError("max_results must be a number >= 0 or None")
+    _check_max_results(max_results)
+    return _paged_items(
+        fetch, items_key, make, params, max_results, page_size, count_key, offset_key,
+        timestamp_key, id_key, to_date_param,
+    )  # fmt: skip
+
+
+def _paged_items(
+    fetch: Callable[[dict[str, Any]], Any],
+    items_key: str,
+    make: Callable[[Any], T],
+    params: Mapping[str, Any],
+    max_results: int | None,
+    page_size: int,
+    count_key: str,
+    offset_key: str,
+    timestamp_key: str | None,
+    id_key: str | None,
+    to_date_param: str,
+) -> Iterator[T]:
+    """The generator behind :func:`_iter_paged`, with its arguments checked."""
     narrow = timestamp_key is not None
     id_field, time_field = cast(str, id_key), cast(str, timestamp_key)  # str when narrow
     query = dict(params)
@@ -3401,6 +3727,128 @@ def _iter_paged(
             return
 
 
+# ---- Arguments: the checks every endpoint shares ----
+#
+# Every listing, iterator and editor checks its arguments with these, before
+# any I/O, so one mistake gets one error class everywhere: ArgumentError, or
+# (``error=BounceError``) its subclass on the bounce calls, where pystmark 0.5
+# raised BounceError. ``None`` always means "not given".
+
+
+def _check_page(count: Any, offset: Any, error: type[ArgumentError] = ArgumentError) -> None:
+    """Refuse a page Postmark would refuse.
+
+    ``count`` must be 1 to 500, ``offset`` >= 0 and ``count + offset`` at most 10,000.
+    """
+    for name, value in (("count", count), ("offset", offset)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise error(f"{name} must be an integer, not {type(value).__name__}")
+    if count is not None and not 1 <= count <= MAX_PAGE_SIZE:
+        raise error(f"count must be between 1 and {MAX_PAGE_SIZE}, not {count}")
+    if offset is not None and offset < 0:
+        raise error(f"offset must be >= 0, not {offset}")
+    if (count or 0) + (offset or 0) > MAX_OFFSET:
+        raise error(
+            f"count + offset may not exceed {MAX_OFFSET} (an iter_ function reads them all)"
+        )
+
+
+def _check_max_results(max_results: Any, error: type[ArgumentError] = ArgumentError) -> None:
+    """Refuse a ``max_results`` that is not an integer >= 0 (``None``: no limit)."""
+    if max_results is not None and (
+        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0
+    ):
+        raise error(f"max_results must be an integer >= 0, not {max_results!r}")
+
+
+#: The text forms of a date filter Postmark reads: a day, or a day and a time.
+_DATE_TEXT = r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d(?::\d\d)?)?\Z"  # compiled on first use
+
+
+def _check_dates(
+    from_date: Any,
+    to_date: Any,
+    *,
+    text: bool = True,
+    error: type[ArgumentError] = ArgumentError,
+) -> None:
+    """Refuse date filters that are not dates or datetimes, or out of order.
+
+    Where ``text`` is true (the signature takes ``str``), Postmark's own text
+    forms ``YYYY-MM-DD`` and ``YYYY-MM-DDTHH:MM[:SS]`` are accepted too.
+    """
+    bounds: list[date | None] = []
+    for name, value in (("from_date", from_date), ("to_date", to_date)):
+        if value is None or isinstance(value, date):
+            bounds.append(value)
+            continue
+        kinds = "a date, a datetime or ISO text" if text else "a date or a datetime"
+        if not (text and isinstance(value, str)):
+            raise error(f"{name} must be {kinds}, not {type(value).__name__}")
+        try:
+            if not re.match(_DATE_TEXT, value):
+                raise ValueError(value)
+            parsed = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+            bounds.append(parsed)
+        except ValueError:
+            raise error(
+                f"{name} must be {kinds} (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS), not {value!r}"
+            ) from None
+    low, high = (_to_postmark_time(v) if isinstance(v, datetime) else v for v in bounds)
+    if low is not None and high is not None and type(low) is type(high) and low > high:
+        raise error("from_date is after to_date")
+
+
+def _check_text(name: str, value: Any, error: type[ArgumentError] = ArgumentError) -> None:
+    """Refuse one-line text (a filter, a name) that is not a string or holds CR, LF or NUL."""
+    if value is not None and (not isinstance(value, str) or _HEADER_UNSAFE.search(value)):
+        raise error(f"{name} must be a string without CR, LF or NUL")
+
+
+def _check_id(name: str, value: Any, error: type[ArgumentError] = ArgumentError) -> int:
+    """Refuse a numeric id that is not a positive integer (ids in paths: ``_path_segment``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise error(f"{name} must be a positive integer, not {value!r}")
+    return value
+
+
+#: A value check of a field: a JSON type, ``"email"``, or an enum of choices.
+_FieldCheck = type | str | type[enum.Enum]
+_EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+$"  # compiled on first use
+
+
+def _check_value(
+    name: str,
+    value: Any,
+    check: _FieldCheck,
+    *,
+    what: str = "",
+    error: type[ArgumentError] = ArgumentError,
+) -> Any:
+    """``value`` checked against ``check``, as it is sent; ``None`` passes as ``None``.
+
+    A bool must be a bool (not 1), an int an int (not True or "5"), an enum a
+    member or one of its values; ``what`` names the record in the message.
+    """
+    if value is None:
+        return None
+    prefix = f"{what}: " if what else ""
+    if isinstance(check, type) and issubclass(check, enum.Enum):
+        choices = [member.value for member in check]
+        value = value.value if isinstance(value, enum.Enum) else value
+        if not isinstance(value, str) or value not in choices:
+            raise error(f"{prefix}{name} must be one of {', '.join(choices)}, not {value!r}")
+        return value
+    if check == "email":
+        if not isinstance(value, str) or not re.match(_EMAIL_ADDRESS, value.strip()):
+            raise error(f"{prefix}{name} must be an email address")
+        return value.strip()
+    assert isinstance(check, type)
+    if isinstance(value, bool) is not (check is bool) or not isinstance(value, check):
+        raise error(f"{prefix}{name} must be {check.__name__}, not {type(value).__name__}")
+    return value
+
+
 # ---- Advanced API: interfaces and senders ----------------------------------
 
 
@@ -3434,6 +3882,15 @@ class Interface:
     @test.setter
     def test(self, value: bool) -> None:
         self.options["test"] = value
+
+    @property
+    def secure(self) -> bool:
+        """Always true unless set otherwise, which calls refuse (pystmark 0.5 attribute)."""
+        return self.options.get("secure", True) is not False
+
+    @secure.setter
+    def secure(self, value: bool) -> None:
+        self.options["secure"] = value
 
     def _call(
         self,
@@ -3588,6 +4045,8 @@ class BatchSender(_MessageSender):
         encode = self._encoder()  # once per batch, not once per message
         # Every message is checked and encoded before the first request.
         chunks = list(_chunks(map(encode, messages or ()), self._opening, self._closing))
+        if not chunks:
+            raise MessageError("messages", "No messages to send")
         total = chunks[-1].start + chunks[-1].count if chunks else 0
         if workers > 1 and len(chunks) > 1:
             return self._send_concurrently(chunks, total, workers, options)
@@ -3761,7 +4220,9 @@ class BulkSender(_MessageSender):
         entries = [_bulk_recipient(item) for item in recipients]
         if not entries:
             raise MessageError("recipients", "a bulk send needs at least one recipient")
-        content.validate(template=False, require_recipient=False)
+        if not self.template and (content.template_id is not None or content.template_alias):
+            raise MessageError("template_id", "a template is sent with send_bulk_with_template")
+        content.validate(template=self.template, require_recipient=False)
 
         def build(attachment_content: Callable[[Attachment], Any]) -> dict[str, Any]:
             return {**content._payload(attachment_content), "Messages": entries}
@@ -3774,6 +4235,17 @@ class BulkSender(_MessageSender):
     def get_status(self, bulk_id: str, **options: Unpack[Options]) -> BulkStatusResponse:
         """The progress of a bulk send (``GET /email/bulk/{id}``)."""
         return BulkStatusResponse(*self._call(self.status_endpoint, options, path_args=[bulk_id]))
+
+
+class BulkTemplateSender(BulkSender):
+    """Sends a stored template to many recipients (``POST /email/bulk``).
+
+    The message names the template (``template_id`` or ``template_alias``)
+    instead of a subject and bodies; each recipient's ``template_model`` fills
+    it in (over the message's own ``template_model``, when it has one).
+    """
+
+    template = True
 
 
 def _bulk_recipient(item: str | MessageLike) -> dict[str, Any]:
@@ -3793,6 +4265,9 @@ def _bulk_recipient(item: str | MessageLike) -> dict[str, Any]:
     payload.pop("From", None)
     return payload
 
+
+#: The pystmark 0.5 name of the base of its GET classes: every class is an :class:`Interface`.
+GetInterface = Interface
 
 InterfaceT = TypeVar("InterfaceT", bound=Interface)
 _DEFAULTS: dict[type[Interface], Interface] = {}
@@ -3846,6 +4321,13 @@ def send_bulk(
     return _default(BulkSender).send(message, recipients, **options)
 
 
+def send_bulk_with_template(
+    message: MessageLike, recipients: Iterable[str | MessageLike], **options: Unpack[Options]
+) -> BulkSendResponse:
+    """Send a stored template to many recipients; see :class:`BulkTemplateSender`."""
+    return _default(BulkTemplateSender).send(message, recipients, **options)
+
+
 def get_bulk_status(bulk_id: str, **options: Unpack[Options]) -> BulkStatusResponse:
     """The progress of a bulk send (``GET /email/bulk/{id}``)."""
     return _default(BulkSender).get_status(bulk_id, **options)
@@ -3859,8 +4341,12 @@ def close() -> None:
 # ---- Bounces ---------------------------------------------------------------
 
 
-class BounceError(PystmarkError, ValueError):
-    """An invalid bounce argument (type, id, count, date...); raised before any I/O."""
+class BounceError(ArgumentError):
+    """An invalid bounce argument (type, id, count, date...); raised before any I/O.
+
+    pystmark 0.5's name, kept for the bounce calls: an :class:`ArgumentError`
+    (so also a :class:`ConfigurationError` and a ``ValueError``).
+    """
 
 
 class BounceQueryError(UnprocessableEntityError):
@@ -3941,6 +4427,8 @@ _BOUNCE_TYPE_CODES: dict[str, int] = {
 }
 # fmt: on
 _BOUNCE_TYPES_FOLDED = {member.value.lower(): member for member in BounceType}
+#: pystmark 0.5's table of bounce type -> ``TypeCode`` (see :class:`BounceType`).
+bounce_types = dict(_BOUNCE_TYPE_CODES)
 
 
 def _as_bounce_type(value: Any) -> BounceType | str:
@@ -3984,16 +4472,6 @@ def _bounce_id(value: int | str) -> int:
     if value <= 0:
         raise BounceError(f"a bounce id must be positive, not {value}")
     return value
-
-
-def _check_date(name: str, value: Any) -> None:
-    if value is not None and not isinstance(value, date):
-        raise BounceError(f"{name} must be a date or a datetime, not {type(value).__name__}")
-
-
-def _check_text(name: str, value: Any) -> None:
-    if value is not None and (not isinstance(value, str) or _HEADER_UNSAFE.search(value)):
-        raise BounceError(f"{name} must be a string without CR, LF or NUL")
 
 
 class Bounce(Record):
@@ -4088,16 +4566,20 @@ class DeliveryStatsResponse(Response):
 
     @property
     def bounces(self) -> dict[str, BounceTypeCount]:
-        """Counts per bounce type, keyed by type (``"HardBounce"``), total excluded."""
-        return {str(entry.type): entry for entry in self.counts if entry.type}
+        """Counts keyed by type (``"HardBounce"``), and the total under ``"All"`` (as in 0.5)."""
+        found: dict[str, BounceTypeCount] = {}
+        for entry in self.counts:
+            if entry.type or entry.name == "All":
+                found[str(entry.type or entry.name)] = entry
+        return found
 
     @property
     def total(self) -> int:
-        """All bounces (Postmark's "All" entry, or the sum of the types)."""
+        """All bounces: the entry named "All", or else the sum of the types."""
         for entry in self.counts:
-            if not entry.type and entry.name == "All":
+            if entry.name == "All":
                 return entry.count
-        return sum(entry.count for entry in self.bounces.values())
+        return sum(entry.count for entry in self.counts if entry.type)
 
 
 class _BounceListing(Response):
@@ -4233,7 +4715,7 @@ class BounceGetter(Interface):
         if message_id is None:
             count = 25 if count is None else count
             offset = 0 if offset is None else offset
-        _check_page(count, offset)
+        _check_page(count, offset, BounceError)
         params = _bounce_filters(
             bounce_type, inactive, email_filter, tag, message_id, from_date, to_date, message_stream
         )
@@ -4261,10 +4743,7 @@ class BounceGetter(Interface):
         oldest timestamp seen (see :class:`PagingError`). Stops after
         ``max_results`` bounces. Arguments are checked before the first request.
         """
-        if max_results is not None and (
-            isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0
-        ):
-            raise BounceError(f"max_results must be an integer >= 0, not {max_results!r}")
+        _check_max_results(max_results, BounceError)
         params = _bounce_filters(
             bounce_type, inactive, email_filter, tag, message_id, from_date, to_date, message_stream
         )
@@ -4311,20 +4790,6 @@ class BounceGetter(Interface):
         return BounceTagsResponse(*self._call(self.tags_endpoint, options))
 
 
-def _check_page(count: Any, offset: Any) -> None:
-    for name, value in (("count", count), ("offset", offset)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise BounceError(f"{name} must be an integer, not {type(value).__name__}")
-    if count is not None and not 1 <= count <= MAX_PAGE_SIZE:
-        raise BounceError(f"count must be between 1 and {MAX_PAGE_SIZE}, not {count}")
-    if offset is not None and offset < 0:
-        raise BounceError(f"offset must be >= 0, not {offset}")
-    if (count or 0) + (offset or 0) > MAX_OFFSET:
-        raise BounceError(
-            f"count + offset may not exceed {MAX_OFFSET} (use iter_bounces to read them all)"
-        )
-
-
 def _bounce_filters(
     bounce_type: BounceType | str | None,
     inactive: bool | None,
@@ -4336,23 +4801,15 @@ def _bounce_filters(
     message_stream: str | None,
 ) -> dict[str, Any]:
     """Check the filters (before any I/O) and name them as Postmark does."""
-    if inactive not in (None, True, False):
-        raise BounceError("inactive must be True, False or None")
+    _check_value("inactive", inactive, bool, error=BounceError)
     for name, value in (
         ("email_filter", email_filter),
         ("tag", tag),
         ("message_id", message_id),
         ("message_stream", message_stream),
     ):
-        _check_text(name, value)
-    _check_date("from_date", from_date)
-    _check_date("to_date", to_date)
-    if from_date is not None and to_date is not None:
-        low, high = (
-            (_to_postmark_time(v) if isinstance(v, datetime) else v) for v in (from_date, to_date)
-        )
-        if type(low) is type(high) and low > high:
-            raise BounceError("from_date is after to_date")
+        _check_text(name, value, BounceError)
+    _check_dates(from_date, to_date, text=False, error=BounceError)
     return {
         "type": _bounce_type_param(bounce_type),
         "inactive": inactive,
@@ -5060,34 +5517,11 @@ shared query conversion (``_query_value``).
 
 def _message_id(message_id: Any) -> str:
     if isinstance(message_id, bool) or not isinstance(message_id, str | int):
-        raise ConfigurationError(f"a message id must be a string, not {message_id!r}")
+        raise ArgumentError(f"a message id must be a string, not {message_id!r}")
     text = str(message_id).strip()
     if not text:
-        raise ConfigurationError("a message id must not be empty")
+        raise ArgumentError("a message id must not be empty")
     return text
-
-
-def _check_message_page(count: Any, offset: Any) -> None:
-    for name, value, low in (("count", count, 1), ("offset", offset, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigurationError(f"{name} must be an integer >= {low}, not {value!r}")
-    if count > MAX_PAGE_SIZE:
-        raise ConfigurationError(f"count must be at most {MAX_PAGE_SIZE}, not {count}")
-    if count + offset > MAX_OFFSET:
-        raise ConfigurationError(f"count + offset must be at most {MAX_OFFSET}")
-
-
-def _check_max_results(max_results: Any) -> None:
-    if max_results is not None and (
-        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0
-    ):
-        raise ConfigurationError(f"max_results must be an integer >= 0, not {max_results!r}")
-
-
-def _check_dates(**dates: Any) -> None:
-    for name, value in dates.items():
-        if value is not None and not isinstance(value, date | str):
-            raise ConfigurationError(f"{name} must be a date or datetime, not {value!r}")
 
 
 def _metadata_params(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -5095,13 +5529,13 @@ def _metadata_params(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, Mapping):
-        raise ConfigurationError("metadata must be a mapping of key to value")
+        raise ArgumentError("metadata must be a mapping of key to value")
     params: dict[str, Any] = {}
     for key, value in metadata.items():
         if not isinstance(key, str) or not key.strip():
-            raise ConfigurationError(f"a metadata key must be a non-empty string, not {key!r}")
+            raise ArgumentError(f"a metadata key must be a non-empty string, not {key!r}")
         if value is None or isinstance(value, Mapping | list | tuple | set):
-            raise ConfigurationError(f"metadata value for {key!r} must be a single value")
+            raise ArgumentError(f"metadata value for {key!r} must be a single value")
         params[f"metadata_{key}"] = value
     return params
 
@@ -5380,7 +5814,12 @@ class OutboundMessageGetter(Interface):
         to_date: DateFilter | None,
         metadata: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        _check_dates(from_date=from_date, to_date=to_date)
+        _check_dates(from_date, to_date)
+        for name, value in (
+            ("recipient", recipient), ("from_email", from_email), ("tag", tag),
+            ("status", status), ("subject", subject), ("message_stream", message_stream),
+        ):  # fmt: skip
+            _check_text(name, value)
         return {
             "recipient": recipient,
             "fromemail": from_email,
@@ -5414,7 +5853,7 @@ class OutboundMessageGetter(Interface):
         ``status`` is ``"queued"`` or ``"sent"``; ``metadata={"key": "value"}``
         matches messages sent with that metadata.
         """
-        _check_message_page(count, offset)
+        _check_page(count, offset)
         params = self._filters(
             recipient, from_email, tag, status, subject, message_stream, from_date, to_date,
             metadata,
@@ -5442,7 +5881,6 @@ class OutboundMessageGetter(Interface):
         Pages of 500; near the cap the date window is narrowed by ``todate``.
         Stops after ``max_results`` messages. Arguments are checked at once.
         """
-        _check_max_results(max_results)
         _check_options(options)
         params = self._filters(
             recipient, from_email, tag, status, subject, message_stream, from_date, to_date,
@@ -5489,14 +5927,13 @@ class _TrackingGetter(Interface, Generic[RecordT]):
     _record: ClassVar[type[Record]]
 
     def _search(self, count: int, offset: int, filters: dict[str, Any], options: Any) -> Any:
-        _check_message_page(count, offset)
+        _check_page(count, offset)
         params = {**filters, "count": count, "offset": offset}
         return self._call(self.search_endpoint, options, params=params)
 
     def _iter(
         self, filters: dict[str, Any], max_results: int | None, options: Any
     ) -> Iterator[RecordT]:
-        _check_max_results(max_results)
         _check_options(options)
 
         def fetch(query: dict[str, Any]) -> Any:
@@ -5514,7 +5951,7 @@ class _TrackingGetter(Interface, Generic[RecordT]):
         )
 
     def _for_message(self, message_id: str, count: int, offset: int, options: Any) -> Any:
-        _check_message_page(count, offset)
+        _check_page(count, offset)
         path_args = [_message_id(message_id)]
         params = {"count": count, "offset": offset}
         return self._call(self.message_endpoint, options, path_args=path_args, params=params)
@@ -5522,7 +5959,6 @@ class _TrackingGetter(Interface, Generic[RecordT]):
     def _iter_for_message(
         self, message_id: str, max_results: int | None, options: Any
     ) -> Iterator[RecordT]:
-        _check_max_results(max_results)
         _check_options(options)
         path_args = [_message_id(message_id)]
 
@@ -5684,8 +6120,8 @@ class ClicksGetter(_TrackingGetter[MessageClick]):
 # Postmark's API reference: the Messages API page
 # (postmarkapp.com/developer/api/messages-api, "Opens for all messages" and
 # "Clicks for all messages") and Postmark's own Swagger file
-# (postmarkapp.com/swagger/server.yml; shared/postmark-api/server.swagger.yaml
-# here) both write them in snake_case. The official postmark.js client sends
+# (postmarkapp.com/swagger/server.yml, which tests/contract.py checks requests
+# against) both write them in snake_case. The official postmark.js client sends
 # camelCase (clientName); pystmark follows the reference, not that client.
 # messagestream, fromdate and todate are missing from the Swagger file; they
 # follow the reference page and the official postmark-python client.
@@ -5710,7 +6146,10 @@ _TRACKING_QUERY = {
 
 def _tracking_filters(arguments: Mapping[str, Any]) -> dict[str, Any]:
     """The query of an opens or clicks search, from the method's arguments."""
-    _check_dates(from_date=arguments["from_date"], to_date=arguments["to_date"])
+    _check_dates(arguments["from_date"], arguments["to_date"])
+    for name in _TRACKING_QUERY:
+        if name not in ("from_date", "to_date"):
+            _check_text(name, arguments[name])
     return {query: arguments[name] for name, query in _TRACKING_QUERY.items()}
 
 
@@ -5734,7 +6173,12 @@ class InboundMessageGetter(Interface):
         from_date: DateFilter | None,
         to_date: DateFilter | None,
     ) -> dict[str, Any]:
-        _check_dates(from_date=from_date, to_date=to_date)
+        _check_dates(from_date, to_date)
+        for name, value in (
+            ("recipient", recipient), ("from_email", from_email), ("subject", subject),
+            ("mailbox_hash", mailbox_hash), ("tag", tag), ("status", status),
+        ):  # fmt: skip
+            _check_text(name, value)
         return {
             "recipient": recipient,
             "fromemail": from_email,
@@ -5766,7 +6210,7 @@ class InboundMessageGetter(Interface):
         ``status`` is ``"blocked"``, ``"processed"``, ``"queued"``, ``"failed"``
         or ``"scheduled"``.
         """
-        _check_message_page(count, offset)
+        _check_page(count, offset)
         params = self._filters(
             recipient, from_email, subject, mailbox_hash, tag, status, from_date, to_date
         )
@@ -5794,7 +6238,6 @@ class InboundMessageGetter(Interface):
         :class:`PagingError` is raised; split the search with ``from_date`` and
         ``to_date``. Stops after ``max_results`` messages.
         """
-        _check_max_results(max_results)
         _check_options(options)
         params = self._filters(
             recipient, from_email, subject, mailbox_hash, tag, status, from_date, to_date
@@ -6140,7 +6583,7 @@ def _snake_body(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _require_text(name: str, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"{name} must be a non-empty string, not {value!r}")
+        raise ArgumentError(f"{name} must be a non-empty string, not {value!r}")
 
 
 class Template(Record):
@@ -6265,6 +6708,22 @@ class TemplateType(str, enum.Enum):
     LAYOUT = "Layout"
 
 
+#: Template fields that hold whole bodies (any text); the others are one line.
+_TEMPLATE_BODIES = frozenset({"html_body", "text_body"})
+
+
+def _template_body(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body of a template request, every field checked first."""
+    for name, value in fields.items():
+        if name in _TEMPLATE_BODIES:
+            _check_value(name, value, str)
+        elif name == "template_type":
+            _check_value(name, value, TemplateType)
+        elif name != "test_render_model":
+            _check_text(name, value)
+    return _snake_body(fields)
+
+
 class TemplateManager(Interface):
     """Lists, reads, creates, edits, deletes, validates and pushes templates."""
 
@@ -6286,11 +6745,12 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplatesResponse:
         """One page of templates (``GET /templates``), optionally filtered."""
-        _check_count_offset(count, offset)
+        _check_page(count, offset)
+        _check_text("layout_template", layout_template)
         params = {
             "Count": count,
             "Offset": offset,
-            "TemplateType": template_type,
+            "TemplateType": _check_value("template_type", template_type, TemplateType),
             "LayoutTemplate": layout_template,
         }
         return TemplatesResponse(*self._call(self.list_endpoint, options, params=params))
@@ -6304,11 +6764,16 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> Iterator[Template]:
         """Every template, fetched a page at a time as the iterator advances."""
+        _check_options(options)
+        _check_text("layout_template", layout_template)
 
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
 
-        params = {"TemplateType": template_type, "LayoutTemplate": layout_template}
+        params = {
+            "TemplateType": _check_value("template_type", template_type, TemplateType),
+            "LayoutTemplate": layout_template,
+        }
         return _iter_paged(
             fetch,
             "Templates",
@@ -6340,11 +6805,11 @@ class TemplateManager(Interface):
         """Create a template; a standard one needs a subject and a body."""
         _require_text("name", name)
         if html_body is None and text_body is None:
-            raise ConfigurationError("a template needs html_body or text_body")
-        kind = template_type.value if isinstance(template_type, enum.Enum) else template_type
+            raise ArgumentError("a template needs html_body or text_body")
+        kind = _check_value("template_type", template_type, TemplateType)
         if subject is None and (kind or "Standard") == "Standard":
-            raise ConfigurationError("a standard template needs a subject")
-        body = _snake_body(
+            raise ArgumentError("a standard template needs a subject")
+        body = _template_body(
             {
                 "name": name,
                 "subject": subject,
@@ -6370,7 +6835,7 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplateResponse:
         """Change the fields given; ``layout_template=""`` removes the layout."""
-        body = _snake_body(
+        body = _template_body(
             {
                 "name": name,
                 "subject": subject,
@@ -6381,7 +6846,7 @@ class TemplateManager(Interface):
             }
         )
         if not body:
-            raise ConfigurationError("edit_template needs at least one field to change")
+            raise ArgumentError("edit_template needs at least one field to change")
         return TemplateResponse(
             *self._call(
                 self.edit_endpoint, options, path_args=[template_id_or_alias], json_body=body
@@ -6408,8 +6873,8 @@ class TemplateManager(Interface):
     ) -> TemplateValidationResponse:
         """Check template content and render it with ``test_render_model``."""
         if subject is None and html_body is None and text_body is None:
-            raise ConfigurationError("validate_template needs subject, html_body or text_body")
-        body = _snake_body(
+            raise ArgumentError("validate_template needs subject, html_body or text_body")
+        body = _template_body(
             {
                 "subject": subject,
                 "html_body": html_body,
@@ -6420,7 +6885,7 @@ class TemplateManager(Interface):
             }
         )
         if inline_css is not None:
-            body["InlineCssForHtmlTestRender"] = inline_css
+            body["InlineCssForHtmlTestRender"] = _check_value("inline_css", inline_css, bool)
         return TemplateValidationResponse(
             *self._call(self.validate_endpoint, options, json_body=body)
         )
@@ -6434,29 +6899,14 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplatePushResponse:
         """Copy templates between servers (account token); a dry run unless told."""
-        for name, value in (
-            ("source_server_id", source_server_id),
-            ("destination_server_id", destination_server_id),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigurationError(f"{name} must be an integer, not {value!r}")
+        _check_id("source_server_id", source_server_id)
+        _check_id("destination_server_id", destination_server_id)
         body = {
             "SourceServerId": source_server_id,
             "DestinationServerId": destination_server_id,
-            "PerformChanges": bool(perform_changes),
+            "PerformChanges": _check_value("perform_changes", perform_changes, bool),
         }
         return TemplatePushResponse(*self._call(self.push_endpoint, options, json_body=body))
-
-
-def _check_count_offset(count: int, offset: int) -> None:
-    """Refuse a page Postmark would refuse (``count`` 1..500, ``count + offset`` <= 10,000)."""
-    for name, value in (("count", count), ("offset", offset)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigurationError(f"{name} must be an integer >= 0, not {value!r}")
-    if not 1 <= count <= MAX_PAGE_SIZE or count + offset > MAX_OFFSET:
-        raise ConfigurationError(
-            f"count must be 1 to {MAX_PAGE_SIZE} and count + offset at most {MAX_OFFSET}"
-        )
 
 
 def get_templates(
@@ -6698,9 +7148,8 @@ class ServerManager(Interface):
             "include_bounce_content_in_hook": include_bounce_content_in_hook,
             "enable_smtp_api_error_hooks": enable_smtp_api_error_hooks,
         }
-        body = _snake_body(changes)
-        if not body:
-            raise ConfigurationError("edit_server needs at least one setting to change")
+        # The account API's table of server settings: the same fields, the same checks.
+        body, _ = _SERVER_EDIT.body(changes, at_least_one=True)
         return ServerConfigurationResponse(*self._call(self.edit_endpoint, options, json_body=body))
 
 
@@ -6826,7 +7275,10 @@ class MessageStreamManager(Interface):
         **options: Unpack[Options],
     ) -> MessageStreamsResponse:
         """The server's streams, of one type or all (``GET /message-streams``)."""
-        params = {"MessageStreamType": stream_type, "IncludeArchivedStreams": include_archived}
+        params = {
+            "MessageStreamType": _check_value("stream_type", stream_type, MessageStreamType),
+            "IncludeArchivedStreams": _check_value("include_archived", include_archived, bool),
+        }
         return MessageStreamsResponse(*self._call(self.list_endpoint, options, params=params))
 
     def get(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
@@ -6846,11 +7298,14 @@ class MessageStreamManager(Interface):
         """Create a stream (``POST /message-streams``); its id cannot change later."""
         _require_text("stream_id", stream_id)
         _require_text("name", name)
+        _require_text("stream_type", stream_type)
+        _check_value("description", description, str)
+        _check_text("unsubscribe_handling_type", unsubscribe_handling_type)
         body = _snake_body(
             {
                 "id": stream_id,
                 "name": name,
-                "message_stream_type": stream_type,
+                "message_stream_type": _check_value("stream_type", stream_type, MessageStreamType),
                 "description": description,
                 "subscription_management_configuration": _subscription_management(
                     unsubscribe_handling_type
@@ -6869,6 +7324,9 @@ class MessageStreamManager(Interface):
         **options: Unpack[Options],
     ) -> MessageStreamResponse:
         """Change a stream's name, description or unsubscribe handling (``PATCH``)."""
+        _check_text("name", name)
+        _check_value("description", description, str)
+        _check_text("unsubscribe_handling_type", unsubscribe_handling_type)
         body = _snake_body(
             {
                 "name": name,
@@ -6879,7 +7337,7 @@ class MessageStreamManager(Interface):
             }
         )
         if not body:
-            raise ConfigurationError("edit_message_stream needs at least one field to change")
+            raise ArgumentError("edit_message_stream needs at least one field to change")
         return MessageStreamResponse(
             *self._call(self.edit_endpoint, options, path_args=[stream_id], json_body=body)
         )
@@ -7103,7 +7561,7 @@ class WebhookTriggers(_ValueObject):
             trigger = getattr(self, name)
             if trigger is not None:
                 if not isinstance(trigger, WebhookTrigger):
-                    raise ConfigurationError(f"triggers.{name} must be a WebhookTrigger")
+                    raise ArgumentError(f"triggers.{name} must be a WebhookTrigger")
                 payload[key] = trigger.to_payload()
         return payload
 
@@ -7172,11 +7630,11 @@ def _webhook_body(
     if url is not None:
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"a webhook url must be an http(s) URL, not {url!r}")
+            raise ArgumentError(f"a webhook url must be an http(s) URL, not {url!r}")
         body["Url"] = url
     if triggers is not None:
         if not isinstance(triggers, WebhookTriggers):
-            raise ConfigurationError("triggers must be a WebhookTriggers")
+            raise ArgumentError("triggers must be a WebhookTriggers")
         body["Triggers"] = triggers.to_payload()
     if http_auth is not None:
         if (
@@ -7184,7 +7642,7 @@ def _webhook_body(
             or len(http_auth) != 2
             or not all(isinstance(part, str) for part in http_auth)
         ):
-            raise ConfigurationError("http_auth must be a (username, password) pair of strings")
+            raise ArgumentError("http_auth must be a (username, password) pair of strings")
         username, password = http_auth
         body["HttpAuth"] = {"Username": username, "Password": password}
     if http_headers is not None:
@@ -7209,6 +7667,7 @@ class WebhookManager(Interface):
         self, *, message_stream: str | None = None, **options: Unpack[Options]
     ) -> WebhooksResponse:
         """The webhooks of one stream, or of all (``GET /webhooks``)."""
+        _check_text("message_stream", message_stream)
         params = {"MessageStream": message_stream}
         return WebhooksResponse(*self._call(self.list_endpoint, options, params=params))
 
@@ -7227,6 +7686,7 @@ class WebhookManager(Interface):
         **options: Unpack[Options],
     ) -> WebhookResponse:
         """Create a webhook (``POST /webhooks``; Postmark's default stream is outbound)."""
+        _check_text("message_stream", message_stream)
         body = _webhook_body(url, triggers, http_auth, http_headers)
         if message_stream is not None:
             body["MessageStream"] = message_stream
@@ -7245,7 +7705,7 @@ class WebhookManager(Interface):
         """Change a webhook (``PUT /webhooks/{id}``); triggers left out stay as they are."""
         body = _webhook_body(url, triggers, http_auth, http_headers)
         if not body:
-            raise ConfigurationError("edit_webhook needs at least one field to change")
+            raise ArgumentError("edit_webhook needs at least one field to change")
         return WebhookResponse(
             *self._call(self.edit_endpoint, options, path_args=[webhook_id], json_body=body)
         )
@@ -7395,6 +7855,13 @@ class SuppressionManager(Interface):
         **options: Unpack[Options],
     ) -> SuppressionsResponse:
         """The stream's suppressions, optionally filtered (``.../suppressions/dump``)."""
+        _check_dates(from_date, to_date)
+        for name, value in (
+            ("suppression_reason", suppression_reason),
+            ("origin", origin),
+            ("email_address", email_address),
+        ):
+            _check_text(name, value)
         params = {
             "SuppressionReason": suppression_reason,
             "Origin": origin,
@@ -7435,7 +7902,7 @@ class SuppressionManager(Interface):
         for address in addresses:
             _require_text("email address", address)
         if not addresses:
-            raise ConfigurationError("no email addresses given")
+            raise ArgumentError("no email addresses given")
         responses: list[Response] = []
         results: list[SuppressionResult] = []
         for start in range(0, len(addresses), MAX_SUPPRESSIONS_PER_REQUEST):
@@ -7596,9 +8063,10 @@ class StatsGetter(Interface):
         """One statistic, optionally for one tag, period and stream."""
         endpoint = STATS.get(kind)
         if endpoint is None:
-            raise ConfigurationError(
-                f"unknown statistic {kind!r}; choose one of {', '.join(STATS)}"
-            )
+            raise ArgumentError(f"unknown statistic {kind!r}; choose one of {', '.join(STATS)}")
+        _check_dates(from_date, to_date)
+        _check_text("tag", tag)
+        _check_text("message_stream", message_stream)
         params = {
             "tag": tag,
             "fromdate": from_date,
@@ -7667,7 +8135,7 @@ class InboundRuleManager(Interface):
         self, count: int = 100, offset: int = 0, **options: Unpack[Options]
     ) -> InboundRulesResponse:
         """One page of rules (``GET /triggers/inboundrules``)."""
-        _check_count_offset(count, offset)
+        _check_page(count, offset)
         params = {"count": count, "offset": offset}
         return InboundRulesResponse(*self._call(self.list_endpoint, options, params=params))
 
@@ -7675,6 +8143,7 @@ class InboundRuleManager(Interface):
         self, *, max_results: int | None = None, **options: Unpack[Options]
     ) -> Iterator[InboundRule]:
         """Every rule, fetched a page at a time."""
+        _check_options(options)
 
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
@@ -7784,11 +8253,6 @@ class ServerDeliveryType(str, enum.Enum):
     SANDBOX = "Sandbox"
 
 
-_EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+$"  # compiled on first use
-#: A value check of a body field: a JSON type, ``"email"``, or an enum of choices.
-_FieldCheck = type | str | type[enum.Enum]
-
-
 class _BodyFields:
     """A declarative table of JSON body fields: snake_case name -> check.
 
@@ -7830,31 +8294,13 @@ class _BodyFields:
         for name in required:
             value = body.get(self.keys[name])
             if value is None or (isinstance(value, str) and not value.strip()):
-                raise ConfigurationError(f"{self.what}: {name} is required")
+                raise ArgumentError(f"{self.what}: {name} is required")
         if at_least_one and not body:
-            raise ConfigurationError(f"{self.what}: give at least one field to change")
+            raise ArgumentError(f"{self.what}: give at least one field to change")
         return body, options
 
     def _checked(self, name: str, value: Any) -> Any:
-        check = self.checks[name]
-        if isinstance(check, type) and issubclass(check, enum.Enum):
-            choices = [member.value for member in check]
-            value = value.value if isinstance(value, enum.Enum) else value
-            if value not in choices:
-                raise ConfigurationError(
-                    f"{self.what}: {name} must be one of {', '.join(choices)}, not {value!r}"
-                )
-            return value
-        if check == "email":
-            if not isinstance(value, str) or not re.match(_EMAIL_ADDRESS, value.strip()):
-                raise ConfigurationError(f"{self.what}: {name} must be an email address")
-            return value.strip()
-        assert isinstance(check, type)
-        if isinstance(value, bool) is not (check is bool) or not isinstance(value, check):
-            raise ConfigurationError(
-                f"{self.what}: {name} must be {check.__name__}, not {type(value).__name__}"
-            )
-        return value
+        return _check_value(name, value, self.checks[name], what=self.what)
 
 
 # Fields from the Swagger definitions CreateServerPayload and EditServerPayload,
@@ -7923,17 +8369,6 @@ class ServerSettings(Options, total=False):
     inbound_spam_threshold: int | None
     include_bounce_content_in_hook: bool | None
     enable_smtp_api_error_hooks: bool | None
-
-
-def _account_page(count: int, offset: int) -> dict[str, int]:
-    for name, value in (("count", count), ("offset", offset)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigurationError(f"{name} must be an integer >= 0, not {value!r}")
-    if not 1 <= count <= MAX_PAGE_SIZE:
-        raise ConfigurationError(f"count must be between 1 and {MAX_PAGE_SIZE}, not {count}")
-    if count + offset > MAX_OFFSET:
-        raise ConfigurationError(f"count + offset may not exceed {MAX_OFFSET}")
-    return {"count": count, "offset": offset}
 
 
 class AccountServer(Record):
@@ -8105,12 +8540,15 @@ class _AccountLister(Interface):
     list_response: ClassVar[type[_ListResponse[Any]]]
 
     def _page(self, count: int, offset: int, filters: Mapping[str, Any], options: Any) -> Any:
-        params = {**filters, **_account_page(count, offset)}
+        _check_page(count, offset)
+        params = {**filters, "count": count, "offset": offset}
         return self.list_response(*self._call(self.list_endpoint, options, params=params))
 
     def _iterate(
         self, filters: Mapping[str, Any], max_results: int | None, options: Any
     ) -> Iterator[Any]:
+        _check_options(options)
+
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
 
@@ -8143,6 +8581,7 @@ class AccountServerManager(_AccountLister):
         **options: Unpack[Options],
     ) -> AccountServersResponse:
         """One page of servers (``GET /servers``); ``name`` filters by name."""
+        _check_text("name", name)
         return cast(AccountServersResponse, self._page(count, offset, {"name": name}, options))
 
     def iterate(
@@ -8153,6 +8592,7 @@ class AccountServerManager(_AccountLister):
         **options: Unpack[Options],
     ) -> Iterator[AccountServer]:
         """Every server (``name`` filters), fetched a page at a time."""
+        _check_text("name", name)
         return self._iterate({"name": name}, max_results, options)
 
     def get(self, server_id: int, **options: Unpack[Options]) -> AccountServerResponse:
@@ -8278,6 +8718,12 @@ class SenderSignatureManager(_AccountLister):
     edit_endpoint = Endpoint("PUT", "/senders/{}", token="account")
     delete_endpoint = Endpoint("DELETE", "/senders/{}", token="account")
     resend_endpoint = Endpoint("POST", "/senders/{}/resend", token="account")
+    # Deprecated by Postmark, which now checks DNS per domain (DomainManager).
+    # A check of DNS records: safe to repeat.
+    verify_spf_endpoint = Endpoint(
+        "POST", "/senders/{}/verifyspf", token="account", idempotent=True
+    )
+    request_new_dkim_endpoint = Endpoint("POST", "/senders/{}/requestnewdkim", token="account")
 
     def get_page(
         self, count: int = 100, offset: int = 0, **options: Unpack[Options]
@@ -8353,6 +8799,24 @@ class SenderSignatureManager(_AccountLister):
     def resend_confirmation(self, signature_id: int, **options: Unpack[Options]) -> Response:
         """Email the confirmation link again (``POST /senders/{id}/resend``)."""
         return Response(*self._call(self.resend_endpoint, options, path_args=[signature_id]))
+
+    def verify_spf(self, signature_id: int, **options: Unpack[Options]) -> SenderSignatureResponse:
+        """Deprecated by Postmark: check the signature's SPF record (``POST .../verifyspf``).
+
+        Use :meth:`DomainManager.verify_spf` on the signature's domain instead.
+        """
+        return SenderSignatureResponse(
+            *self._call(self.verify_spf_endpoint, options, path_args=[signature_id])
+        )
+
+    def request_new_dkim(self, signature_id: int, **options: Unpack[Options]) -> Response:
+        """Deprecated by Postmark: ask for a new DKIM key (``POST .../requestnewdkim``).
+
+        Use :meth:`DomainManager.rotate_dkim` on the signature's domain instead.
+        """
+        return Response(
+            *self._call(self.request_new_dkim_endpoint, options, path_args=[signature_id])
+        )
 
 
 class DataRemovalManager(Interface):
@@ -8566,6 +9030,24 @@ def delete_sender_signature(signature_id: int, **options: Unpack[Options]) -> Re
 def resend_sender_confirmation(signature_id: int, **options: Unpack[Options]) -> Response:
     """Email a sender signature's confirmation link again (``POST /senders/{id}/resend``)."""
     return _default(SenderSignatureManager).resend_confirmation(signature_id, **options)
+
+
+def verify_sender_signature_spf(
+    signature_id: int, **options: Unpack[Options]
+) -> SenderSignatureResponse:
+    """Deprecated by Postmark: check a signature's SPF (``POST /senders/{id}/verifyspf``).
+
+    Use :func:`verify_domain_spf` on the signature's domain instead.
+    """
+    return _default(SenderSignatureManager).verify_spf(signature_id, **options)
+
+
+def request_new_sender_signature_dkim(signature_id: int, **options: Unpack[Options]) -> Response:
+    """Deprecated by Postmark: a new DKIM key (``POST /senders/{id}/requestnewdkim``).
+
+    Use :func:`rotate_domain_dkim` on the signature's domain instead.
+    """
+    return _default(SenderSignatureManager).request_new_dkim(signature_id, **options)
 
 
 # Simple API: data removals.

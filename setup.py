@@ -16,12 +16,9 @@ import os
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-#: The stub-only package type checkers find for ``import pystmark`` (PEP 561).
-STUB_PACKAGE = "pystmark-stubs"
-
 
 class BuildPyWithStubs(build_py):
-    """``build_py`` that also writes ``pystmark-stubs/__init__.pyi``.
+    """``build_py`` that also writes a stub package per module (``pystmark-stubs``...).
 
     The stub is ``pystmark.py`` itself (see :func:`make_stub`): a stub file
     may hold full source, and mypy and pyright read it, annotations and
@@ -48,7 +45,11 @@ class BuildPyWithStubs(build_py):
         return outputs
 
     def _stub_files(self) -> list[tuple[str, str]]:
-        return [("pystmark.py", os.path.join(self.build_lib, STUB_PACKAGE, "__init__.pyi"))]
+        """(module file, its stub) for each top-level module: ``<name>-stubs/__init__.pyi``."""
+        return [
+            (f"{name}.py", os.path.join(self.build_lib, f"{name}-stubs", "__init__.pyi"))
+            for name in self.py_modules or ()
+        ]
 
 
 def make_stub(source: str) -> str:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "typing_user"
+#: The distribution's modules, each with its stub package.
+MODULES = ["pystmark", "pystmark_testing"]
 #: What the user's venv gets besides the wheel (the checkers run from this one).
 USER_PACKAGES = ["types-requests", "typing_extensions"]
 #: pyright's completeness score of the stub (a fraction); raise it as it improves.
@@ -123,12 +125,14 @@ def main() -> int:
                 )
 
         # stubtest: the built stub against the module (the checkout's, the same text).
-        stub = next((venv / "lib").glob("python*/site-packages/pystmark-stubs/__init__.pyi"))
+        site = next((venv / "lib").glob("python*/site-packages"))
         (work / "stubs").mkdir()
-        shutil.copy(stub, work / "stubs" / "pystmark.pyi")
+        for module in MODULES:
+            shutil.copy(site / f"{module}-stubs" / "__init__.pyi", work / "stubs" / f"{module}.pyi")
+        stub = site / "pystmark-stubs" / "__init__.pyi"
         allowlist = cases / "stubtest_allowlist.txt"
         stubtest = run(
-            sys.executable, "-m", "mypy.stubtest", "pystmark", "--allowlist", allowlist,
+            sys.executable, "-m", "mypy.stubtest", *MODULES, "--allowlist", allowlist,
             cwd=work, env={**os.environ, "MYPYPATH": str(work / "stubs")},
         )  # fmt: skip
         if "Success" not in stubtest:

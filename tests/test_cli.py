@@ -174,7 +174,8 @@ def test_project_metadata() -> None:
     assert project["project"]["requires-python"] == ">=3.10"
     assert [dep.split(">")[0] for dep in project["project"]["dependencies"]] == ["requests"]
     assert "test" in project["project"]["optional-dependencies"]
-    assert project["tool"]["setuptools"]["py-modules"] == ["pystmark"]
+    assert project["tool"]["setuptools"]["py-modules"] == ["pystmark", "pystmark_testing"]
+    assert project["project"]["entry-points"]["pytest11"] == {"pystmark": "pystmark_testing"}
     assert "--cov-fail-under=95" in project["tool"]["pytest"]["ini_options"]["addopts"]
     for name in ("setup.py", "README.rst", "LICENSE", "CHANGELOG.rst", "docs/index.rst"):
         assert (ROOT / name).is_file(), name

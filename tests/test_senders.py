@@ -306,11 +306,20 @@ def test_batch_is_split_by_50_mb(mocked: responses_lib.RequestsMock) -> None:
     assert [result.to for result in response] == [f"r{n}@example.com" for n in range(10)]
 
 
-def test_empty_batch_makes_no_request(no_requests: responses_lib.RequestsMock) -> None:
-    for response in (pystmark.send_batch([], api_key=TOKEN), BatchSender().send()):
-        assert len(response) == 0
-        assert response.failed == []
-        assert response.status_code == 200
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: pystmark.send_batch([], api_key=TOKEN),
+        lambda: BatchSender().send(api_key=TOKEN),
+        lambda: pystmark.send_batch_with_templates(iter(()), api_key=TOKEN),
+    ],
+)
+def test_empty_batch_is_an_error_and_makes_no_request(
+    no_requests: responses_lib.RequestsMock, call: Any
+) -> None:
+    """As pystmark 0.5 did: an empty batch is a MessageError, not a silent no-op."""
+    with pytest.raises(MessageError, match="No messages to send"):
+        call()
 
 
 def test_batch_validates_every_message_before_any_request(
@@ -491,6 +500,66 @@ def test_bulk_validation(no_requests: responses_lib.RequestsMock) -> None:
     assert caught.value.field == "to"
     with pytest.raises(MessageError) as caught:
         pystmark.send_bulk({**content, "text": None}, ["a@example.com"], api_key=TOKEN)
+    assert caught.value.field == "text"
+
+
+@pytest.mark.parametrize("use_class", [False, True])
+def test_send_bulk_with_template(mocked: responses_lib.RequestsMock, use_class: bool) -> None:
+    mocked.add(
+        responses_lib.POST,
+        API + "/email/bulk",
+        json={"ID": "b-1", "Status": "Accepted", "SubmittedAt": "2024-08-06T12:00Z"},
+        match=[_token_header()],
+    )
+    content = {
+        "sender": "me@example.com",
+        "template_alias": "newsletter",
+        "template_model": {"issue": 12},
+        "message_stream": "broadcast",
+    }
+    recipients: list[Any] = [
+        {"to": "a@example.com", "template_model": {"name": "A"}},
+        "b@example.com",
+    ]
+    if use_class:
+        response = pystmark.BulkTemplateSender(api_key=TOKEN).send(content, recipients)
+    else:
+        response = pystmark.send_bulk_with_template(content, recipients, api_key=TOKEN)
+    assert request_json(mocked.calls[0]) == {
+        "From": "me@example.com",
+        "MessageStream": "broadcast",
+        "TemplateAlias": "newsletter",
+        "TemplateModel": {"issue": 12},
+        "Messages": [
+            {"To": "a@example.com", "TemplateModel": {"name": "A"}},
+            {"To": "b@example.com"},
+        ],
+    }
+    assert response.id == "b-1"
+
+
+def test_send_bulk_with_template_by_id_gets_an_empty_model(
+    mocked: responses_lib.RequestsMock,
+) -> None:
+    mocked.add(responses_lib.POST, API + "/email/bulk", json={"ID": "b-2", "Status": "Accepted"})
+    content = {"sender": "me@example.com", "template_id": 7}
+    pystmark.send_bulk_with_template(content, ["a@example.com"], api_key=TOKEN)
+    body = request_json(mocked.calls[0])
+    assert (body["TemplateId"], body["TemplateModel"]) == (7, {})
+    assert "Subject" not in body and "TextBody" not in body
+
+
+def test_bulk_template_and_content_are_not_mixed(no_requests: responses_lib.RequestsMock) -> None:
+    template = {"sender": "me@example.com", "template_alias": "newsletter"}
+    content = {"sender": "me@example.com", "subject": "s", "text": "t"}
+    with pytest.raises(MessageError) as caught:
+        pystmark.send_bulk(template, ["a@example.com"], api_key=TOKEN)
+    assert caught.value.field == "template_id"
+    with pytest.raises(MessageError) as caught:
+        pystmark.send_bulk_with_template(content, ["a@example.com"], api_key=TOKEN)
+    assert caught.value.field == "template_id"
+    with pytest.raises(MessageError) as caught:
+        pystmark.send_bulk_with_template({**template, "text": "t"}, ["a@x.com"], api_key=TOKEN)
     assert caught.value.field == "text"
 
 

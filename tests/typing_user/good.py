@@ -28,4 +28,4 @@ assert_type(first.email, str)
 try:
     pystmark.send_batch([message], api_key="token").raise_for_errors()
 except pystmark.MessageError as error:
-    assert_type(error.field, str)
+    assert_type(error.field, str | None)
