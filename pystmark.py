@@ -8602,6 +8602,8 @@ class _CliRun:
         out, form = self.stdout, self.output_format(default)
         count = 0
         if form in ("json", "jsonl"):
+            # One encoder for the whole listing (json.dumps makes one per call).
+            encode = json.JSONEncoder(ensure_ascii=False, default=_cli_json_default).encode
             separator = ",\n" if form == "json" else "\n"
             if form == "json":
                 out.write("[\n")
@@ -8609,7 +8611,7 @@ class _CliRun:
                 data = _cli_plain(row)
                 if getattr(self.args, "fields", None):
                     data = {name: data.get(name) for name in fields}
-                out.write((separator if count and form == "json" else "") + _cli_json(data))
+                out.write((separator if count and form == "json" else "") + encode(data))
                 if form == "jsonl":
                     out.write("\n")
                 count += 1

@@ -253,3 +253,14 @@ def test_the_instruction_table_lists_the_cpu_workloads_against_their_targets():
     assert "   * - 2,000 single sends\n     - 4,000 M / 8,000 M = 0.50x\n     - <= 0.8x" in text
     assert "     - 460 M / 410 M = 1.12x\n     - <= 1.05x" in text
     assert "attachment" not in text and "latency" not in text  # not counted
+
+
+def test_the_command_line_export_benchmark_runs(tmp_path):
+    from benchmarks import cli_export
+
+    table = tmp_path / "cli.rst"
+    argv = ["--rounds", "1", "--bounces", "600", "--output", str(table)]
+    assert cli_export.main(argv) == 0
+    text = table.read_text()
+    assert "pystmark bounces list --all --format jsonl" in text
+    assert "600" in text and "MiB" in text
