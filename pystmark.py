@@ -8481,7 +8481,7 @@ class _CliRun:
 
     # -- settings
 
-    def options(self, token: str | None = "server", *, sending: bool = False) -> dict[str, Any]:
+    def options(self, token: str = "server", *, sending: bool = False) -> dict[str, Any]:
         """The library settings from the flags and the environment."""
         args = self.args
         options: dict[str, Any] = {}
@@ -8501,7 +8501,7 @@ class _CliRun:
                 raise _CliError(
                     "no account token: pass --account-token or set POSTMARK_ACCOUNT_TOKEN"
                 )
-        elif token == "server":
+        else:
             server_token = _cli_token(args.server_token, "--server-token", "POSTMARK_SERVER_TOKEN")
             if args.test:
                 options["test"] = True
@@ -8598,8 +8598,15 @@ class _CliRun:
         self, rows: Iterable[Any], columns: Sequence[str], *, default: str = "table"
     ) -> int:
         """Write records (or dicts) as a table, JSON, JSONL or CSV; return the count."""
+        from itertools import chain
+
         fields = _cli_fields(self.args, columns)
         out, form = self.stdout, self.output_format(default)
+        plain: Iterator[dict[str, Any]] = map(_cli_plain, rows)
+        first = next(plain, None)
+        if first is not None:
+            _cli_check_fields(self.args, fields, first)
+            plain = chain([first], plain)
         count = 0
         if form in ("json", "jsonl"):
             # One encoder for the whole listing (json.dumps makes one per call).
@@ -8607,8 +8614,7 @@ class _CliRun:
             separator = ",\n" if form == "json" else "\n"
             if form == "json":
                 out.write("[\n")
-            for row in rows:
-                data = _cli_plain(row)
+            for data in plain:
                 if getattr(self.args, "fields", None):
                     data = {name: data.get(name) for name in fields}
                 out.write((separator if count and form == "json" else "") + encode(data))
@@ -8623,19 +8629,19 @@ class _CliRun:
 
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(fields)
-            for row in rows:
-                data = _cli_plain(row)
+            for data in plain:
                 writer.writerow([_cli_cell(data.get(name)) for name in fields])
                 count += 1
                 self.touch()
         else:
-            count = _cli_table(self, rows, fields)
+            count = _cli_table(self, plain, fields)
         out.flush()
         return count
 
     def write_record(self, record: Any) -> None:
         """Write one record: ``field  value`` lines, or one JSON object / CSV row."""
         data = _cli_plain(record)
+        _cli_check_fields(self.args, _cli_fields(self.args, list(data)), data)
         form = self.output_format()
         if form == "table":
             fields = _cli_fields(self.args, list(data))
@@ -8651,10 +8657,8 @@ class _CliRun:
 
 
 def _cli_isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _cli_token(flag_value: str | None, flag: str, variable: str) -> str | None:
@@ -8676,16 +8680,14 @@ def _cli_plain(row: Any) -> dict[str, Any]:
 
 
 def _cli_json_default(value: Any) -> Any:
+    """JSON for what ``to_dict()`` leaves: timestamps, dates and value objects."""
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Record):
-        return value.to_dict()
     slots = getattr(type(value), "__slots__", None)
-    if slots:  # the small value objects (WebhookTriggers ...): their attributes
-        return {name: getattr(value, name) for name in slots}
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    if slots:  # the small value objects (WebhookTriggers ...): the attributes set
+        fields = {name: getattr(value, name) for name in slots}
+        return {name: item for name, item in fields.items() if item is not None}
+    return str(value)
 
 
 def _cli_json(data: Any, indent: int | None = None) -> str:
@@ -8717,13 +8719,23 @@ def _cli_fields(args: Any, columns: Sequence[str]) -> list[str]:
     return [name.strip() for name in chosen.split(",") if name.strip()]
 
 
-def _cli_table(run: _CliRun, rows: Iterable[Any], fields: list[str]) -> int:
+def _cli_check_fields(args: Any, fields: list[str], data: Mapping[str, Any]) -> None:
+    """Refuse ``--fields`` naming a field the records do not have."""
+    if getattr(args, "fields", None):
+        unknown = [name for name in fields if name not in data]
+        if unknown:
+            raise _CliError(
+                f"--fields: unknown field(s) {', '.join(unknown)}; the fields are "
+                + ", ".join(data)
+            )
+
+
+def _cli_table(run: _CliRun, rows: Iterable[dict[str, Any]], fields: list[str]) -> int:
     """An aligned plain-text table; widths come from the first rows, later rows fit in."""
     out = run.stdout
     iterator = iter(rows)
     sample: list[list[str]] = []
-    for row in iterator:
-        data = _cli_plain(row)
+    for data in iterator:
         sample.append([_cli_cell(data.get(name)) for name in fields])
         run.touch()
         if len(sample) >= _CLI_TABLE_SAMPLE:
@@ -8746,8 +8758,7 @@ def _cli_table(run: _CliRun, rows: Iterable[Any], fields: list[str]) -> int:
     for cells in sample:
         out.write(line(cells))
     count = len(sample)
-    for row in iterator:
-        data = _cli_plain(row)
+    for data in iterator:
         run._clear_progress()
         out.write(line([_cli_cell(data.get(name)) for name in fields]))
         count += 1
@@ -9097,8 +9108,6 @@ def _cli_list(run: _CliRun) -> int:
     """Run a listing from the command table: filters in, records out."""
     spec, args = run.args.spec, run.args
     filters = _cli_filter_values(args, spec.get("filters", ()))
-    for name, value in spec.get("fixed", {}).items():
-        filters[name] = value
     positional = [getattr(args, name) for name in spec.get("positional", ())]
     call = spec["call"]
     if spec.get("message_call") and args.message_id is not None:

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -469,25 +470,52 @@ def test_send_eml(
     assert base64.b64decode(names["r.pdf"]["Content"]) == b"%PDF"
 
 
-def test_send_that_stalls_says_the_outcome_is_unknown(
-    postmark: Postmark, cli: Callable[..., Result], token: str
-) -> None:
-    release = threading.Event()
+class Stalling:
+    """A server on 127.0.0.1 that reads each request and never answers."""
 
-    def stall(seen: Seen) -> tuple[int, Any]:
-        release.wait(10)
-        return 200, ok_result()
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.requests: list[bytes] = []
+        self.connections: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
-    postmark.on("POST", "/email", stall)
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:  # closed at teardown
+                return
+            self.connections.append(connection)
+            self.requests.append(connection.recv(65536))
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(10)
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.fixture
+def stalling(monkeypatch: pytest.MonkeyPatch, token: str) -> Iterator[Stalling]:
+    server = Stalling()
+    monkeypatch.setenv("POSTMARK_API_URL", server.url)
     try:
-        result = cli(*SEND, "--text", "x", "--timeout", "0.3")
+        yield server
     finally:
-        release.set()
+        server.close()
+
+
+def test_send_that_stalls_says_the_outcome_is_unknown(
+    stalling: Stalling, cli: Callable[..., Result]
+) -> None:
+    result = cli(*SEND, "--text", "x", "--timeout", "0.3")
     assert result.code == 1
     assert result.err.startswith("pystmark: send: ")
     assert "may or may not have been accepted, and it was not sent again" in result.err
     assert len(result.err.strip().splitlines()) == 1
-    assert len(postmark.requests) == 1  # never sent twice
+    assert len(stalling.requests) == 1  # never sent twice
 
 
 class NoticeStream(io.StringIO):
@@ -528,23 +556,12 @@ def test_quiet_silences_notices(
     assert result.code == 0 and result.err == ""
 
 
-def test_a_listing_that_stalls_times_out(
-    postmark: Postmark, cli: Callable[..., Result], token: str
-) -> None:
-    release = threading.Event()
-
-    def stall(seen: Seen) -> tuple[int, Any]:
-        release.wait(10)
-        return 200, {"TotalCount": 0, "Bounces": []}
-
-    postmark.on("GET", "/bounces", stall)
-    try:
-        result = cli("bounces", "list", "--timeout", "0.2", "--max-retries", "1")
-    finally:
-        release.set()
+def test_a_listing_that_stalls_times_out(stalling: Stalling, cli: Callable[..., Result]) -> None:
+    result = cli("bounces", "list", "--timeout", "0.2", "--max-retries", "1")
     assert result.code == 1
     assert result.err.startswith("pystmark: bounces list: ")
-    assert len(postmark.requests) == 2  # a read may be retried
+    assert len(result.err.strip().splitlines()) == 1
+    assert len(stalling.requests) == 2  # a read may be retried
 
 
 def test_ctrl_c_ends_without_a_traceback(
@@ -1494,3 +1511,218 @@ def test_project_metadata() -> None:
     for name in ("setup.py", "README.rst", "LICENSE", "CHANGELOG.rst", "docs/index.rst"):
         assert (ROOT / name).is_file(), name
     assert "MIT" in (ROOT / "LICENSE").read_text()
+
+
+# ---- terminal progress, settings, and other paths ---------------------------------------
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_only(
+    postmark: Postmark, cli: Callable[..., Result], token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    postmark.on("GET", "/bounces", bounce_pages(700))
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    result = cli("bounces", "list", "--all", "--format", "jsonl")
+    assert result.code == 0 and len(result.json_lines()) == 700
+    progress = terminal.getvalue()
+    assert re.search(r"\r[\d,]+ items, [\d,]+ requests, [\d,]+/s", progress)
+    assert progress.endswith("\r\x1b[K")  # cleared at the end
+    assert "items" not in result.out
+    # Not a terminal: no progress line at all.
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert cli("bounces", "list", "--all", "--format", "jsonl").err == ""
+
+
+def test_progress_and_notices_share_the_terminal(
+    postmark: Postmark, cli: Callable[..., Result], token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    postmark.on("GET", "/bounces", bounce_pages(150))
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli("bounces", "list").code == 0
+    assert "\r\x1b[Kpystmark: showing the first 100" in terminal.getvalue()
+
+
+def test_deadline_and_retries_options(stalling: Stalling, cli: Callable[..., Result]) -> None:
+    result = cli("bounces", "list", "--deadline", "0.3", "--max-retries", "0")
+    assert result.code == 1 and "deadline" in result.err
+    assert len(stalling.requests) == 1
+    bad = cli("bounces", "list", "--timeout", "1,2,3")
+    assert bad.code == 2 and "not a timeout: '1,2,3'" in bad.err
+
+
+def test_connect_and_read_timeouts(
+    postmark: Postmark, cli: Callable[..., Result], token: str
+) -> None:
+    postmark.on("GET", "/bounces", {"TotalCount": 0, "Bounces": []})
+    assert cli("bounces", "list", "--timeout", "2,5").code == 0
+
+
+def test_unknown_fields_are_refused(
+    postmark: Postmark, cli: Callable[..., Result], token: str
+) -> None:
+    postmark.on("GET", "/bounces", bounce_pages(2))
+    postmark.on("GET", "/bounces/5", bounce(5))
+    result = cli("bounces", "list", "--fields", "id,colour", "--format", "csv")
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith("pystmark: --fields: unknown field(s) colour; the fields are id,")
+    assert cli("bounces", "get", "5", "--fields", "nope").code == 2
+    chosen = cli("bounces", "get", "5", "--fields", "email,id", "--format", "jsonl")
+    assert chosen.json_lines() == [{"email": "user5@example.com", "id": 5}]
+    listed = cli("bounces", "list", "--fields", "email", "--format", "json")
+    assert json.loads(listed.out) == [
+        {"email": "user2@example.com"},
+        {"email": "user1@example.com"},
+    ]
+    row = cli("bounces", "get", "5", "--fields", "id,email", "--format", "csv")
+    assert row.out.splitlines() == ["id,email", "5,user5@example.com"]
+
+
+def test_send_attachment_from_stdin_and_csv_result(
+    postmark: Postmark, cli: Callable[..., Result], token: str
+) -> None:
+    result = cli(*SEND, "--text", "x", "--attach", "-", "--format", "csv", stdin="data")
+    assert result.code == 0
+    assert result.out.splitlines()[0] == "error_code,message,message_id,submitted_at,to"
+    (attachment,) = json.loads(postmark.requests[0].body)["Attachments"]
+    assert base64.b64decode(attachment["Content"]) == b"data"
+
+
+def test_send_batch_from_stdin_and_bad_resume_file(
+    postmark: Postmark, cli: Callable[..., Result], token: str, tmp_path: Path
+) -> None:
+    postmark.on("POST", "/email/batch", batch_answer())
+    line = json.dumps({"From": "me@example.com", "To": "a@example.com", "TextBody": "x"})
+    result = cli("send-batch", "-", stdin=line + "\n")
+    assert result.code == 0 and result.json_lines()[0]["status"] == "sent"
+    resume = tmp_path / "results.jsonl"
+    resume.write_text("not json\n")
+    bad = cli("send-batch", "-", "--resume", str(resume), stdin=line + "\n")
+    assert bad.code == 2 and "line 1 is not a send-batch result" in bad.err
+    missing = cli("send-batch", "-", "--resume", str(tmp_path / "none.jsonl"), stdin=line)
+    assert missing.code == 2 and "--resume: cannot read" in missing.err
+
+
+def test_templates_push_asks_on_a_terminal(
+    postmark: Postmark, cli: Callable[..., Result], token: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    store = Templates(postmark)
+    folder = tmp_path / "templates" / "welcome"
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text(json.dumps({"Name": "Welcome", "Subject": "Hi"}))
+    (folder / "content.txt").write_text("Hello")
+
+    class Keyboard(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return True
+
+    def answer(text: str) -> None:
+        monkeypatch.setattr(sys, "stdin", Keyboard(io.BytesIO(text.encode()), encoding="utf-8"))
+
+    answer("n\n")
+    declined = pystmark.main(["templates", "push", str(tmp_path)])
+    assert declined == 0 and store.items == {}
+    answer("y\n")
+    assert pystmark.main(["templates", "push", str(tmp_path)]) == 0
+    assert store.items[1]["Name"] == "Welcome" and store.items[1].get("Alias") is None
+
+
+def test_templates_push_refuses_a_type_change_and_removes_a_layout(
+    postmark: Postmark, cli: Callable[..., Result], token: str, tmp_path: Path
+) -> None:
+    store = Templates(postmark)
+    store.add(Name="Base", Alias="base", TemplateType="Layout", HtmlBody="{{{@content}}}")
+    store.add(Name="Mail", Alias="mail", TemplateType="Standard", Subject="S",
+              TextBody="x", LayoutTemplate="base")  # fmt: skip
+    folder = tmp_path / "templates" / "mail"
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text(json.dumps({"Name": "Mail", "Alias": "mail", "Subject": "S"}))
+    (folder / "content.txt").write_text("x")
+    result = cli("templates", "push", str(tmp_path), "--yes", "--format", "jsonl")
+    assert result.code == 0 and result.json_lines()[0]["action"] == "modified"
+    assert store.items[2]["LayoutTemplate"] == ""  # the layout was removed
+    wrong = tmp_path / "templates" / "base"
+    wrong.mkdir()
+    (wrong / "meta.json").write_text(json.dumps({"Name": "Base", "Alias": "base", "Subject": "S"}))
+    (wrong / "content.txt").write_text("x")
+    refused = cli("templates", "push", str(tmp_path), "--yes")
+    assert refused.code == 2
+    assert "templates/base: is a Standard here but a Layout on the server" in refused.err
+
+
+def test_templates_pull_replaces_files_and_refuses_odd_names(
+    postmark: Postmark, cli: Callable[..., Result], token: str, tmp_path: Path
+) -> None:
+    store = Templates(postmark)
+    store.add(Name="No alias", Alias=None, TemplateType="Standard", Subject="S", HtmlBody="<b>")
+    stale = tmp_path / "templates" / "1"
+    stale.mkdir(parents=True)
+    (stale / "content.txt").write_text("old text")
+    assert cli("templates", "pull", str(tmp_path)).code == 0
+    assert not (stale / "content.txt").exists() and (stale / "content.html").read_text() == "<b>"
+    store.add(Name="Odd", Alias="..", TemplateType="Standard", Subject="S", TextBody="x")
+    odd = cli("templates", "pull", str(tmp_path))
+    assert odd.code == 2 and "cannot use '..' as a folder" in odd.err
+
+
+def test_templates_validate_reports_bad_alias(cli: Callable[..., Result], tmp_path: Path) -> None:
+    folder = tmp_path / "templates" / "a"
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text(json.dumps({"Name": "A", "Alias": 5, "Subject": "s"}))
+    (folder / "content.txt").write_text("x")
+    result = cli("templates", "validate", str(tmp_path), "--offline", "--format", "jsonl")
+    assert result.code == 1 and result.json_lines()[0]["problems"] == ["Alias must be a string"]
+    (folder / "meta.json").write_text("[]")
+    assert "must hold a JSON object" in cli("templates", "validate", str(tmp_path)).err
+
+
+def test_streams_list_shows_triggers_as_json_in_a_table(
+    postmark: Postmark, cli: Callable[..., Result], token: str
+) -> None:
+    postmark.on("GET", "/webhooks", {"Webhooks": [
+        {"ID": 7, "Url": "https://example.com/hook", "MessageStream": "outbound",
+         "Triggers": {"Bounce": {"Enabled": True, "IncludeContent": False}}}]})  # fmt: skip
+    table = cli("webhooks", "list").out
+    assert '{"bounces": {"enabled": true, "include_content": false}}' in table
+
+
+def test_more_bad_input(
+    postmark: Postmark, cli: Callable[..., Result], token: str, tmp_path: Path
+) -> None:
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    result = cli(*SEND, "--text-file", str(tmp_path / "latin1.txt"))
+    assert result.code == 2 and "--text-file: cannot read" in result.err
+    assert "can't decode byte 0xe9" in result.err
+    result = cli("bounces", "list", "--timeout", "soon")
+    assert result.code == 2 and "not a timeout: 'soon'" in result.err
+    assert postmark.requests == []
+
+
+def test_send_eml_with_a_text_part_only(
+    postmark: Postmark, cli: Callable[..., Result], token: str, tmp_path: Path
+) -> None:
+    raw = b"From: me@example.com\r\nTo: a@example.com\r\nSubject: Plain\r\n\r\nJust text\r\n"
+    (tmp_path / "plain.eml").write_bytes(raw)
+    assert cli("send", "--eml", str(tmp_path / "plain.eml")).code == 0
+    body = json.loads(postmark.requests[0].body)
+    assert body["TextBody"].strip() == "Just text" and "HtmlBody" not in body
+
+
+def test_send_batch_partly_sent_then_stopped(
+    postmark: Postmark, cli: Callable[..., Result], token: str, tmp_path: Path
+) -> None:
+    answers = iter([batch_answer(), lambda seen: (401, {"ErrorCode": 10, "Message": "Bad"})])
+    postmark.on("POST", "/email/batch", lambda seen: next(answers)(seen))
+    message = {"From": "me@example.com", "To": "a@example.com", "TextBody": "x"}
+    result = cli("send-batch", str(write_jsonl(tmp_path / "m.jsonl", *[message] * 502)))
+    assert result.code == 3
+    statuses = [line["status"] for line in result.json_lines()]
+    assert statuses == ["sent"] * 500 + ["unsent"] * 2
