@@ -9987,10 +9987,7 @@ def _cli_parser() -> Any:
         for argument in spec.get("positional", ()):
             if argument == "stream":
                 command.add_argument(
-                    "stream",
-                    nargs="?",
-                    default="outbound",
-                    help="message stream id (default: outbound)",
+                    "--stream", default="outbound", help="message stream id (default: outbound)"
                 )
             else:
                 command.add_argument(argument, metavar=argument.upper())
@@ -10223,10 +10220,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _CliError as error:
         print(f"pystmark: {error}", file=stderr)
         return error.code
-    except PystmarkError as error:
+    except PystmarkError as error:  # before OSError: APIError is a requests.HTTPError
         before_io = isinstance(error, MessageError | ConfigurationError | BounceError)
         print(f"pystmark: {run.doing if run else 'pystmark'}: {error}", file=stderr)
         return _EXIT_USAGE if before_io else _EXIT_ERROR
+    except OSError as error:  # writing a file or the output failed
+        print(f"pystmark: {run.doing if run else 'pystmark'}: {error}", file=stderr)
+        return _EXIT_ERROR
     finally:
         if run is not None:
             run.close()

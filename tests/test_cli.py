@@ -1071,6 +1071,7 @@ def test_suppressions(
     postmark.on("POST", "/message-streams/broadcast/suppressions", change)
     postmark.on("POST", "/message-streams/outbound/suppressions/delete", change)
     listing = cli("suppressions", "list", "--reason", "HardBounce", "--format", "csv")
+    assert listing.code == 0, listing.err
     assert (
         listing.out.splitlines()[1]
         == "a@example.com,HardBounce,Recipient,2024-02-01T10:00:00-05:00"
@@ -1726,3 +1727,15 @@ def test_send_batch_partly_sent_then_stopped(
     assert result.code == 3
     statuses = [line["status"] for line in result.json_lines()]
     assert statuses == ["sent"] * 500 + ["unsent"] * 2
+
+
+def test_a_file_that_cannot_be_written_is_one_line(
+    postmark: Postmark, cli: Callable[..., Result], token: str, tmp_path: Path
+) -> None:
+    store = Templates(postmark)
+    store.add(Name="Welcome", Alias="welcome", TemplateType="Standard", Subject="S", TextBody="x")
+    (tmp_path / "file").write_text("not a folder")
+    result = cli("templates", "pull", str(tmp_path / "file"))
+    assert result.code == 1
+    assert result.err.startswith("pystmark: templates pull: [Errno ")
+    assert len(result.err.splitlines()) == 1
