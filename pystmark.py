@@ -9550,7 +9550,11 @@ def _cli_serve(argv: list[str], stderr: Any) -> int:
             file=stderr,
         )
         return _EXIT_USAGE
-    return int(serve_main(list(argv)))
+    try:
+        return int(serve_main(list(argv)))
+    except KeyboardInterrupt:
+        print("pystmark: interrupted", file=stderr)
+        return _EXIT_INTERRUPTED
 
 
 # -- the command table and the parser
@@ -9912,6 +9916,16 @@ exit status: 0 ok, 1 Postmark or network error, 2 usage or bad input (nothing
 sent), 3 partial failure (some items of a batch failed), 130 interrupted."""
 
 
+_CLI_EXAMPLES = """\
+examples:
+  pystmark send --from me@example.com --to you@example.com --subject Hi --text Hello
+  pystmark bounces list --type HardBounce --from-date 7d --all --format csv > bounces.csv
+  pystmark messages outbound --recipient you@example.com --max 10
+  pystmark templates push ./templates --yes
+
+Run 'pystmark COMMAND --help' for a command's options and examples."""
+
+
 def _cli_parser() -> Any:
     import argparse
 
@@ -9967,7 +9981,7 @@ def _cli_parser() -> Any:
         prog="pystmark",
         description=_CLI_DESCRIPTION,
         formatter_class=formatter,
-        epilog="Run 'pystmark COMMAND --help' for a command's options and examples.",
+        epilog=_CLI_EXAMPLES,
     )
     parser.add_argument("--version", action="version", version=f"pystmark {__version__}")
     areas = parser.add_subparsers(dest="area", metavar="COMMAND", required=True)
@@ -10039,7 +10053,18 @@ def _cli_parser() -> Any:
             )
             command.add_argument("--by-day", action="store_true", help="one row per day")
             continue
-        area_parser = areas.add_parser(area, help=actions["help"], description=actions["help"])
+        examples = [
+            f"  {spec['examples'][0]}"
+            for name, spec in actions.items()
+            if name != "help" and spec.get("examples")
+        ]
+        area_parser = areas.add_parser(
+            area,
+            help=actions["help"],
+            description=actions["help"][:1].upper() + actions["help"][1:],
+            formatter_class=formatter,
+            epilog="examples:\n" + "\n".join(examples),
+        )
         verbs = area_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
         for name, spec in actions.items():
             if name != "help":

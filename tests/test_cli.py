@@ -150,6 +150,10 @@ def test_version_and_help(cli: Callable[..., Result]) -> None:
     for area in ("bounces", "messages", "suppressions", "stats", "servers", "streams"):
         assert area in result.out
     assert "130 interrupted" in result.out
+    assert "examples:\n  pystmark send --from" in result.out
+    for area in ("bounces", "messages", "suppressions", "servers", "templates"):
+        result = cli(area, "--help")
+        assert result.code == 0 and f"examples:\n  pystmark {area} " in result.out
 
 
 def leaf_commands() -> Iterator[list[str]]:
@@ -1389,6 +1393,12 @@ def test_serve_forwards_its_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pystmark_testing", fake)
     assert pystmark.main(["serve", "--port", "0", "--help"]) == 7
     assert seen == [["--port", "0", "--help"]]
+
+    def interrupted(argv: list[str]) -> int:
+        raise KeyboardInterrupt
+
+    fake.serve_main = interrupted  # type: ignore[attr-defined]
+    assert pystmark.main(["serve"]) == 130
 
 
 def test_serve_without_the_testing_module(
