@@ -18,6 +18,7 @@ from typing import Any as _Any
 import pytest
 import pytest as _pytest
 import responses as responses_lib
+from hypothesis import settings as hypothesis_settings
 
 import pystmark
 import pystmark as _pystmark
@@ -25,6 +26,13 @@ from tests import contract as _contract
 
 API = pystmark.API_URL
 TOKEN = "server-token-3f9a1c"
+
+# Property-based tests draw the same examples on every run, so the README's test
+# command cannot fail at random. ``pytest --hypothesis-profile=explore`` draws
+# new random examples on each run, to look for new failures.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile("repeatable")
 
 _ENV_NAMES = ("POSTMARK_SERVER_TOKEN", "POSTMARK_ACCOUNT_TOKEN", "POSTMARK_API_URL")
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 import urllib3.exceptions
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import pystmark
@@ -91,12 +91,18 @@ class Config:
 
 
 def expected(
-    send: bool, script: list[Fault], randoms: list[float], config: Config
+    send: bool, script: list[Fault], randoms: list[float], config: Config, start: float
 ) -> tuple[str, int, list[float]]:
-    """The outcome class name, attempts and sleeps the retry table prescribes."""
-    now, sleeps = 0.0, []
+    """The outcome class name, attempts and sleeps the retry table prescribes.
+
+    Times are kept on the same clock as the library's (from ``start``, with the
+    deadline at ``start + deadline``): a wait that ends within a rounding error
+    of the deadline then falls on the same side of it for both.
+    """
+    now, sleeps = start, []
+    deadline_at = start + config.deadline
     for attempt, fault in enumerate(script, start=1):
-        remaining = config.deadline - now
+        remaining = deadline_at - now
         if remaining <= 0:
             return "DeadlineExceededError", attempt - 1, sleeps
         now += fault.duration
@@ -105,7 +111,7 @@ def expected(
         transport = fault.kind in ("refused", "timeout", "reset")
         # A read timeout shortened to the time left means the deadline passed.
         clipped = fault.kind == "timeout" and remaining < config.timeout[1]
-        if transport and (now >= config.deadline or clipped):
+        if transport and (now >= deadline_at or clipped):
             late = "SendOutcomeUnknownError" if send and fault.kind != "refused" else None
             return late or "DeadlineExceededError", attempt, sleeps
         retryable = fault.kind in ALWAYS or (fault.kind in IDEMPOTENT and not send)
@@ -128,7 +134,7 @@ def expected(
             if fault.retry_after > config.max_retry_after:
                 retryable = False
             delay = max(delay, fault.retry_after)
-        if not retryable or attempt > config.max_retries or now + delay >= config.deadline:
+        if not retryable or attempt > config.max_retries or now + delay >= deadline_at:
             return name, attempt, sleeps
         sleeps.append(delay)
         now += delay
@@ -158,6 +164,14 @@ configs = st.builds(
     script=st.lists(faults, min_size=6, max_size=6),
     randoms=st.lists(st.floats(0, 1, exclude_max=True), min_size=6, max_size=6),
     config=configs,
+)
+# A wait that ends a rounding error before the deadline: on the library's clock
+# (t = 1000.0) it reaches the deadline, so no retry is made.
+@example(
+    send=False,
+    script=[Fault("503", 0.0)] + [Fault("200", 0.0)] * 5,
+    randoms=[0.9999999999999998] * 6,
+    config=Config(4, 2.0, 0.5, 0.0, 0.5, (5.0, 30.0)),
 )
 def test_retry_schedule(
     send: bool, script: list[Fault], randoms: list[float], config: Config
@@ -198,7 +212,7 @@ def test_retry_schedule(
         )
     finally:
         patch.undo()
-    name, want_attempts, want_sleeps = expected(send, script, randoms, config)
+    name, want_attempts, want_sleeps = expected(send, script, randoms, config, started)
     outcome = outcome.replace("SendInternalServerError", "SendOutcomeUnknownError")
     outcome = outcome.replace("SendUnexpectedResponseError", "SendOutcomeUnknownError")
     assert (outcome, attempts) == (name, want_attempts)
