@@ -8839,6 +8839,15 @@ def _cli_pair(text: str, separator: str, what: str) -> tuple[str, str]:
     return name.strip(), value.strip() if separator == ":" else value
 
 
+def _cli_count(text: str) -> int:
+    """A number of items: an integer >= 0."""
+    import argparse
+
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"not a number of items: {text!r}")
+    return int(text)
+
+
 def _cli_timeout(text: str) -> float | tuple[float, float]:
     """``30`` (connect and read) or ``5,30`` (connect, read)."""
     import argparse
@@ -10019,7 +10028,7 @@ def _cli_parser() -> Any:
                 action="store_true",
                 help="every item (past Postmark's 10,000 cap where possible)",
             )
-            command.add_argument("--max", type=int, metavar="N", help="at most N items")
+            command.add_argument("--max", type=_cli_count, metavar="N", help="at most N items")
         if spec.get("filters"):
             group = command.add_argument_group("filters")
             for flag, dest, kind, text in spec["filters"]:

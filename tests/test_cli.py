@@ -838,7 +838,9 @@ def test_bounces_default_max_all_and_max(
     some = cli("bounces", "list", "--format", "csv", "--max", "250")
     assert len(some.out.splitlines()) == 251 and some.err == ""
     bad = cli("bounces", "list", "--max", "-1")
-    assert bad.code == 2 and "max_results must be an integer >= 0" in bad.err
+    assert bad.code == 2 and "--max: not a number of items: '-1'" in bad.err
+    bad = cli("streams", "list", "--max", "-1")
+    assert bad.code == 2 and "--max: not a number of items: '-1'" in bad.err
 
 
 def test_bounces_table_keeps_streaming_past_the_sample(
