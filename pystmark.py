@@ -9324,6 +9324,7 @@ def _cli_read_template(root: str, kind: str, name: str) -> dict[str, Any]:
         "alias": meta.get("Alias"),
         "subject": meta.get("Subject"),
         "template_type": "Layout" if kind == "layouts" else "Standard",
+        "declared_type": meta.get("TemplateType"),
         "layout_template": meta.get("LayoutTemplate"),
         "template_id": meta.get("TemplateId"),
         "html_body": None,
@@ -9344,6 +9345,11 @@ def _cli_template_problems(template: dict[str, Any]) -> list[str]:
         problems.append("meta.json needs a Name")
     if not isinstance(template["alias"], str | None):
         problems.append("Alias must be a string")
+    if template["declared_type"] not in (None, template["template_type"]):
+        problems.append(
+            f"TemplateType is {template['declared_type']!r}, but the folder holds "
+            f"{template['template_type']} templates"
+        )
     if template["html_body"] is None and template["text_body"] is None:
         problems.append("needs content.html or content.txt")
     if template["template_type"] == "Standard" and not template["subject"]:
@@ -9976,6 +9982,9 @@ def _cli_parser() -> Any:
     group.add_argument(
         "--quiet", "-q", action="store_true", help="no notices or progress on stderr (errors still)"
     )
+    group.add_argument(
+        "--verbose", "-v", action="store_true", help="log every request and retry on stderr"
+    )
     output = argparse.ArgumentParser(add_help=False)
     group = output.add_argument_group("output")
     group.add_argument(
@@ -10227,12 +10236,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["serve"]:
         return _cli_serve(arguments[1:], stderr)
     run: _CliRun | None = None
+    handler: logging.Handler | None = None
+    level = logging.NOTSET
     try:
         try:
             args = _cli_parser().parse_args(arguments)
         except SystemExit as exit_request:  # --help, --version, usage errors
             return int(exit_request.code or 0) if not isinstance(exit_request.code, str) else 2
         run = _CliRun(args, stdout, stderr)
+        if args.verbose:
+            handler, level = _cli_log_to(stderr), logger.level
+            logger.setLevel(logging.DEBUG)
         return int(args.run(run))
     except KeyboardInterrupt:
         if run is not None:
@@ -10264,6 +10278,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if run is not None:
             run.close()
+        if handler is not None:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def _cli_log_to(stream: Any) -> logging.Handler:
+    """Send pystmark's log (each request, each failed attempt) to ``stream``."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("pystmark: %(message)s"))
+    logger.addHandler(handler)
+    return handler
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1751,3 +1751,47 @@ def test_a_file_that_cannot_be_written_is_one_line(
     assert result.code == 1
     assert result.err.startswith("pystmark: templates pull: [Errno ")
     assert len(result.err.splitlines()) == 1
+
+
+def test_verbose_logs_requests_and_retries(
+    postmark: Postmark, cli: Callable[..., Result], token: str
+) -> None:
+    answers = iter([(503, {"ErrorCode": 100, "Message": "Maintenance"})])
+    postmark.on(
+        "GET", "/bounces", lambda seen: next(answers, (200, {"TotalCount": 0, "Bounces": []}))
+    )
+    result = cli("bounces", "list", "--verbose")
+    assert result.code == 0
+    lines = result.err.splitlines()
+    assert lines[0].startswith("pystmark: GET /bounces failed: [ErrorCode 100] Maintenance")
+    assert lines[0].endswith("(attempt 1)")
+    assert lines[1].startswith("pystmark: GET /bounces -> 200 (attempt 2,")
+    assert TOKEN not in result.err
+    quiet = cli("bounces", "list")
+    assert quiet.err == ""  # the log handler is gone again
+
+
+def test_template_type_must_match_its_folder(cli: Callable[..., Result], tmp_path: Path) -> None:
+    folder = tmp_path / "layouts" / "base"
+    folder.mkdir(parents=True)
+    meta = {"Name": "Base", "TemplateType": "Standard"}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    (folder / "content.html").write_text("{{{@content}}}")
+    result = cli("templates", "validate", str(tmp_path), "--offline", "--format", "jsonl")
+    assert result.code == 1
+    assert result.json_lines()[0]["problems"] == [
+        "TemplateType is 'Standard', but the folder holds Layout templates"
+    ]
+
+
+def test_the_console_script(local_server: LocalServer) -> None:
+    script = Path(sys.executable).parent / "pystmark"
+    if not script.exists():
+        pytest.skip("the package is not installed in this interpreter's environment")
+    completed = subprocess.run(
+        [str(script), "send", "--from", "me@example.com", "--to", "you@example.com",
+         "--subject", "Hi", "--text", "Hello", "--format", "json"],
+        env=clean_env(local_server), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["error_code"] == 0
