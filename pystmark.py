@@ -9533,9 +9533,12 @@ def _cli_templates_push(run: _CliRun) -> int:
             "text_body": template["text_body"],
         }
         if template["template_type"] == "Standard":
-            fields["layout_template"] = template["layout_template"] or (
-                "" if existing is not None and existing.layout_template else None
-            )
+            fields["layout_template"] = template["layout_template"]
+        if existing is not None:
+            # What the folder no longer has is removed (None would leave it as it is).
+            for field in ("html_body", "text_body", "layout_template"):
+                if field in fields and fields[field] is None and getattr(existing, field):
+                    fields[field] = ""
         if existing is None:
             create_template(
                 alias=template["alias"],

@@ -1654,7 +1654,7 @@ def test_templates_push_refuses_a_type_change_and_removes_a_layout(
     store = Templates(postmark)
     store.add(Name="Base", Alias="base", TemplateType="Layout", HtmlBody="{{{@content}}}")
     store.add(Name="Mail", Alias="mail", TemplateType="Standard", Subject="S",
-              TextBody="x", LayoutTemplate="base")  # fmt: skip
+              TextBody="x", HtmlBody="<p>old</p>", LayoutTemplate="base")  # fmt: skip
     folder = tmp_path / "templates" / "mail"
     folder.mkdir(parents=True)
     (folder / "meta.json").write_text(json.dumps({"Name": "Mail", "Alias": "mail", "Subject": "S"}))
@@ -1662,6 +1662,7 @@ def test_templates_push_refuses_a_type_change_and_removes_a_layout(
     result = cli("templates", "push", str(tmp_path), "--yes", "--format", "jsonl")
     assert result.code == 0 and result.json_lines()[0]["action"] == "modified"
     assert store.items[2]["LayoutTemplate"] == ""  # the layout was removed
+    assert store.items[2]["HtmlBody"] == ""  # and the HTML body the folder no longer has
     wrong = tmp_path / "templates" / "base"
     wrong.mkdir()
     (wrong / "meta.json").write_text(json.dumps({"Name": "Base", "Alias": "base", "Subject": "S"}))
