@@ -8775,6 +8775,7 @@ def _cli_read_text(path: str, what: str) -> str:
 
     try:
         if path == "-":
+            _cli_stdin_notice(what)
             return sys.stdin.read()
         with open(path, encoding="utf-8") as handle:
             return handle.read()
@@ -8787,11 +8788,20 @@ def _cli_read_bytes(path: str, what: str) -> bytes:
 
     try:
         if path == "-":
+            _cli_stdin_notice(what)
             return sys.stdin.buffer.read()
         with open(path, "rb") as handle:
             return handle.read()
     except OSError as error:
         raise _CliError(f"{what}: cannot read {path}: {_cli_reason(error)}") from None
+
+
+def _cli_stdin_notice(what: str) -> None:
+    """On a terminal, say that standard input is being read (not a hang)."""
+    import sys
+
+    if _cli_isatty(sys.stdin):
+        print(f"pystmark: {what}: reading standard input (end with Ctrl-D)", file=sys.stderr)
 
 
 def _cli_reason(error: BaseException) -> str:

@@ -1796,3 +1796,18 @@ def test_the_console_script(local_server: LocalServer) -> None:
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["error_code"] == 0
+
+
+def test_reading_stdin_on_a_terminal_says_so(
+    postmark: Postmark, capsys: pytest.CaptureFixture[str], token: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    class Keyboard(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Keyboard(io.BytesIO(b"typed text"), encoding="utf-8"))
+    assert pystmark.main([*SEND, "--text-file", "-"]) == 0
+    err = capsys.readouterr().err
+    assert err == "pystmark: --text-file: reading standard input (end with Ctrl-D)\n"
+    assert json.loads(postmark.requests[0].body)["TextBody"] == "typed text"
