@@ -8457,8 +8457,9 @@ class _CliRun:
     """One run of the command line: its arguments, settings, output and notices.
 
     A daemon thread prints one line on stderr when a request has been
-    waiting for ``_CLI_NOTICE_AFTER`` seconds; on a terminal, a progress line
-    (items, requests, rate) is redrawn on stderr as items arrive.
+    waiting for ``_CLI_NOTICE_AFTER`` seconds; when stderr is a terminal and
+    stdout is not, a progress line (items, requests, rate) is redrawn on
+    stderr as items arrive.
     """
 
     def __init__(self, args: Any, stdout: Any, stderr: Any) -> None:
@@ -8475,7 +8476,9 @@ class _CliRun:
         self._waiting_for = ""
         self._announced = 0.0
         self._drawn = 0.0
-        self._progress = not args.quiet and _cli_isatty(stderr)
+        # Progress when the data goes elsewhere (a file, a pipe): on the same
+        # terminal the data itself shows it, and the two would interleave.
+        self._progress = not args.quiet and _cli_isatty(stderr) and not _cli_isatty(stdout)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -1551,6 +1551,12 @@ def test_progress_on_a_terminal_only(
     # Not a terminal: no progress line at all.
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert cli("bounces", "list", "--all", "--format", "jsonl").err == ""
+    # The data on the same terminal: no progress line either.
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    monkeypatch.setattr(sys, "stdout", screen)
+    assert pystmark.main(["bounces", "list", "--all", "--format", "jsonl"]) == 0
+    assert "requests," not in screen.getvalue()
 
 
 def test_progress_and_notices_share_the_terminal(
