@@ -88,6 +88,7 @@ import ipaddress
 import json
 import logging
 import math
+import operator
 import os
 import random
 import re
@@ -98,7 +99,17 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypedDict, TypeVar, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    SupportsIndex,
+    TypedDict,
+    TypeVar,
+    cast,
+    overload,
+)
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -400,6 +411,16 @@ __all__ = [
     # constants
     "API_URL",
     "TEST_API_KEY",
+    "MAX_RECIPIENTS",
+    "MAX_BATCH_MESSAGES",
+    # pystmark 0.5 names of constants
+    "POSTMARK_API_URL",
+    "POSTMARK_API_URL_SECURE",
+    "POSTMARK_API_TEST_KEY",
+    "MAX_RECIPIENTS_PER_MESSAGE",
+    "bounce_types",
+    "GetInterface",
+    "BatchTemplateSendResponse",
 ]
 
 logger = logging.getLogger("pystmark")
@@ -413,6 +434,14 @@ API_URL = "https://api.postmarkapp.com"
 #: Postmark accepts this server token, validates the request and delivers nothing.
 TEST_API_KEY = "POSTMARK_API_TEST"
 
+# pystmark 0.5 names. Postmark requires TLS today, so both URLs are https.
+#: pystmark 0.5's API root (0.5 had plain http here; Postmark now refuses it).
+POSTMARK_API_URL = API_URL + "/"
+#: pystmark 0.5's https API root.
+POSTMARK_API_URL_SECURE = API_URL + "/"
+#: The pystmark 0.5 name of :data:`TEST_API_KEY`.
+POSTMARK_API_TEST_KEY = TEST_API_KEY
+
 SERVER_TOKEN_HEADER = "X-Postmark-Server-Token"
 ACCOUNT_TOKEN_HEADER = "X-Postmark-Account-Token"
 _TOKEN_HEADERS = frozenset({SERVER_TOKEN_HEADER.lower(), ACCOUNT_TOKEN_HEADER.lower()})
@@ -420,7 +449,11 @@ _TOKEN_HEADERS = frozenset({SERVER_TOKEN_HEADER.lower(), ACCOUNT_TOKEN_HEADER.lo
 _MIB = 1024 * 1024
 # Limits from postmarkapp.com/developer/api/email-api and support article 1056
 # ("What are the attachment and email size limits?"); sizes are after base64.
-MAX_RECIPIENTS = 50  # per To, Cc and Bcc field
+#: Recipients Postmark takes in each of To, Cc and Bcc.
+MAX_RECIPIENTS = 50
+#: The pystmark 0.5 name of :data:`MAX_RECIPIENTS` (0.5 had 20; Postmark takes 50).
+MAX_RECIPIENTS_PER_MESSAGE = MAX_RECIPIENTS
+#: Messages Postmark takes in one batch request (longer batches are split).
 MAX_BATCH_MESSAGES = 500
 MAX_BATCH_BYTES = 50 * _MIB
 MAX_MESSAGE_BYTES = 10 * _MIB
@@ -466,13 +499,29 @@ class PystmarkError(Exception):
 
 
 class MessageError(PystmarkError, ValueError):
-    """A message is not valid; raised before anything is sent."""
+    """A message is not valid; raised before anything is sent.
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
+    ``MessageError("text")`` (one argument, as in pystmark 0.5) has no ``field``.
+    """
+
+    def __init__(self, field: str | None, problem: str | None = None) -> None:
+        if problem is None:
+            field, problem = None, str(field)
+        super().__init__(problem if field is None else f"{field}: {problem}")
         #: The message field at fault, as named in Python (``to``, ``subject``...).
         self.field = field
         self.problem = problem
+
+
+class _UnknownFieldError(MessageError, TypeError):
+    """An unknown message field: a TypeError too, as an unknown keyword argument is."""
+
+
+class _AttachmentFileError(MessageError, OSError):
+    """A file to attach could not be read: an OSError too, as pystmark 0.5 raised."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class ConfigurationError(PystmarkError, ValueError):
@@ -984,11 +1033,13 @@ def _base64_size(raw_size: int) -> int:
     return 4 * math.ceil(raw_size / 3)
 
 
-class Attachment:
+class Attachment(Mapping[str, Any]):
     """A file attached to a message; inline when it has a ``content_id``.
 
     Give the raw bytes as ``data`` or Postmark's base64 text as ``content``.
-    The name is reduced to its last path component.
+    The name is reduced to its last path component. It also reads as the
+    dict pystmark 0.5 kept (``attachment["Content"]``, ``"ContentID" in
+    attachment``, equal to that dict).
     """
 
     __slots__ = ("_content", "_data", "content_id", "content_type", "name")
@@ -1099,7 +1150,23 @@ class Attachment:
             content=keys.get("content"),
         )
 
+    def __getitem__(self, key: str) -> Any:
+        value = getattr(self, _ATTACHMENT_KEYS[key]) if key in _ATTACHMENT_JSON_KEYS else None
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        yield from ("Name", "Content", "ContentType")
+        if self.content_id:
+            yield "ContentID"
+
+    def __len__(self) -> int:
+        return 4 if self.content_id else 3
+
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping) and not isinstance(other, Attachment):
+            return self.to_payload() == dict(other)
         if not isinstance(other, Attachment):
             return NotImplemented
         return (self.name, self.content_type, self.content_id, self.data) == (
@@ -1108,6 +1175,10 @@ class Attachment:
             other.content_id,
             other.data,
         )
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -1125,6 +1196,57 @@ _ATTACHMENT_KEYS = {
     "ContentID": "content_id",
     "ContentId": "content_id",
 }
+#: The keys an attachment reads by, as Postmark (and pystmark 0.5) spell them.
+_ATTACHMENT_JSON_KEYS = frozenset({"Name", "Content", "ContentType", "ContentID"})
+
+
+class _Header(tuple[str, str]):
+    """A ``(name, value)`` header that also reads as pystmark 0.5's dict.
+
+    ``header["Name"]``, ``header["Value"]``, ``dict(header)``, and equal to
+    ``{"Name": ..., "Value": ...}``; unpacks as a pair.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, name: str, value: str) -> _Header:
+        """The pair ``(name, value)``."""
+        return super().__new__(cls, (name, value))
+
+    @overload
+    def __getitem__(self, key: str) -> str: ...
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> str: ...
+    @overload
+    def __getitem__(self, key: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, key: str | SupportsIndex | slice) -> str | tuple[str, ...]:
+        if key == "Name":
+            return self[0]
+        if key == "Value":
+            return self[1]
+        if isinstance(key, str):
+            raise KeyError(key)
+        return super().__getitem__(key)
+
+    def keys(self) -> tuple[str, str]:
+        """``("Name", "Value")``, as the 0.5 dict had."""
+        return ("Name", "Value")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``header["Name"]`` or ``header["Value"]``, else ``default``."""
+        return self[key] if key in ("Name", "Value") else default
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return {"Name": self[0], "Value": self[1]} == dict(other)
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = tuple.__hash__
+
 
 #: Message attribute -> Postmark JSON key, in Postmark's documented order.
 _MESSAGE_KEYS: dict[str, str] = {
@@ -1165,9 +1287,6 @@ class Message:
     """
 
     sender: str | None
-    to: Addresses | None
-    cc: Addresses | None
-    bcc: Addresses | None
     reply_to: str | None
     subject: str | None
     tag: str | None
@@ -1216,9 +1335,7 @@ class Message:
         self.tag = tag
         self.html = html
         self.text = text
-        self.headers = []
-        for name, value in _header_pairs(headers):
-            self.add_header(name, value)
+        self.headers = [_Header(name, value) for name, value in _header_pairs(headers)]
         if metadata is not None and not isinstance(metadata, Mapping):
             raise MessageError("metadata", "must be a dict of strings")
         self.metadata = dict(metadata or {})
@@ -1236,25 +1353,71 @@ class Message:
         self.template_model = None if template_model is None else dict(template_model)
         self.inline_css = inline_css
         if verify:
-            self.validate()
+            self.verify()
+
+    @property
+    def to(self) -> str | None:
+        """The To recipients as one comma-separated string (as sent)."""
+        return _address_text(self._to)
+
+    @to.setter
+    def to(self, value: Addresses | None) -> None:
+        self._to = value
+
+    @property
+    def cc(self) -> str | None:
+        """The Cc recipients as one comma-separated string (as sent)."""
+        return _address_text(self._cc)
+
+    @cc.setter
+    def cc(self, value: Addresses | None) -> None:
+        self._cc = value
+
+    @property
+    def bcc(self) -> str | None:
+        """The Bcc recipients as one comma-separated string (as sent)."""
+        return _address_text(self._bcc)
+
+    @bcc.setter
+    def bcc(self, value: Addresses | None) -> None:
+        self._bcc = value
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Message:
         """Build a message from snake_case or Postmark CamelCase keys."""
+        return cls(**cls._fields_of(data))
+
+    @classmethod
+    def _fields_of(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        """``data``'s fields under their Python names."""
         if not isinstance(data, Mapping):
             raise MessageError(
                 "message", f"expected a Message or a dict, not {type(data).__name__}"
             )
-        kwargs: dict[str, Any] = {}
+        fields: dict[str, Any] = {}
         for key, value in data.items():
             name = key if key in _MESSAGE_KEYS else _MESSAGE_NAMES.get(key)
             if name is None:
-                raise MessageError(str(key), "unknown message field")
-            kwargs[name] = value
-        return cls(**kwargs)
+                raise _UnknownFieldError(str(key), "unknown message field")
+            fields[name] = value
+        return fields
 
-    #: The pystmark 0.5 name of :meth:`from_dict`.
-    load_message = from_dict
+    @classmethod
+    def load_message(
+        cls, message: Mapping[str, Any], *, verify: bool = False, **fields: Any
+    ) -> Message:
+        """Build from a dict, as in pystmark 0.5: ``fields`` fill in what it leaves out.
+
+        ``verify=True`` checks the result as :meth:`verify` does.
+        """
+        return cls(**{**cls._fields_of(fields), **cls._fields_of(message)}, verify=verify)
+
+    def load_from(self, other: Message, *, verify: bool = False, **fields: Any) -> Message:
+        """A new message: ``other`` fills in what this one leaves out (pystmark 0.5)."""
+        merged = self.merged_with(Message._coerce(other))
+        if fields:
+            merged = merged.merged_with(Message.load_message(fields))
+        return merged.verify() if verify else merged
 
     @classmethod
     def _coerce(cls, message: MessageLike | None) -> Message:
@@ -1266,7 +1429,7 @@ class Message:
 
     def add_header(self, name: str, value: str) -> None:
         """Add a custom email header (checked for header injection when sent)."""
-        self.headers.append((name, value))
+        self.headers.append(_Header(name, value))
 
     def attach_binary(
         self,
@@ -1275,8 +1438,12 @@ class Message:
         content_type: str | None = None,
         content_id: str | None = None,
     ) -> Attachment:
-        """Attach bytes; a ``content_id`` makes it inline (``<img src="cid:...">``)."""
+        """Attach bytes; a ``content_id`` makes it inline (``<img src="cid:...">``).
+
+        A forbidden file type raises :class:`MessageError` here already.
+        """
         attachment = Attachment(filename, data, content_type, content_id)
+        attachment.validate()
         self.attachments.append(attachment)
         return attachment
 
@@ -1286,10 +1453,22 @@ class Message:
         content_type: str | None = None,
         content_id: str | None = None,
     ) -> Attachment:
-        """Attach a file from disk; the content type is guessed from its name."""
-        with open(path, "rb") as handle:
-            data = handle.read()
-        return self.attach_binary(data, os.path.basename(os.fspath(path)), content_type, content_id)
+        """Attach a file from disk; the content type is guessed from its name.
+
+        A path without a file name, or a file that cannot be read, raises
+        :class:`MessageError` (which is then also an ``OSError``, as in 0.5).
+        """
+        name = os.path.basename(os.fspath(path))
+        if not name:
+            raise MessageError("attachments", f"no file name in the path {os.fspath(path)!r}")
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            raise _AttachmentFileError(
+                "attachments", f"cannot read {os.fspath(path)!r}: {error.strerror or error}"
+            ) from error
+        return self.attach_binary(data, name, content_type, content_id)
 
     @property
     def recipients(self) -> list[str]:
@@ -1297,17 +1476,23 @@ class Message:
         return [
             address
             for field in (self.to, self.cc, self.bcc)
-            for _, address in email.utils.getaddresses([_join_addresses(field) or ""])
+            for _, address in email.utils.getaddresses([field or ""])
             if address
         ]
 
-    def validate(self, *, template: bool | None = None, require_recipient: bool = True) -> Message:
+    def validate(
+        self,
+        *,
+        template: bool | None = None,
+        require_recipient: bool = True,
+        require_sender: bool = True,
+    ) -> Message:
         """Check the message as Postmark would; raise :class:`MessageError`.
 
         ``template=True`` requires a template, ``False`` forbids one, ``None``
         accepts either. Returns the message.
         """
-        if not self.sender:
+        if require_sender and not self.sender:
             raise MessageError("sender", "a message needs a sender (From)")
         self._check_recipients(require_recipient)
         for field in ("sender", "reply_to", "subject", "tag", "message_stream"):
@@ -1349,13 +1534,18 @@ class Message:
             raise MessageError("attachments", f"over {MAX_MESSAGE_BYTES // _MIB} MB after base64")
         return self
 
-    #: The pystmark 0.5 name of :meth:`validate`.
-    verify = validate
+    def verify(self) -> Message:
+        """Check as pystmark 0.5 did: :meth:`validate`, but the sender may be missing.
+
+        A sender's default message may still supply it; every send checks the
+        complete message.
+        """
+        return self.validate(require_sender=False)
 
     def _check_recipients(self, require_recipient: bool) -> None:
         total = 0
         for field in ("to", "cc", "bcc"):
-            count = _count_addresses(field, getattr(self, field))
+            count = _count_addresses(field, getattr(self, "_" + field))
             if count > MAX_RECIPIENTS:
                 raise MessageError(field, f"{count} recipients; Postmark takes {MAX_RECIPIENTS}")
             total += count
@@ -1456,6 +1646,12 @@ class Message:
         return merged
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            # pystmark 0.5: equal to the dict it was built from.
+            try:
+                other = Message.from_dict(other)
+            except MessageError:
+                return False
         if not isinstance(other, Message):
             return NotImplemented
         return all(getattr(self, name) == getattr(other, name) for name in _MESSAGE_KEYS)
@@ -1478,9 +1674,6 @@ _LIST_FIELDS = frozenset({"headers", "metadata", "attachments"})
 
 #: Message attribute -> its conversion to Postmark's JSON (others go as they are).
 _PAYLOAD_CONVERTERS: dict[str, Callable[[Any, Callable[[Attachment], Any]], Any]] = {
-    "to": lambda value, _: _join_addresses(value),
-    "cc": lambda value, _: _join_addresses(value),
-    "bcc": lambda value, _: _join_addresses(value),
     "headers": lambda value, _: [{"Name": name, "Value": text} for name, text in value],
     "attachments": lambda value, content: [item._payload(content(item)) for item in value],
     "track_links": lambda value, _: TrackLinks(value).value,
@@ -1507,10 +1700,11 @@ def _header_pairs(headers: HeadersLike | None) -> Iterator[tuple[str, str]]:
             raise MessageError("headers", "give a dict, (name, value) pairs or Name/Value dicts")
 
 
-def _join_addresses(value: Addresses | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return ", ".join(value)
+def _address_text(value: Addresses | None) -> str | None:
+    """A recipient field as one string; a value of the wrong type as it is (for validate)."""
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return ", ".join(value)
+    return cast("str | None", value)
 
 
 def _count_addresses(field: str, value: Addresses | None) -> int:
@@ -2066,6 +2260,21 @@ class Response:
         """The decoded JSON body (as ``requests.Response.json()``)."""
         return self.data
 
+    @property
+    def text(self) -> str:
+        """The body as text (``requests.Response.text``)."""
+        return self.http_response.text
+
+    @property
+    def content(self) -> bytes:
+        """The body as bytes (``requests.Response.content``)."""
+        return self.http_response.content
+
+    @property
+    def url(self) -> str:
+        """The URL that answered (``requests.Response.url``)."""
+        return self.http_response.url
+
     def raise_for_status(self) -> Self:
         """Return self; pystmark raises errors when the answer arrives."""
         return self
@@ -2196,6 +2405,10 @@ class BatchSendResponse:
         """200: failed requests raise."""
         return self.responses[-1].status_code if self.responses else 200
 
+    def json(self) -> list[Any]:
+        """Postmark's answers for every message, in input order (one list for all requests)."""
+        return [item for response in self.responses for item in response.data]
+
     def raise_for_errors(self) -> Self:
         """Raise :class:`BatchSendError` if Postmark refused any message."""
         failed = self.failed
@@ -2223,6 +2436,10 @@ class BatchSendResponse:
 
     def __repr__(self) -> str:
         return f"<BatchSendResponse {len(self.results)} messages, {len(self.failed)} failed>"
+
+
+#: The pystmark 0.5 name of :class:`BatchSendResponse` for template batches.
+BatchTemplateSendResponse = BatchSendResponse
 
 
 class BulkSendResponse(Response):
@@ -2323,6 +2540,53 @@ def _query(params: Mapping[str, Any]) -> dict[str, Any]:
 _PLAIN_REQUEST_ARGS = frozenset({"verify", "cert", "proxies"})
 
 
+# What users' test tools replace to intercept requests, read at call time:
+# ``unittest.mock.patch`` of ``requests.request`` (how pystmark 0.5 sent),
+# ``Session.request``, ``Session.send`` or ``HTTPAdapter.send``; ``responses``
+# (``HTTPAdapter.send``); requests-mock (``Session.send``, then ``get_adapter``);
+# vcrpy (urllib3's ``ConnectionCls``). betamax mounts an adapter on a session
+# you pass as ``session=``, which always takes requests' full path.
+
+
+def _module_level_path() -> tuple[Any, ...]:
+    """Replaced only by tools that the pooled session's own pools cannot see."""
+    return (
+        requests.request,
+        urllib3.HTTPConnectionPool.ConnectionCls,
+        urllib3.HTTPSConnectionPool.ConnectionCls,
+    )
+
+
+def _session_path() -> tuple[Any, ...]:
+    """What ``Session.request`` goes through on the way to a socket."""
+    return (
+        requests.Session.request,
+        requests.Session.send,
+        requests.Session.get_adapter,
+        requests.adapters.HTTPAdapter.send,
+    )
+
+
+def _from_library(item: Any) -> bool:
+    """True for a function of requests or a class of urllib3: not a stand-in."""
+    code = getattr(item, "__code__", None)
+    if code is not None:
+        return bool(code.co_filename.startswith(os.path.dirname(requests.__file__)))
+    return isinstance(item, type) and item.__module__ == "urllib3.connection"
+
+
+_MODULE_LEVEL_PATH = _module_level_path()
+_SESSION_PATH = _session_path()
+#: False when pystmark was imported while one of them was already replaced:
+#: then every request takes the full path, for the life of the process.
+_FAST_PATH_ALLOWED = all(map(_from_library, _MODULE_LEVEL_PATH + _SESSION_PATH))
+
+
+def _same(current: tuple[Any, ...], original: tuple[Any, ...]) -> bool:
+    """Identity, item by item (a stand-in's own ``__eq__`` is never asked)."""
+    return all(map(operator.is_, current, original))
+
+
 class _PooledSession(requests.Session):
     """The pooled session: reads the environment once, not on every request.
 
@@ -2372,8 +2636,23 @@ class _PooledSession(requests.Session):
         Nothing ``Session.request`` adds applies to these requests (no cookies,
         hooks, auth, files or redirects), so they are prepared from cached parts
         (headers merged and checked once per set, the URL parsed once) and go
-        straight to the adapter. Anything else takes the usual path.
+        straight to the adapter. Anything else takes the usual path; and while
+        a test tool has replaced part of requests (see ``_session_path``), the
+        request goes through what it replaced.
         """
+        if not _FAST_PATH_ALLOWED or not _same(_module_level_path(), _MODULE_LEVEL_PATH):
+            # requests.request or urllib3's connection classes are replaced:
+            # send as pystmark 0.5 did, on a new session with plain pools.
+            return requests.request(
+                method,
+                url,
+                params=params,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                **request_args,
+            )
         prepared_url = self._prepared_urls.get(url)
         if prepared_url is None:
             probe = requests.PreparedRequest()
@@ -2384,6 +2663,7 @@ class _PooledSession(requests.Session):
             self._remember(self._prepared_urls, url, prepared_url)
         if (
             not prepared_url
+            or not _same(_session_path(), _SESSION_PATH)
             or not request_args.keys() <= _PLAIN_REQUEST_ARGS
             or self._environment(url)[1] is not None
             or self.auth is not None
@@ -3427,6 +3707,8 @@ class BatchSender(_MessageSender):
         encode = self._encoder()  # once per batch, not once per message
         # Every message is checked and encoded before the first request.
         chunks = list(_chunks(map(encode, messages or ()), self._opening, self._closing))
+        if not chunks:
+            raise MessageError("messages", "No messages to send")
         total = chunks[-1].start + chunks[-1].count if chunks else 0
         if workers > 1 and len(chunks) > 1:
             return self._send_concurrently(chunks, total, workers, options)
@@ -3633,6 +3915,9 @@ def _bulk_recipient(item: str | MessageLike) -> dict[str, Any]:
     return payload
 
 
+#: The pystmark 0.5 name of the base of its GET classes: every class is an :class:`Interface`.
+GetInterface = Interface
+
 InterfaceT = TypeVar("InterfaceT", bound=Interface)
 _DEFAULTS: dict[type[Interface], Interface] = {}
 
@@ -3780,6 +4065,8 @@ _BOUNCE_TYPE_CODES: dict[str, int] = {
 }
 # fmt: on
 _BOUNCE_TYPES_FOLDED = {member.value.lower(): member for member in BounceType}
+#: pystmark 0.5's table of bounce type -> ``TypeCode`` (see :class:`BounceType`).
+bounce_types = dict(_BOUNCE_TYPE_CODES)
 
 
 def _as_bounce_type(value: Any) -> BounceType | str:
@@ -3927,16 +4214,20 @@ class DeliveryStatsResponse(Response):
 
     @property
     def bounces(self) -> dict[str, BounceTypeCount]:
-        """Counts per bounce type, keyed by type (``"HardBounce"``), total excluded."""
-        return {str(entry.type): entry for entry in self.counts if entry.type}
+        """Counts keyed by type (``"HardBounce"``), and the total under ``"All"`` (as in 0.5)."""
+        found: dict[str, BounceTypeCount] = {}
+        for entry in self.counts:
+            if entry.type or entry.name == "All":
+                found[str(entry.type or entry.name)] = entry
+        return found
 
     @property
     def total(self) -> int:
-        """All bounces (Postmark's "All" entry, or the sum of the types)."""
+        """All bounces: the entry named "All", or else the sum of the types."""
         for entry in self.counts:
-            if not entry.type and entry.name == "All":
+            if entry.name == "All":
                 return entry.count
-        return sum(entry.count for entry in self.bounces.values())
+        return sum(entry.count for entry in self.counts if entry.type)
 
 
 class _BounceListing(Response):

@@ -271,7 +271,7 @@ def test_recipients_lists_addresses_without_display_names() -> None:
 def test_equality_and_repr() -> None:
     assert Message(**MESSAGE) == Message.from_dict(MESSAGE)
     assert Message(**MESSAGE) != Message(**{**MESSAGE, "subject": "Other"})
-    assert (Message() == {}) is False
+    assert (Message() == 42) is False
     text = repr(Message(**MESSAGE, html="x" * 100))
     assert text.startswith("Message(sender='me@example.com'")
     assert "..." in text and "x" * 100 not in text
@@ -279,7 +279,7 @@ def test_equality_and_repr() -> None:
 
 def test_verify_true_validates_on_construction() -> None:
     with pytest.raises(MessageError):
-        Message(to="you@example.com", text="x", verify=True)
+        Message(sender="me@example.com", to="you@example.com", verify=True)
     assert Message(**MESSAGE, verify=True).validate() is not None
 
 
@@ -465,7 +465,10 @@ POSTMARK_FORBIDDEN = [
 )
 def test_forbidden_extension(name: str) -> None:
     message = Message(**MESSAGE)
-    message.attach_binary(b"MZ", name)
+    with pytest.raises(MessageError, match="refuses"):
+        message.attach_binary(b"MZ", name)  # refused at once, as pystmark 0.5 did
+    assert message.attachments == []
+    message.attachments.append(pystmark.Attachment(name, b"MZ"))
     _fails(message, "attachments")
 
 
@@ -519,13 +522,21 @@ def test_control_characters_in_attachments(bad: str) -> None:
         {"filename": "a.txt", "content_id": f"img{bad}"},
     ):
         message = Message(**MESSAGE)
-        message.attach_binary(b"1", **kwargs)
+        with pytest.raises(MessageError, match="attachments"):
+            message.attach_binary(b"1", **kwargs)
+        message.attachments.append(
+            pystmark.Attachment(
+                kwargs["filename"], b"1", kwargs.get("content_type"), kwargs.get("content_id")
+            )
+        )
         _fails(message, "attachments")
 
 
 def test_attachment_without_name() -> None:
     message = Message(**MESSAGE)
-    message.attach_binary(b"1", "dir/")
+    with pytest.raises(MessageError, match="file name"):
+        message.attach_binary(b"1", "dir/")
+    message.attachments.append(pystmark.Attachment("dir/", b"1"))
     _fails(message, "attachments")
 
 

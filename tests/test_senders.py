@@ -306,11 +306,20 @@ def test_batch_is_split_by_50_mb(mocked: responses_lib.RequestsMock) -> None:
     assert [result.to for result in response] == [f"r{n}@example.com" for n in range(10)]
 
 
-def test_empty_batch_makes_no_request(no_requests: responses_lib.RequestsMock) -> None:
-    for response in (pystmark.send_batch([], api_key=TOKEN), BatchSender().send()):
-        assert len(response) == 0
-        assert response.failed == []
-        assert response.status_code == 200
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: pystmark.send_batch([], api_key=TOKEN),
+        lambda: BatchSender().send(api_key=TOKEN),
+        lambda: pystmark.send_batch_with_templates(iter(()), api_key=TOKEN),
+    ],
+)
+def test_empty_batch_is_an_error_and_makes_no_request(
+    no_requests: responses_lib.RequestsMock, call: Any
+) -> None:
+    """As pystmark 0.5 did: an empty batch is a MessageError, not a silent no-op."""
+    with pytest.raises(MessageError, match="No messages to send"):
+        call()
 
 
 def test_batch_validates_every_message_before_any_request(
