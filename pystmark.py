@@ -25,7 +25,8 @@ Exceptions::
     PystmarkError
     ├── MessageError (ValueError)          bad message, found before any I/O
     ├── ConfigurationError (ValueError)    bad settings, found before any I/O
-    ├── BounceError (ValueError)           bad bounce query arguments, before any I/O
+    │   └── ArgumentError                  a bad argument (page, id, date, field type...)
+    │       └── BounceError                    the same, on the bounce calls (0.5's name)
     ├── DataError (ValueError)             Postmark data of an unexpected shape
     │   └── WebhookError                   a webhook post that cannot be trusted
     ├── PagingError                        a listing that cannot be read completely
@@ -69,6 +70,11 @@ Exceptions::
         │   ├── InternalServerError            HTTP 500
         │   └── ServiceUnavailableError        HTTP 503, ErrorCode 100
         └── UnexpectedResponseError        anything else, non-JSON bodies
+
+Every listing, iterator and editor checks its arguments with the same shared
+checks before any I/O (iterators when called, not at the first ``next()``), so
+one mistake raises one class: :class:`ArgumentError`, or on the bounce calls its
+subclass :class:`BounceError`, the name pystmark 0.5 raised there.
 
 A send answered by HTTP 500, a gateway error or an unreadable body raises an
 error that is both its API class and a :class:`SendOutcomeUnknownError`.
@@ -132,10 +138,11 @@ __all__ = [
     "send_batch",
     "send_batch_with_templates",
     "send_bulk",
+    "send_bulk_with_template",
     "get_bulk_status",
     "configure",
     "close",
-    # simple API: bounces and webhooks (bounces issue)
+    # simple API: bounces and webhooks
     "get_delivery_stats",
     "get_bounces",
     "iter_bounces",
@@ -145,7 +152,7 @@ __all__ = [
     "get_bounce_tags",
     "parse_webhook",
     "check_basic_auth",
-    # simple API: messages (messages issue)
+    # simple API: messages
     "get_outbound_messages",
     "iter_outbound_messages",
     "get_outbound_message_details",
@@ -217,6 +224,8 @@ __all__ = [
     "edit_sender_signature",
     "delete_sender_signature",
     "resend_sender_confirmation",
+    "verify_sender_signature_spf",
+    "request_new_sender_signature_dkim",
     "create_data_removal",
     "get_data_removal",
     # advanced API
@@ -226,6 +235,7 @@ __all__ = [
     "BatchSender",
     "BatchTemplateSender",
     "BulkSender",
+    "BulkTemplateSender",
     "Options",
     # advanced API: bounces and webhooks
     "BounceGetter",
@@ -386,6 +396,7 @@ __all__ = [
     "PystmarkError",
     "MessageError",
     "ConfigurationError",
+    "ArgumentError",
     "DataError",
     "BatchSendError",
     "SendOutcomeUnknownError",
@@ -526,6 +537,17 @@ class _AttachmentFileError(MessageError, OSError):
 
 class ConfigurationError(PystmarkError, ValueError):
     """A setting is missing or invalid; raised before any network I/O."""
+
+
+class ArgumentError(ConfigurationError):
+    """An argument of a call is invalid; raised before any network I/O.
+
+    A bad page (``count``, ``offset``), ``max_results``, date filter, id, or
+    field or filter value (text, a bool, int or enum of the wrong type or
+    value) gets this error from the same check in every area. It is a :class:`ConfigurationError`,
+    which these mistakes raised before; the bounce calls raise its subclass
+    :class:`BounceError`.
+    """
 
 
 class DataError(PystmarkError, ValueError):
@@ -2510,10 +2532,11 @@ class Endpoint:
 
 def _path_segment(value: str | int) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigurationError(f"an id must be a string or an integer, not {value!r}")
+        raise ArgumentError(f"an id must be a string or an integer, not {value!r}")
     text = str(value)
-    if text.strip(".") == "" or _HEADER_UNSAFE.search(text):
-        raise ConfigurationError(f"invalid id {text!r}")
+    empty = text.strip(". \t") == "" or (isinstance(value, int) and value <= 0)
+    if empty or _HEADER_UNSAFE.search(text):
+        raise ArgumentError(f"invalid id {text!r}")
     return quote(text, safe="")
 
 
@@ -3441,13 +3464,35 @@ def _iter_paged(
     ignored the bound) or if the order is not newest first. Without those
     keys, reaching the cap with more items left (per ``TotalCount``) raises
     :class:`PagingError` too.
+
+    Not a generator itself: ``max_results`` is checked when it is called, so
+    every ``iter_*`` raises :class:`ArgumentError` at once, not at ``next()``.
     """
     if (timestamp_key is None) != (id_key is None):
         raise TypeError("give both timestamp_key and id_key, or neither")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-    if max_results is not None and (isinstance(max_results, bool) or max_results < 0):
-        raise ValueError("max_results must be a number >= 0 or None")
+    _check_max_results(max_results)
+    return _paged_items(
+        fetch, items_key, make, params, max_results, page_size, count_key, offset_key,
+        timestamp_key, id_key, to_date_param,
+    )  # fmt: skip
+
+
+def _paged_items(
+    fetch: Callable[[dict[str, Any]], Any],
+    items_key: str,
+    make: Callable[[Any], T],
+    params: Mapping[str, Any],
+    max_results: int | None,
+    page_size: int,
+    count_key: str,
+    offset_key: str,
+    timestamp_key: str | None,
+    id_key: str | None,
+    to_date_param: str,
+) -> Iterator[T]:
+    """The generator behind :func:`_iter_paged`, with its arguments checked."""
     narrow = timestamp_key is not None
     id_field, time_field = cast(str, id_key), cast(str, timestamp_key)  # str when narrow
     query = dict(params)
@@ -3518,6 +3563,128 @@ def _iter_paged(
         offset += len(items)
         if len(items) < count:
             return
+
+
+# ---- Arguments: the checks every endpoint shares ----
+#
+# Every listing, iterator and editor checks its arguments with these, before
+# any I/O, so one mistake gets one error class everywhere: ArgumentError, or
+# (``error=BounceError``) its subclass on the bounce calls, where pystmark 0.5
+# raised BounceError. ``None`` always means "not given".
+
+
+def _check_page(count: Any, offset: Any, error: type[ArgumentError] = ArgumentError) -> None:
+    """Refuse a page Postmark would refuse.
+
+    ``count`` must be 1 to 500, ``offset`` >= 0 and ``count + offset`` at most 10,000.
+    """
+    for name, value in (("count", count), ("offset", offset)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise error(f"{name} must be an integer, not {type(value).__name__}")
+    if count is not None and not 1 <= count <= MAX_PAGE_SIZE:
+        raise error(f"count must be between 1 and {MAX_PAGE_SIZE}, not {count}")
+    if offset is not None and offset < 0:
+        raise error(f"offset must be >= 0, not {offset}")
+    if (count or 0) + (offset or 0) > MAX_OFFSET:
+        raise error(
+            f"count + offset may not exceed {MAX_OFFSET} (an iter_ function reads them all)"
+        )
+
+
+def _check_max_results(max_results: Any, error: type[ArgumentError] = ArgumentError) -> None:
+    """Refuse a ``max_results`` that is not an integer >= 0 (``None``: no limit)."""
+    if max_results is not None and (
+        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0
+    ):
+        raise error(f"max_results must be an integer >= 0, not {max_results!r}")
+
+
+#: The text forms of a date filter Postmark reads: a day, or a day and a time.
+_DATE_TEXT = r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d(?::\d\d)?)?\Z"  # compiled on first use
+
+
+def _check_dates(
+    from_date: Any,
+    to_date: Any,
+    *,
+    text: bool = True,
+    error: type[ArgumentError] = ArgumentError,
+) -> None:
+    """Refuse date filters that are not dates or datetimes, or out of order.
+
+    Where ``text`` is true (the signature takes ``str``), Postmark's own text
+    forms ``YYYY-MM-DD`` and ``YYYY-MM-DDTHH:MM[:SS]`` are accepted too.
+    """
+    bounds: list[date | None] = []
+    for name, value in (("from_date", from_date), ("to_date", to_date)):
+        if value is None or isinstance(value, date):
+            bounds.append(value)
+            continue
+        kinds = "a date, a datetime or ISO text" if text else "a date or a datetime"
+        if not (text and isinstance(value, str)):
+            raise error(f"{name} must be {kinds}, not {type(value).__name__}")
+        try:
+            if not re.match(_DATE_TEXT, value):
+                raise ValueError(value)
+            parsed = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+            bounds.append(parsed)
+        except ValueError:
+            raise error(
+                f"{name} must be {kinds} (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS), not {value!r}"
+            ) from None
+    low, high = (_to_postmark_time(v) if isinstance(v, datetime) else v for v in bounds)
+    if low is not None and high is not None and type(low) is type(high) and low > high:
+        raise error("from_date is after to_date")
+
+
+def _check_text(name: str, value: Any, error: type[ArgumentError] = ArgumentError) -> None:
+    """Refuse one-line text (a filter, a name) that is not a string or holds CR, LF or NUL."""
+    if value is not None and (not isinstance(value, str) or _HEADER_UNSAFE.search(value)):
+        raise error(f"{name} must be a string without CR, LF or NUL")
+
+
+def _check_id(name: str, value: Any, error: type[ArgumentError] = ArgumentError) -> int:
+    """Refuse a numeric id that is not a positive integer (ids in paths: ``_path_segment``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise error(f"{name} must be a positive integer, not {value!r}")
+    return value
+
+
+#: A value check of a field: a JSON type, ``"email"``, or an enum of choices.
+_FieldCheck = type | str | type[enum.Enum]
+_EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+$"  # compiled on first use
+
+
+def _check_value(
+    name: str,
+    value: Any,
+    check: _FieldCheck,
+    *,
+    what: str = "",
+    error: type[ArgumentError] = ArgumentError,
+) -> Any:
+    """``value`` checked against ``check``, as it is sent; ``None`` passes as ``None``.
+
+    A bool must be a bool (not 1), an int an int (not True or "5"), an enum a
+    member or one of its values; ``what`` names the record in the message.
+    """
+    if value is None:
+        return None
+    prefix = f"{what}: " if what else ""
+    if isinstance(check, type) and issubclass(check, enum.Enum):
+        choices = [member.value for member in check]
+        value = value.value if isinstance(value, enum.Enum) else value
+        if not isinstance(value, str) or value not in choices:
+            raise error(f"{prefix}{name} must be one of {', '.join(choices)}, not {value!r}")
+        return value
+    if check == "email":
+        if not isinstance(value, str) or not re.match(_EMAIL_ADDRESS, value.strip()):
+            raise error(f"{prefix}{name} must be an email address")
+        return value.strip()
+    assert isinstance(check, type)
+    if isinstance(value, bool) is not (check is bool) or not isinstance(value, check):
+        raise error(f"{prefix}{name} must be {check.__name__}, not {type(value).__name__}")
+    return value
 
 
 # ---- Advanced API: interfaces and senders ----------------------------------
@@ -3882,7 +4049,9 @@ class BulkSender(_MessageSender):
         entries = [_bulk_recipient(item) for item in recipients]
         if not entries:
             raise MessageError("recipients", "a bulk send needs at least one recipient")
-        content.validate(template=False, require_recipient=False)
+        if not self.template and (content.template_id is not None or content.template_alias):
+            raise MessageError("template_id", "a template is sent with send_bulk_with_template")
+        content.validate(template=self.template, require_recipient=False)
 
         def build(attachment_content: Callable[[Attachment], Any]) -> dict[str, Any]:
             return {**content._payload(attachment_content), "Messages": entries}
@@ -3895,6 +4064,17 @@ class BulkSender(_MessageSender):
     def get_status(self, bulk_id: str, **options: Unpack[Options]) -> BulkStatusResponse:
         """The progress of a bulk send (``GET /email/bulk/{id}``)."""
         return BulkStatusResponse(*self._call(self.status_endpoint, options, path_args=[bulk_id]))
+
+
+class BulkTemplateSender(BulkSender):
+    """Sends a stored template to many recipients (``POST /email/bulk``).
+
+    The message names the template (``template_id`` or ``template_alias``)
+    instead of a subject and bodies; each recipient's ``template_model`` fills
+    it in (over the message's own ``template_model``, when it has one).
+    """
+
+    template = True
 
 
 def _bulk_recipient(item: str | MessageLike) -> dict[str, Any]:
@@ -3970,6 +4150,13 @@ def send_bulk(
     return _default(BulkSender).send(message, recipients, **options)
 
 
+def send_bulk_with_template(
+    message: MessageLike, recipients: Iterable[str | MessageLike], **options: Unpack[Options]
+) -> BulkSendResponse:
+    """Send a stored template to many recipients; see :class:`BulkTemplateSender`."""
+    return _default(BulkTemplateSender).send(message, recipients, **options)
+
+
 def get_bulk_status(bulk_id: str, **options: Unpack[Options]) -> BulkStatusResponse:
     """The progress of a bulk send (``GET /email/bulk/{id}``)."""
     return _default(BulkSender).get_status(bulk_id, **options)
@@ -3983,8 +4170,12 @@ def close() -> None:
 # ---- Bounces ---------------------------------------------------------------
 
 
-class BounceError(PystmarkError, ValueError):
-    """An invalid bounce argument (type, id, count, date...); raised before any I/O."""
+class BounceError(ArgumentError):
+    """An invalid bounce argument (type, id, count, date...); raised before any I/O.
+
+    pystmark 0.5's name, kept for the bounce calls: an :class:`ArgumentError`
+    (so also a :class:`ConfigurationError` and a ``ValueError``).
+    """
 
 
 class BounceQueryError(UnprocessableEntityError):
@@ -4110,16 +4301,6 @@ def _bounce_id(value: int | str) -> int:
     if value <= 0:
         raise BounceError(f"a bounce id must be positive, not {value}")
     return value
-
-
-def _check_date(name: str, value: Any) -> None:
-    if value is not None and not isinstance(value, date):
-        raise BounceError(f"{name} must be a date or a datetime, not {type(value).__name__}")
-
-
-def _check_text(name: str, value: Any) -> None:
-    if value is not None and (not isinstance(value, str) or _HEADER_UNSAFE.search(value)):
-        raise BounceError(f"{name} must be a string without CR, LF or NUL")
 
 
 class Bounce(Record):
@@ -4363,7 +4544,7 @@ class BounceGetter(Interface):
         if message_id is None:
             count = 25 if count is None else count
             offset = 0 if offset is None else offset
-        _check_page(count, offset)
+        _check_page(count, offset, BounceError)
         params = _bounce_filters(
             bounce_type, inactive, email_filter, tag, message_id, from_date, to_date, message_stream
         )
@@ -4391,10 +4572,7 @@ class BounceGetter(Interface):
         oldest timestamp seen (see :class:`PagingError`). Stops after
         ``max_results`` bounces. Arguments are checked before the first request.
         """
-        if max_results is not None and (
-            isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0
-        ):
-            raise BounceError(f"max_results must be an integer >= 0, not {max_results!r}")
+        _check_max_results(max_results, BounceError)
         params = _bounce_filters(
             bounce_type, inactive, email_filter, tag, message_id, from_date, to_date, message_stream
         )
@@ -4441,20 +4619,6 @@ class BounceGetter(Interface):
         return BounceTagsResponse(*self._call(self.tags_endpoint, options))
 
 
-def _check_page(count: Any, offset: Any) -> None:
-    for name, value in (("count", count), ("offset", offset)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise BounceError(f"{name} must be an integer, not {type(value).__name__}")
-    if count is not None and not 1 <= count <= MAX_PAGE_SIZE:
-        raise BounceError(f"count must be between 1 and {MAX_PAGE_SIZE}, not {count}")
-    if offset is not None and offset < 0:
-        raise BounceError(f"offset must be >= 0, not {offset}")
-    if (count or 0) + (offset or 0) > MAX_OFFSET:
-        raise BounceError(
-            f"count + offset may not exceed {MAX_OFFSET} (use iter_bounces to read them all)"
-        )
-
-
 def _bounce_filters(
     bounce_type: BounceType | str | None,
     inactive: bool | None,
@@ -4466,23 +4630,15 @@ def _bounce_filters(
     message_stream: str | None,
 ) -> dict[str, Any]:
     """Check the filters (before any I/O) and name them as Postmark does."""
-    if inactive not in (None, True, False):
-        raise BounceError("inactive must be True, False or None")
+    _check_value("inactive", inactive, bool, error=BounceError)
     for name, value in (
         ("email_filter", email_filter),
         ("tag", tag),
         ("message_id", message_id),
         ("message_stream", message_stream),
     ):
-        _check_text(name, value)
-    _check_date("from_date", from_date)
-    _check_date("to_date", to_date)
-    if from_date is not None and to_date is not None:
-        low, high = (
-            (_to_postmark_time(v) if isinstance(v, datetime) else v) for v in (from_date, to_date)
-        )
-        if type(low) is type(high) and low > high:
-            raise BounceError("from_date is after to_date")
+        _check_text(name, value, BounceError)
+    _check_dates(from_date, to_date, text=False, error=BounceError)
     return {
         "type": _bounce_type_param(bounce_type),
         "inactive": inactive,
@@ -5190,34 +5346,11 @@ shared query conversion (``_query_value``).
 
 def _message_id(message_id: Any) -> str:
     if isinstance(message_id, bool) or not isinstance(message_id, str | int):
-        raise ConfigurationError(f"a message id must be a string, not {message_id!r}")
+        raise ArgumentError(f"a message id must be a string, not {message_id!r}")
     text = str(message_id).strip()
     if not text:
-        raise ConfigurationError("a message id must not be empty")
+        raise ArgumentError("a message id must not be empty")
     return text
-
-
-def _check_message_page(count: Any, offset: Any) -> None:
-    for name, value, low in (("count", count, 1), ("offset", offset, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigurationError(f"{name} must be an integer >= {low}, not {value!r}")
-    if count > MAX_PAGE_SIZE:
-        raise ConfigurationError(f"count must be at most {MAX_PAGE_SIZE}, not {count}")
-    if count + offset > MAX_OFFSET:
-        raise ConfigurationError(f"count + offset must be at most {MAX_OFFSET}")
-
-
-def _check_max_results(max_results: Any) -> None:
-    if max_results is not None and (
-        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0
-    ):
-        raise ConfigurationError(f"max_results must be an integer >= 0, not {max_results!r}")
-
-
-def _check_dates(**dates: Any) -> None:
-    for name, value in dates.items():
-        if value is not None and not isinstance(value, date | str):
-            raise ConfigurationError(f"{name} must be a date or datetime, not {value!r}")
 
 
 def _metadata_params(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -5225,13 +5358,13 @@ def _metadata_params(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, Mapping):
-        raise ConfigurationError("metadata must be a mapping of key to value")
+        raise ArgumentError("metadata must be a mapping of key to value")
     params: dict[str, Any] = {}
     for key, value in metadata.items():
         if not isinstance(key, str) or not key.strip():
-            raise ConfigurationError(f"a metadata key must be a non-empty string, not {key!r}")
+            raise ArgumentError(f"a metadata key must be a non-empty string, not {key!r}")
         if value is None or isinstance(value, Mapping | list | tuple | set):
-            raise ConfigurationError(f"metadata value for {key!r} must be a single value")
+            raise ArgumentError(f"metadata value for {key!r} must be a single value")
         params[f"metadata_{key}"] = value
     return params
 
@@ -5510,7 +5643,12 @@ class OutboundMessageGetter(Interface):
         to_date: DateFilter | None,
         metadata: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        _check_dates(from_date=from_date, to_date=to_date)
+        _check_dates(from_date, to_date)
+        for name, value in (
+            ("recipient", recipient), ("from_email", from_email), ("tag", tag),
+            ("status", status), ("subject", subject), ("message_stream", message_stream),
+        ):  # fmt: skip
+            _check_text(name, value)
         return {
             "recipient": recipient,
             "fromemail": from_email,
@@ -5544,7 +5682,7 @@ class OutboundMessageGetter(Interface):
         ``status`` is ``"queued"`` or ``"sent"``; ``metadata={"key": "value"}``
         matches messages sent with that metadata.
         """
-        _check_message_page(count, offset)
+        _check_page(count, offset)
         params = self._filters(
             recipient, from_email, tag, status, subject, message_stream, from_date, to_date,
             metadata,
@@ -5572,7 +5710,6 @@ class OutboundMessageGetter(Interface):
         Pages of 500; near the cap the date window is narrowed by ``todate``.
         Stops after ``max_results`` messages. Arguments are checked at once.
         """
-        _check_max_results(max_results)
         _check_options(options)
         params = self._filters(
             recipient, from_email, tag, status, subject, message_stream, from_date, to_date,
@@ -5619,14 +5756,13 @@ class _TrackingGetter(Interface, Generic[RecordT]):
     _record: ClassVar[type[Record]]
 
     def _search(self, count: int, offset: int, filters: dict[str, Any], options: Any) -> Any:
-        _check_message_page(count, offset)
+        _check_page(count, offset)
         params = {**filters, "count": count, "offset": offset}
         return self._call(self.search_endpoint, options, params=params)
 
     def _iter(
         self, filters: dict[str, Any], max_results: int | None, options: Any
     ) -> Iterator[RecordT]:
-        _check_max_results(max_results)
         _check_options(options)
 
         def fetch(query: dict[str, Any]) -> Any:
@@ -5644,7 +5780,7 @@ class _TrackingGetter(Interface, Generic[RecordT]):
         )
 
     def _for_message(self, message_id: str, count: int, offset: int, options: Any) -> Any:
-        _check_message_page(count, offset)
+        _check_page(count, offset)
         path_args = [_message_id(message_id)]
         params = {"count": count, "offset": offset}
         return self._call(self.message_endpoint, options, path_args=path_args, params=params)
@@ -5652,7 +5788,6 @@ class _TrackingGetter(Interface, Generic[RecordT]):
     def _iter_for_message(
         self, message_id: str, max_results: int | None, options: Any
     ) -> Iterator[RecordT]:
-        _check_max_results(max_results)
         _check_options(options)
         path_args = [_message_id(message_id)]
 
@@ -5814,8 +5949,8 @@ class ClicksGetter(_TrackingGetter[MessageClick]):
 # Postmark's API reference: the Messages API page
 # (postmarkapp.com/developer/api/messages-api, "Opens for all messages" and
 # "Clicks for all messages") and Postmark's own Swagger file
-# (postmarkapp.com/swagger/server.yml; shared/postmark-api/server.swagger.yaml
-# here) both write them in snake_case. The official postmark.js client sends
+# (postmarkapp.com/swagger/server.yml, which tests/contract.py checks requests
+# against) both write them in snake_case. The official postmark.js client sends
 # camelCase (clientName); pystmark follows the reference, not that client.
 # messagestream, fromdate and todate are missing from the Swagger file; they
 # follow the reference page and the official postmark-python client.
@@ -5840,7 +5975,10 @@ _TRACKING_QUERY = {
 
 def _tracking_filters(arguments: Mapping[str, Any]) -> dict[str, Any]:
     """The query of an opens or clicks search, from the method's arguments."""
-    _check_dates(from_date=arguments["from_date"], to_date=arguments["to_date"])
+    _check_dates(arguments["from_date"], arguments["to_date"])
+    for name in _TRACKING_QUERY:
+        if name not in ("from_date", "to_date"):
+            _check_text(name, arguments[name])
     return {query: arguments[name] for name, query in _TRACKING_QUERY.items()}
 
 
@@ -5864,7 +6002,12 @@ class InboundMessageGetter(Interface):
         from_date: DateFilter | None,
         to_date: DateFilter | None,
     ) -> dict[str, Any]:
-        _check_dates(from_date=from_date, to_date=to_date)
+        _check_dates(from_date, to_date)
+        for name, value in (
+            ("recipient", recipient), ("from_email", from_email), ("subject", subject),
+            ("mailbox_hash", mailbox_hash), ("tag", tag), ("status", status),
+        ):  # fmt: skip
+            _check_text(name, value)
         return {
             "recipient": recipient,
             "fromemail": from_email,
@@ -5896,7 +6039,7 @@ class InboundMessageGetter(Interface):
         ``status`` is ``"blocked"``, ``"processed"``, ``"queued"``, ``"failed"``
         or ``"scheduled"``.
         """
-        _check_message_page(count, offset)
+        _check_page(count, offset)
         params = self._filters(
             recipient, from_email, subject, mailbox_hash, tag, status, from_date, to_date
         )
@@ -5924,7 +6067,6 @@ class InboundMessageGetter(Interface):
         :class:`PagingError` is raised; split the search with ``from_date`` and
         ``to_date``. Stops after ``max_results`` messages.
         """
-        _check_max_results(max_results)
         _check_options(options)
         params = self._filters(
             recipient, from_email, subject, mailbox_hash, tag, status, from_date, to_date
@@ -6270,7 +6412,7 @@ def _snake_body(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _require_text(name: str, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"{name} must be a non-empty string, not {value!r}")
+        raise ArgumentError(f"{name} must be a non-empty string, not {value!r}")
 
 
 class Template(Record):
@@ -6395,6 +6537,22 @@ class TemplateType(str, enum.Enum):
     LAYOUT = "Layout"
 
 
+#: Template fields that hold whole bodies (any text); the others are one line.
+_TEMPLATE_BODIES = frozenset({"html_body", "text_body"})
+
+
+def _template_body(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body of a template request, every field checked first."""
+    for name, value in fields.items():
+        if name in _TEMPLATE_BODIES:
+            _check_value(name, value, str)
+        elif name == "template_type":
+            _check_value(name, value, TemplateType)
+        elif name != "test_render_model":
+            _check_text(name, value)
+    return _snake_body(fields)
+
+
 class TemplateManager(Interface):
     """Lists, reads, creates, edits, deletes, validates and pushes templates."""
 
@@ -6416,11 +6574,12 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplatesResponse:
         """One page of templates (``GET /templates``), optionally filtered."""
-        _check_count_offset(count, offset)
+        _check_page(count, offset)
+        _check_text("layout_template", layout_template)
         params = {
             "Count": count,
             "Offset": offset,
-            "TemplateType": template_type,
+            "TemplateType": _check_value("template_type", template_type, TemplateType),
             "LayoutTemplate": layout_template,
         }
         return TemplatesResponse(*self._call(self.list_endpoint, options, params=params))
@@ -6434,11 +6593,16 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> Iterator[Template]:
         """Every template, fetched a page at a time as the iterator advances."""
+        _check_options(options)
+        _check_text("layout_template", layout_template)
 
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
 
-        params = {"TemplateType": template_type, "LayoutTemplate": layout_template}
+        params = {
+            "TemplateType": _check_value("template_type", template_type, TemplateType),
+            "LayoutTemplate": layout_template,
+        }
         return _iter_paged(
             fetch,
             "Templates",
@@ -6470,11 +6634,11 @@ class TemplateManager(Interface):
         """Create a template; a standard one needs a subject and a body."""
         _require_text("name", name)
         if html_body is None and text_body is None:
-            raise ConfigurationError("a template needs html_body or text_body")
-        kind = template_type.value if isinstance(template_type, enum.Enum) else template_type
+            raise ArgumentError("a template needs html_body or text_body")
+        kind = _check_value("template_type", template_type, TemplateType)
         if subject is None and (kind or "Standard") == "Standard":
-            raise ConfigurationError("a standard template needs a subject")
-        body = _snake_body(
+            raise ArgumentError("a standard template needs a subject")
+        body = _template_body(
             {
                 "name": name,
                 "subject": subject,
@@ -6500,7 +6664,7 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplateResponse:
         """Change the fields given; ``layout_template=""`` removes the layout."""
-        body = _snake_body(
+        body = _template_body(
             {
                 "name": name,
                 "subject": subject,
@@ -6511,7 +6675,7 @@ class TemplateManager(Interface):
             }
         )
         if not body:
-            raise ConfigurationError("edit_template needs at least one field to change")
+            raise ArgumentError("edit_template needs at least one field to change")
         return TemplateResponse(
             *self._call(
                 self.edit_endpoint, options, path_args=[template_id_or_alias], json_body=body
@@ -6538,8 +6702,8 @@ class TemplateManager(Interface):
     ) -> TemplateValidationResponse:
         """Check template content and render it with ``test_render_model``."""
         if subject is None and html_body is None and text_body is None:
-            raise ConfigurationError("validate_template needs subject, html_body or text_body")
-        body = _snake_body(
+            raise ArgumentError("validate_template needs subject, html_body or text_body")
+        body = _template_body(
             {
                 "subject": subject,
                 "html_body": html_body,
@@ -6550,7 +6714,7 @@ class TemplateManager(Interface):
             }
         )
         if inline_css is not None:
-            body["InlineCssForHtmlTestRender"] = inline_css
+            body["InlineCssForHtmlTestRender"] = _check_value("inline_css", inline_css, bool)
         return TemplateValidationResponse(
             *self._call(self.validate_endpoint, options, json_body=body)
         )
@@ -6564,29 +6728,14 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplatePushResponse:
         """Copy templates between servers (account token); a dry run unless told."""
-        for name, value in (
-            ("source_server_id", source_server_id),
-            ("destination_server_id", destination_server_id),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigurationError(f"{name} must be an integer, not {value!r}")
+        _check_id("source_server_id", source_server_id)
+        _check_id("destination_server_id", destination_server_id)
         body = {
             "SourceServerId": source_server_id,
             "DestinationServerId": destination_server_id,
-            "PerformChanges": bool(perform_changes),
+            "PerformChanges": _check_value("perform_changes", perform_changes, bool),
         }
         return TemplatePushResponse(*self._call(self.push_endpoint, options, json_body=body))
-
-
-def _check_count_offset(count: int, offset: int) -> None:
-    """Refuse a page Postmark would refuse (``count`` 1..500, ``count + offset`` <= 10,000)."""
-    for name, value in (("count", count), ("offset", offset)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigurationError(f"{name} must be an integer >= 0, not {value!r}")
-    if not 1 <= count <= MAX_PAGE_SIZE or count + offset > MAX_OFFSET:
-        raise ConfigurationError(
-            f"count must be 1 to {MAX_PAGE_SIZE} and count + offset at most {MAX_OFFSET}"
-        )
 
 
 def get_templates(
@@ -6828,9 +6977,8 @@ class ServerManager(Interface):
             "include_bounce_content_in_hook": include_bounce_content_in_hook,
             "enable_smtp_api_error_hooks": enable_smtp_api_error_hooks,
         }
-        body = _snake_body(changes)
-        if not body:
-            raise ConfigurationError("edit_server needs at least one setting to change")
+        # The account API's table of server settings: the same fields, the same checks.
+        body, _ = _SERVER_EDIT.body(changes, at_least_one=True)
         return ServerConfigurationResponse(*self._call(self.edit_endpoint, options, json_body=body))
 
 
@@ -6956,7 +7104,10 @@ class MessageStreamManager(Interface):
         **options: Unpack[Options],
     ) -> MessageStreamsResponse:
         """The server's streams, of one type or all (``GET /message-streams``)."""
-        params = {"MessageStreamType": stream_type, "IncludeArchivedStreams": include_archived}
+        params = {
+            "MessageStreamType": _check_value("stream_type", stream_type, MessageStreamType),
+            "IncludeArchivedStreams": _check_value("include_archived", include_archived, bool),
+        }
         return MessageStreamsResponse(*self._call(self.list_endpoint, options, params=params))
 
     def get(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
@@ -6976,11 +7127,14 @@ class MessageStreamManager(Interface):
         """Create a stream (``POST /message-streams``); its id cannot change later."""
         _require_text("stream_id", stream_id)
         _require_text("name", name)
+        _require_text("stream_type", stream_type)
+        _check_value("description", description, str)
+        _check_text("unsubscribe_handling_type", unsubscribe_handling_type)
         body = _snake_body(
             {
                 "id": stream_id,
                 "name": name,
-                "message_stream_type": stream_type,
+                "message_stream_type": _check_value("stream_type", stream_type, MessageStreamType),
                 "description": description,
                 "subscription_management_configuration": _subscription_management(
                     unsubscribe_handling_type
@@ -6999,6 +7153,9 @@ class MessageStreamManager(Interface):
         **options: Unpack[Options],
     ) -> MessageStreamResponse:
         """Change a stream's name, description or unsubscribe handling (``PATCH``)."""
+        _check_text("name", name)
+        _check_value("description", description, str)
+        _check_text("unsubscribe_handling_type", unsubscribe_handling_type)
         body = _snake_body(
             {
                 "name": name,
@@ -7009,7 +7166,7 @@ class MessageStreamManager(Interface):
             }
         )
         if not body:
-            raise ConfigurationError("edit_message_stream needs at least one field to change")
+            raise ArgumentError("edit_message_stream needs at least one field to change")
         return MessageStreamResponse(
             *self._call(self.edit_endpoint, options, path_args=[stream_id], json_body=body)
         )
@@ -7233,7 +7390,7 @@ class WebhookTriggers(_ValueObject):
             trigger = getattr(self, name)
             if trigger is not None:
                 if not isinstance(trigger, WebhookTrigger):
-                    raise ConfigurationError(f"triggers.{name} must be a WebhookTrigger")
+                    raise ArgumentError(f"triggers.{name} must be a WebhookTrigger")
                 payload[key] = trigger.to_payload()
         return payload
 
@@ -7302,11 +7459,11 @@ def _webhook_body(
     if url is not None:
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"a webhook url must be an http(s) URL, not {url!r}")
+            raise ArgumentError(f"a webhook url must be an http(s) URL, not {url!r}")
         body["Url"] = url
     if triggers is not None:
         if not isinstance(triggers, WebhookTriggers):
-            raise ConfigurationError("triggers must be a WebhookTriggers")
+            raise ArgumentError("triggers must be a WebhookTriggers")
         body["Triggers"] = triggers.to_payload()
     if http_auth is not None:
         if (
@@ -7314,7 +7471,7 @@ def _webhook_body(
             or len(http_auth) != 2
             or not all(isinstance(part, str) for part in http_auth)
         ):
-            raise ConfigurationError("http_auth must be a (username, password) pair of strings")
+            raise ArgumentError("http_auth must be a (username, password) pair of strings")
         username, password = http_auth
         body["HttpAuth"] = {"Username": username, "Password": password}
     if http_headers is not None:
@@ -7339,6 +7496,7 @@ class WebhookManager(Interface):
         self, *, message_stream: str | None = None, **options: Unpack[Options]
     ) -> WebhooksResponse:
         """The webhooks of one stream, or of all (``GET /webhooks``)."""
+        _check_text("message_stream", message_stream)
         params = {"MessageStream": message_stream}
         return WebhooksResponse(*self._call(self.list_endpoint, options, params=params))
 
@@ -7357,6 +7515,7 @@ class WebhookManager(Interface):
         **options: Unpack[Options],
     ) -> WebhookResponse:
         """Create a webhook (``POST /webhooks``; Postmark's default stream is outbound)."""
+        _check_text("message_stream", message_stream)
         body = _webhook_body(url, triggers, http_auth, http_headers)
         if message_stream is not None:
             body["MessageStream"] = message_stream
@@ -7375,7 +7534,7 @@ class WebhookManager(Interface):
         """Change a webhook (``PUT /webhooks/{id}``); triggers left out stay as they are."""
         body = _webhook_body(url, triggers, http_auth, http_headers)
         if not body:
-            raise ConfigurationError("edit_webhook needs at least one field to change")
+            raise ArgumentError("edit_webhook needs at least one field to change")
         return WebhookResponse(
             *self._call(self.edit_endpoint, options, path_args=[webhook_id], json_body=body)
         )
@@ -7525,6 +7684,13 @@ class SuppressionManager(Interface):
         **options: Unpack[Options],
     ) -> SuppressionsResponse:
         """The stream's suppressions, optionally filtered (``.../suppressions/dump``)."""
+        _check_dates(from_date, to_date)
+        for name, value in (
+            ("suppression_reason", suppression_reason),
+            ("origin", origin),
+            ("email_address", email_address),
+        ):
+            _check_text(name, value)
         params = {
             "SuppressionReason": suppression_reason,
             "Origin": origin,
@@ -7565,7 +7731,7 @@ class SuppressionManager(Interface):
         for address in addresses:
             _require_text("email address", address)
         if not addresses:
-            raise ConfigurationError("no email addresses given")
+            raise ArgumentError("no email addresses given")
         responses: list[Response] = []
         results: list[SuppressionResult] = []
         for start in range(0, len(addresses), MAX_SUPPRESSIONS_PER_REQUEST):
@@ -7726,9 +7892,10 @@ class StatsGetter(Interface):
         """One statistic, optionally for one tag, period and stream."""
         endpoint = STATS.get(kind)
         if endpoint is None:
-            raise ConfigurationError(
-                f"unknown statistic {kind!r}; choose one of {', '.join(STATS)}"
-            )
+            raise ArgumentError(f"unknown statistic {kind!r}; choose one of {', '.join(STATS)}")
+        _check_dates(from_date, to_date)
+        _check_text("tag", tag)
+        _check_text("message_stream", message_stream)
         params = {
             "tag": tag,
             "fromdate": from_date,
@@ -7797,7 +7964,7 @@ class InboundRuleManager(Interface):
         self, count: int = 100, offset: int = 0, **options: Unpack[Options]
     ) -> InboundRulesResponse:
         """One page of rules (``GET /triggers/inboundrules``)."""
-        _check_count_offset(count, offset)
+        _check_page(count, offset)
         params = {"count": count, "offset": offset}
         return InboundRulesResponse(*self._call(self.list_endpoint, options, params=params))
 
@@ -7805,6 +7972,7 @@ class InboundRuleManager(Interface):
         self, *, max_results: int | None = None, **options: Unpack[Options]
     ) -> Iterator[InboundRule]:
         """Every rule, fetched a page at a time."""
+        _check_options(options)
 
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
@@ -7914,11 +8082,6 @@ class ServerDeliveryType(str, enum.Enum):
     SANDBOX = "Sandbox"
 
 
-_EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+$"  # compiled on first use
-#: A value check of a body field: a JSON type, ``"email"``, or an enum of choices.
-_FieldCheck = type | str | type[enum.Enum]
-
-
 class _BodyFields:
     """A declarative table of JSON body fields: snake_case name -> check.
 
@@ -7960,31 +8123,13 @@ class _BodyFields:
         for name in required:
             value = body.get(self.keys[name])
             if value is None or (isinstance(value, str) and not value.strip()):
-                raise ConfigurationError(f"{self.what}: {name} is required")
+                raise ArgumentError(f"{self.what}: {name} is required")
         if at_least_one and not body:
-            raise ConfigurationError(f"{self.what}: give at least one field to change")
+            raise ArgumentError(f"{self.what}: give at least one field to change")
         return body, options
 
     def _checked(self, name: str, value: Any) -> Any:
-        check = self.checks[name]
-        if isinstance(check, type) and issubclass(check, enum.Enum):
-            choices = [member.value for member in check]
-            value = value.value if isinstance(value, enum.Enum) else value
-            if value not in choices:
-                raise ConfigurationError(
-                    f"{self.what}: {name} must be one of {', '.join(choices)}, not {value!r}"
-                )
-            return value
-        if check == "email":
-            if not isinstance(value, str) or not re.match(_EMAIL_ADDRESS, value.strip()):
-                raise ConfigurationError(f"{self.what}: {name} must be an email address")
-            return value.strip()
-        assert isinstance(check, type)
-        if isinstance(value, bool) is not (check is bool) or not isinstance(value, check):
-            raise ConfigurationError(
-                f"{self.what}: {name} must be {check.__name__}, not {type(value).__name__}"
-            )
-        return value
+        return _check_value(name, value, self.checks[name], what=self.what)
 
 
 # Fields from the Swagger definitions CreateServerPayload and EditServerPayload,
@@ -8053,17 +8198,6 @@ class ServerSettings(Options, total=False):
     inbound_spam_threshold: int | None
     include_bounce_content_in_hook: bool | None
     enable_smtp_api_error_hooks: bool | None
-
-
-def _account_page(count: int, offset: int) -> dict[str, int]:
-    for name, value in (("count", count), ("offset", offset)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigurationError(f"{name} must be an integer >= 0, not {value!r}")
-    if not 1 <= count <= MAX_PAGE_SIZE:
-        raise ConfigurationError(f"count must be between 1 and {MAX_PAGE_SIZE}, not {count}")
-    if count + offset > MAX_OFFSET:
-        raise ConfigurationError(f"count + offset may not exceed {MAX_OFFSET}")
-    return {"count": count, "offset": offset}
 
 
 class AccountServer(Record):
@@ -8235,12 +8369,15 @@ class _AccountLister(Interface):
     list_response: ClassVar[type[_ListResponse[Any]]]
 
     def _page(self, count: int, offset: int, filters: Mapping[str, Any], options: Any) -> Any:
-        params = {**filters, **_account_page(count, offset)}
+        _check_page(count, offset)
+        params = {**filters, "count": count, "offset": offset}
         return self.list_response(*self._call(self.list_endpoint, options, params=params))
 
     def _iterate(
         self, filters: Mapping[str, Any], max_results: int | None, options: Any
     ) -> Iterator[Any]:
+        _check_options(options)
+
         def fetch(query: dict[str, Any]) -> Any:
             return self._call(self.list_endpoint, options, params=query)[1]
 
@@ -8273,6 +8410,7 @@ class AccountServerManager(_AccountLister):
         **options: Unpack[Options],
     ) -> AccountServersResponse:
         """One page of servers (``GET /servers``); ``name`` filters by name."""
+        _check_text("name", name)
         return cast(AccountServersResponse, self._page(count, offset, {"name": name}, options))
 
     def iterate(
@@ -8283,6 +8421,7 @@ class AccountServerManager(_AccountLister):
         **options: Unpack[Options],
     ) -> Iterator[AccountServer]:
         """Every server (``name`` filters), fetched a page at a time."""
+        _check_text("name", name)
         return self._iterate({"name": name}, max_results, options)
 
     def get(self, server_id: int, **options: Unpack[Options]) -> AccountServerResponse:
@@ -8408,6 +8547,12 @@ class SenderSignatureManager(_AccountLister):
     edit_endpoint = Endpoint("PUT", "/senders/{}", token="account")
     delete_endpoint = Endpoint("DELETE", "/senders/{}", token="account")
     resend_endpoint = Endpoint("POST", "/senders/{}/resend", token="account")
+    # Deprecated by Postmark, which now checks DNS per domain (DomainManager).
+    # A check of DNS records: safe to repeat.
+    verify_spf_endpoint = Endpoint(
+        "POST", "/senders/{}/verifyspf", token="account", idempotent=True
+    )
+    request_new_dkim_endpoint = Endpoint("POST", "/senders/{}/requestnewdkim", token="account")
 
     def get_page(
         self, count: int = 100, offset: int = 0, **options: Unpack[Options]
@@ -8483,6 +8628,24 @@ class SenderSignatureManager(_AccountLister):
     def resend_confirmation(self, signature_id: int, **options: Unpack[Options]) -> Response:
         """Email the confirmation link again (``POST /senders/{id}/resend``)."""
         return Response(*self._call(self.resend_endpoint, options, path_args=[signature_id]))
+
+    def verify_spf(self, signature_id: int, **options: Unpack[Options]) -> SenderSignatureResponse:
+        """Deprecated by Postmark: check the signature's SPF record (``POST .../verifyspf``).
+
+        Use :meth:`DomainManager.verify_spf` on the signature's domain instead.
+        """
+        return SenderSignatureResponse(
+            *self._call(self.verify_spf_endpoint, options, path_args=[signature_id])
+        )
+
+    def request_new_dkim(self, signature_id: int, **options: Unpack[Options]) -> Response:
+        """Deprecated by Postmark: ask for a new DKIM key (``POST .../requestnewdkim``).
+
+        Use :meth:`DomainManager.rotate_dkim` on the signature's domain instead.
+        """
+        return Response(
+            *self._call(self.request_new_dkim_endpoint, options, path_args=[signature_id])
+        )
 
 
 class DataRemovalManager(Interface):
@@ -8696,6 +8859,24 @@ def delete_sender_signature(signature_id: int, **options: Unpack[Options]) -> Re
 def resend_sender_confirmation(signature_id: int, **options: Unpack[Options]) -> Response:
     """Email a sender signature's confirmation link again (``POST /senders/{id}/resend``)."""
     return _default(SenderSignatureManager).resend_confirmation(signature_id, **options)
+
+
+def verify_sender_signature_spf(
+    signature_id: int, **options: Unpack[Options]
+) -> SenderSignatureResponse:
+    """Deprecated by Postmark: check a signature's SPF (``POST /senders/{id}/verifyspf``).
+
+    Use :func:`verify_domain_spf` on the signature's domain instead.
+    """
+    return _default(SenderSignatureManager).verify_spf(signature_id, **options)
+
+
+def request_new_sender_signature_dkim(signature_id: int, **options: Unpack[Options]) -> Response:
+    """Deprecated by Postmark: a new DKIM key (``POST /senders/{id}/requestnewdkim``).
+
+    Use :func:`rotate_domain_dkim` on the signature's domain instead.
+    """
+    return _default(SenderSignatureManager).request_new_dkim(signature_id, **options)
 
 
 # Simple API: data removals.

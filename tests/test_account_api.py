@@ -387,6 +387,21 @@ CASES = [
         {"ErrorCode": 0, "Message": "Confirmation email for Sender Signature sent."},
         lambda r: r.status_code == 200,
     ),
+    # Deprecated by Postmark, still callable
+    Case(
+        lambda: pystmark.verify_sender_signature_spf(31),
+        "POST",
+        "/senders/31/verifyspf",
+        {"ID": 31, "Domain": "example.com", "SPFVerified": True},
+        lambda r: r.sender_signature.spf_verified,
+    ),
+    Case(
+        lambda: pystmark.request_new_sender_signature_dkim(31),
+        "POST",
+        "/senders/31/requestnewdkim",
+        {"ErrorCode": 0, "Message": "A new DKIM key was requested."},
+        lambda r: r.status_code == 200,
+    ),
     # Data removals
     Case(
         lambda: pystmark.create_data_removal(
@@ -447,8 +462,8 @@ def test_every_simple_function_has_a_case() -> None:
         "delete_domain", "verify_domain_dkim", "verify_domain_return_path",
         "verify_domain_spf", "rotate_domain_dkim", "get_sender_signatures",
         "get_sender_signature", "create_sender_signature", "edit_sender_signature",
-        "delete_sender_signature", "resend_sender_confirmation", "create_data_removal",
-        "get_data_removal",
+        "delete_sender_signature", "resend_sender_confirmation", "verify_sender_signature_spf",
+        "request_new_sender_signature_dkim", "create_data_removal", "get_data_removal",
     }  # fmt: skip
     assert names <= set(pystmark.__all__)
     assert len({(case.method, case.path) for case in CASES}) == len(CASES) == len(names)

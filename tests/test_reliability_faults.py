@@ -1,4 +1,4 @@
-"""Fault injection against real servers on 127.0.0.1 (reliability.md sections 5 A and 5 B).
+"""Fault injection against real servers on 127.0.0.1 (see docs/reliability.rst).
 
 Every fault ends in its documented ``PystmarkError`` subclass with the cause
 chained, within the deadline plus half a second; a send is never repeated once

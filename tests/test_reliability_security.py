@@ -1,4 +1,4 @@
-"""Security (reliability.md section 5 C): tokens never leak, bad input never reaches the wire."""
+"""Security (docs/reliability.rst): tokens never leak, bad input never reaches the wire."""
 
 from __future__ import annotations
 

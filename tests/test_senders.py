@@ -503,6 +503,66 @@ def test_bulk_validation(no_requests: responses_lib.RequestsMock) -> None:
     assert caught.value.field == "text"
 
 
+@pytest.mark.parametrize("use_class", [False, True])
+def test_send_bulk_with_template(mocked: responses_lib.RequestsMock, use_class: bool) -> None:
+    mocked.add(
+        responses_lib.POST,
+        API + "/email/bulk",
+        json={"ID": "b-1", "Status": "Accepted", "SubmittedAt": "2024-08-06T12:00Z"},
+        match=[_token_header()],
+    )
+    content = {
+        "sender": "me@example.com",
+        "template_alias": "newsletter",
+        "template_model": {"issue": 12},
+        "message_stream": "broadcast",
+    }
+    recipients: list[Any] = [
+        {"to": "a@example.com", "template_model": {"name": "A"}},
+        "b@example.com",
+    ]
+    if use_class:
+        response = pystmark.BulkTemplateSender(api_key=TOKEN).send(content, recipients)
+    else:
+        response = pystmark.send_bulk_with_template(content, recipients, api_key=TOKEN)
+    assert request_json(mocked.calls[0]) == {
+        "From": "me@example.com",
+        "MessageStream": "broadcast",
+        "TemplateAlias": "newsletter",
+        "TemplateModel": {"issue": 12},
+        "Messages": [
+            {"To": "a@example.com", "TemplateModel": {"name": "A"}},
+            {"To": "b@example.com"},
+        ],
+    }
+    assert response.id == "b-1"
+
+
+def test_send_bulk_with_template_by_id_gets_an_empty_model(
+    mocked: responses_lib.RequestsMock,
+) -> None:
+    mocked.add(responses_lib.POST, API + "/email/bulk", json={"ID": "b-2", "Status": "Accepted"})
+    content = {"sender": "me@example.com", "template_id": 7}
+    pystmark.send_bulk_with_template(content, ["a@example.com"], api_key=TOKEN)
+    body = request_json(mocked.calls[0])
+    assert (body["TemplateId"], body["TemplateModel"]) == (7, {})
+    assert "Subject" not in body and "TextBody" not in body
+
+
+def test_bulk_template_and_content_are_not_mixed(no_requests: responses_lib.RequestsMock) -> None:
+    template = {"sender": "me@example.com", "template_alias": "newsletter"}
+    content = {"sender": "me@example.com", "subject": "s", "text": "t"}
+    with pytest.raises(MessageError) as caught:
+        pystmark.send_bulk(template, ["a@example.com"], api_key=TOKEN)
+    assert caught.value.field == "template_id"
+    with pytest.raises(MessageError) as caught:
+        pystmark.send_bulk_with_template(content, ["a@example.com"], api_key=TOKEN)
+    assert caught.value.field == "template_id"
+    with pytest.raises(MessageError) as caught:
+        pystmark.send_bulk_with_template({**template, "text": "t"}, ["a@x.com"], api_key=TOKEN)
+    assert caught.value.field == "text"
+
+
 def test_bulk_recipients_must_be_a_list(no_requests: responses_lib.RequestsMock) -> None:
     content = {"sender": "me@example.com", "subject": "s", "text": "t"}
     for single in ("a@example.com", {"to": "a@example.com"}, Message(to="a@example.com")):

@@ -52,6 +52,15 @@ CALLS: list[tuple[str, str, str, Any, Callable[..., Any]]] = [
         ),
     ),
     (
+        "send_bulk_with_template",
+        "POST",
+        "/email/bulk",
+        BULK_ANSWER,
+        lambda **o: pystmark.send_bulk_with_template(
+            {"sender": "me@example.com", "template_alias": "news"}, ["a@example.com"], **o
+        ),
+    ),
+    (
         "get_bulk_status",
         "GET",
         "/email/bulk/x",
@@ -87,6 +96,15 @@ CALLS: list[tuple[str, str, str, Any, Callable[..., Any]]] = [
         BULK_ANSWER,
         lambda **o: pystmark.BulkSender(**o).send(
             {"sender": "me@example.com", "text": "x"}, ["a@example.com"]
+        ),
+    ),
+    (
+        "BulkTemplateSender",
+        "POST",
+        "/email/bulk",
+        BULK_ANSWER,
+        lambda **o: pystmark.BulkTemplateSender(**o).send(
+            {"sender": "me@example.com", "template_id": 7}, ["a@example.com"]
         ),
     ),
     (
