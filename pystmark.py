@@ -9384,8 +9384,9 @@ def _cli_message(args: Any) -> Message:
             fields[name] = ", ".join(values)
     if args.track_links is not None:
         fields["track_links"] = args.track_links
-    if args.text_file == "-" and args.html_file == "-":
-        raise _CliError("--text-file and --html-file cannot both read standard input")
+    readers = [args.text_file, args.html_file, args.model, args.eml, *(args.attach or ())]
+    if readers.count("-") > 1:
+        raise _CliError("only one of the files given can be - (standard input)")
     if args.text is not None or args.text_file is not None:
         fields["text"] = (
             args.text if args.text is not None else (_cli_read_text(args.text_file, "--text-file"))

@@ -387,7 +387,7 @@ def test_send_with_a_template(
         (["--text", "x", "--header", "X-Bad: a\rb"], {}, "send: headers"),
         ([], {}, "send: text: a message needs html or text"),
         (["--text", "x", "--text-file", "body.txt"], {}, "not allowed with argument"),
-        (["--text-file", "-", "--html-file", "-"], {}, "cannot both read standard input"),
+        (["--text-file", "-", "--html-file", "-"], {}, "only one of the files given can be -"),
         (["--text", "x", "--attach", "virus.exe"], {"virus.exe": "MZ"}, "refuses .exe"),
         (["--text", "x", "--eml", "missing.eml"], {}, "--eml: cannot read missing.eml"),
         (["--text", "x", "--eml", "empty.eml"], {"empty.eml": ""}, "no RFC 822 message"),
