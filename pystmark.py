@@ -3721,6 +3721,15 @@ class Interface:
     def test(self, value: bool) -> None:
         self.options["test"] = value
 
+    @property
+    def secure(self) -> bool:
+        """Always true unless set otherwise, which calls refuse (pystmark 0.5 attribute)."""
+        return self.options.get("secure", True) is not False
+
+    @secure.setter
+    def secure(self, value: bool) -> None:
+        self.options["secure"] = value
+
     def _call(
         self,
         endpoint: Endpoint,
@@ -10056,6 +10065,9 @@ def _cli_serve(argv: list[str], stderr: Any) -> int:
         return _EXIT_USAGE
     try:
         return int(serve_main(list(argv)))
+    except SystemExit as exit_request:  # its own --help and usage errors
+        code = exit_request.code
+        return code if isinstance(code, int) else _EXIT_USAGE if code else _EXIT_OK
     except KeyboardInterrupt:
         print("pystmark: interrupted", file=stderr)
         return _EXIT_INTERRUPTED

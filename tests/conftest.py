@@ -7,6 +7,7 @@ tests never depend on each other or on the machine they run on.
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -22,7 +23,13 @@ from hypothesis import settings as hypothesis_settings
 
 import pystmark
 import pystmark as _pystmark
+import pystmark_testing
 from tests import contract as _contract
+
+# pytest imports the pystmark plugin (pystmark_testing, through its pytest11
+# entry point) before pytest-cov starts measuring: run the module's code again,
+# now measured, so its coverage counts the definitions too.
+importlib.reload(pystmark_testing)
 
 API = pystmark.API_URL
 TOKEN = "server-token-3f9a1c"

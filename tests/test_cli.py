@@ -1519,7 +1519,8 @@ def test_project_metadata() -> None:
     assert [dep.split(">")[0] for dep in project["project"]["dependencies"]] == ["requests"]
     assert project["project"]["scripts"] == {"pystmark": "pystmark:main"}
     assert "test" in project["project"]["optional-dependencies"]
-    assert project["tool"]["setuptools"]["py-modules"] == ["pystmark"]
+    assert project["tool"]["setuptools"]["py-modules"] == ["pystmark", "pystmark_testing"]
+    assert project["project"]["entry-points"]["pytest11"] == {"pystmark": "pystmark_testing"}
     assert "--cov-fail-under=95" in project["tool"]["pytest"]["ini_options"]["addopts"]
     for name in ("setup.py", "README.rst", "LICENSE", "CHANGELOG.rst", "docs/index.rst"):
         assert (ROOT / name).is_file(), name
@@ -1817,3 +1818,10 @@ def test_reading_stdin_on_a_terminal_says_so(
     err = capsys.readouterr().err
     assert err == "pystmark: --text-file: reading standard input (end with Ctrl-D)\n"
     assert json.loads(postmark.requests[0].body)["TextBody"] == "typed text"
+
+
+def test_serve_runs_the_real_local_postmark_help(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("pystmark_testing")
+    assert pystmark.main(["serve", "--help"]) == 0
+    assert "usage: python -m pystmark serve" in capsys.readouterr().out
+    assert pystmark.main(["serve", "--no-such-option"]) == 2

@@ -54,6 +54,15 @@ def test_05_constants_with_todays_values() -> None:
     assert issubclass(pystmark.Bounces, pystmark.GetInterface)
 
 
+def test_interface_attributes_of_05() -> None:
+    sender = pystmark.Sender(api_key=TOKEN, test=True)
+    assert (sender.api_key, sender.test, sender.secure) == (TOKEN, True, True)
+    sender.secure = False
+    assert sender.secure is False
+    with pytest.raises(pystmark.ConfigurationError, match="TLS"):
+        sender.send(MESSAGE)
+
+
 def test_message_error_with_one_argument() -> None:
     error = MessageError("Bad message")
     assert str(error) == "Bad message"

@@ -22,7 +22,7 @@ import responses
 import vcr
 
 import pystmark
-from tests.conftest import API, MESSAGE, TOKEN, ok_result
+from tests.conftest import API, MESSAGE, TOKEN, LocalServer, ok_result
 
 URL = API + "/email"
 EXPECTED_BODY = {"From": "me@example.com", "To": "you@example.com", "Subject": "Hi"}
@@ -223,3 +223,26 @@ def test_imported_under_a_patch_never_takes_the_fast_path(
         monkeypatch.setattr(pystmark, "_FAST_PATH_ALLOWED", False)
         send()
     assert patched.call_count == 1
+
+
+def test_short_path_only_while_nothing_is_replaced(
+    local_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unpatched, requests skip Session.request; patched, they go through the patch."""
+    full_path: list[str] = []
+    original = pystmark._PooledSession.request
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        full_path.append("request")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pystmark._PooledSession, "request", counting)
+    pystmark.send(MESSAGE, api_key=TOKEN, base_url=local_server.url)
+    assert full_path == []  # the short path
+    real_send = requests.Session.send
+    with mock.patch.object(requests.Session, "send", autospec=True, side_effect=real_send) as spy:
+        pystmark.send(MESSAGE, api_key=TOKEN, base_url=local_server.url)
+    assert full_path == ["request"] and spy.call_count == 1
+    pystmark.send(MESSAGE, api_key=TOKEN, base_url=local_server.url)
+    assert full_path == ["request"]  # short again once the patch is gone
+    assert len(local_server.requests) == 3
