@@ -1825,3 +1825,19 @@ def test_serve_runs_the_real_local_postmark_help(capsys: pytest.CaptureFixture[s
     assert pystmark.main(["serve", "--help"]) == 0
     assert "usage: python -m pystmark serve" in capsys.readouterr().out
     assert pystmark.main(["serve", "--no-such-option"]) == 2
+
+
+def test_against_the_local_postmark(cli: Callable[..., Result], tmp_path: Path) -> None:
+    testing = pytest.importorskip("pystmark_testing")
+    with testing.LocalPostmark() as postmark:
+        connection = ["--base-url", postmark.url, "--server-token", postmark.server_token]
+        sent = cli(*SEND, "--subject", "Round trip", "--text", "Hello", *connection)
+        assert sent.code == 0, sent.err
+        found = cli("messages", "outbound", "--format", "jsonl", *connection)
+        assert found.code == 0, found.err
+        (message,) = found.json_lines()
+        assert message["subject"] == "Round trip"
+        details = cli("messages", "details", message["message_id"], "--format", "json", *connection)
+        assert json.loads(details.out)["text_body"] == "Hello"
+        wrong = cli("bounces", "list", "--server-token", "not-a-token", "--base-url", postmark.url)
+        assert wrong.code == 1 and "HTTP 401" in wrong.err
