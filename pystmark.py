@@ -85,6 +85,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import email.errors
+import email.message
 import email.utils
 import enum
 import hmac
@@ -237,6 +239,8 @@ __all__ = [
     "BulkSender",
     "BulkTemplateSender",
     "Options",
+    # integrations
+    "DjangoEmailBackend",
     # advanced API: bounces and webhooks
     "BounceGetter",
     "BounceType",
@@ -1442,11 +1446,24 @@ class Message:
         return merged.verify() if verify else merged
 
     @classmethod
+    def from_email_message(cls, message: email.message.Message) -> Message:
+        """Build a message from a standard-library email message.
+
+        Takes an :class:`email.message.EmailMessage` or the
+        :class:`email.message.Message` that ``email.message_from_*`` returns;
+        see "The standard library's email" in the docs for what goes where. A
+        part Postmark cannot carry raises :class:`MessageError` naming it.
+        """
+        return _from_email_message(cls, message)
+
+    @classmethod
     def _coerce(cls, message: MessageLike | None) -> Message:
         if message is None:
             return cls()
         if isinstance(message, Message):
             return message
+        if isinstance(message, email.message.Message):
+            return cls.from_email_message(message)
         return cls.from_dict(message)
 
     def add_header(self, name: str, value: str) -> None:
@@ -1701,8 +1718,9 @@ _PAYLOAD_CONVERTERS: dict[str, Callable[[Any, Callable[[Attachment], Any]], Any]
     "track_links": lambda value, _: TrackLinks(value).value,
 }
 
-#: A :class:`Message` or a dict that :meth:`Message.from_dict` accepts.
-MessageLike = Message | Mapping[str, Any]
+#: A :class:`Message`, a dict that :meth:`Message.from_dict` accepts, or a
+#: standard-library email message (see :meth:`Message.from_email_message`).
+MessageLike = Message | Mapping[str, Any] | email.message.Message
 
 
 def _header_pairs(headers: HeadersLike | None) -> Iterator[tuple[str, str]]:
@@ -2166,7 +2184,17 @@ class EmailAddress(Record):
     mailbox_hash = _field("MailboxHash", _as_str)
 
     def __str__(self) -> str:
-        return email.utils.formataddr((self.name, self.email)) if self.name else self.email
+        if not self.name:
+            return self.email
+        try:
+            return email.utils.formataddr((self.name, self.email))
+        except UnicodeEncodeError:  # an internationalised address: formataddr takes ASCII only
+            from email.headerregistry import Address
+
+            try:
+                return str(Address(self.name, addr_spec=self.email))
+            except (ValueError, IndexError, TypeError, email.errors.HeaderParseError):
+                return f"{self.name} <{self.email}>"
 
 
 class MessageAttachment(Record):
@@ -6389,6 +6417,563 @@ def bypass_inbound_message(message_id: str, **options: Unpack[Options]) -> Inbou
     return _default(InboundMessageGetter).bypass(message_id, **options)
 
 
+# ---- Standard-library email: email.message.Message to Message -------------
+#
+# One path reads every standard-library message: email.message.EmailMessage
+# (the modern API), email.message.Message (what email.message_from_* returns
+# under the default compat32 policy) and the MIME parts a Django message
+# attaches. Headers become fields where Postmark has one, the MIME tree
+# becomes TextBody, HtmlBody and Attachments, and anything Postmark cannot
+# carry is refused with a MessageError that names it.
+
+#: Address headers -> Message attribute.
+_EMAIL_ADDRESS_FIELDS = {
+    "from": "sender",
+    "to": "to",
+    "cc": "cc",
+    "bcc": "bcc",
+    "reply-to": "reply_to",
+}
+
+#: Headers Postmark writes itself when it sends: the MIME structure it builds,
+#: the date, and the trace headers of mail in transit (a copied DKIM signature
+#: would be wrong for the new message). They are not copied into Headers.
+_EMAIL_SKIPPED_HEADERS = frozenset(
+    {"mime-version", "content-type", "content-transfer-encoding", "content-disposition"}
+    | {"content-id", "content-description", "date", "received", "return-path"}
+    | {"dkim-signature", "domainkey-signature", "arc-seal", "arc-message-signature"}
+    | {"arc-authentication-results", "authentication-results", "received-spf"}
+    | {"delivered-to", "x-pm-message-id"}
+)
+
+#: Postmark's SMTP headers (postmarkapp.com/developer/user-guide/send-email-with-smtp)
+#: -> the Message attribute the API takes instead. X-PM-Metadata-<key> adds a
+#: metadata entry.
+_POSTMARK_SMTP_HEADERS = {
+    "x-pm-tag": "tag",
+    "x-pm-message-stream": "message_stream",
+    "x-pm-trackopens": "track_opens",
+    "x-pm-tracklinks": "track_links",
+}
+_POSTMARK_METADATA_HEADER = "x-pm-metadata-"
+
+#: The multipart kinds whose structure Postmark rebuilds from its own fields.
+_CARRIED_MULTIPARTS = frozenset({"mixed", "alternative", "related"})
+
+
+def _from_email_message(cls: type[Message], source: email.message.Message) -> Message:
+    """The :class:`Message` for a standard-library message (see ``from_email_message``)."""
+    if not isinstance(source, email.message.Message):
+        raise MessageError(
+            "message", f"expected an email.message.Message, not {type(source).__name__}"
+        )
+    message = cls()
+    _apply_email_headers(message, source.items())
+    parts = _EmailParts()
+    parts.read(source, "0")
+    message.text, message.html, message.attachments = parts.text, parts.html, parts.attachments
+    return message
+
+
+def _apply_email_headers(message: Message, headers: Iterable[tuple[str, Any]]) -> None:
+    """Set ``message``'s fields from email headers (name, value) in order."""
+    addresses: dict[str, list[str]] = {}
+    for name, value in headers:
+        key = str(name).lower()
+        field = _EMAIL_ADDRESS_FIELDS.get(key)
+        if field is not None:
+            addresses.setdefault(field, []).extend(_header_addresses(field, name, value))
+        elif key in _EMAIL_SKIPPED_HEADERS:
+            continue
+        elif key == "subject":
+            message.subject = _header_text(value)
+        elif key in _POSTMARK_SMTP_HEADERS or key.startswith(_POSTMARK_METADATA_HEADER):
+            _apply_postmark_header(message, key, _header_text(value))
+        else:
+            message.add_header(str(name), _header_text(value))
+    for field, found in addresses.items():
+        if field == "sender" and len(found) > 1:
+            raise MessageError("sender", "Postmark takes one From address")
+        if field in ("sender", "reply_to"):
+            setattr(message, field, ", ".join(found) if found else None)
+        else:
+            setattr(message, field, found or None)
+
+
+def _apply_postmark_header(message: Message, key: str, value: str) -> None:
+    """Set the field one of Postmark's X-PM-* SMTP headers stands for."""
+    if key.startswith(_POSTMARK_METADATA_HEADER):
+        message.metadata[key[len(_POSTMARK_METADATA_HEADER) :]] = value
+        return
+    field = _POSTMARK_SMTP_HEADERS[key]
+    if field == "track_opens":
+        flag = value.strip().lower()
+        if flag not in ("true", "false"):
+            raise MessageError("track_opens", f"X-PM-TrackOpens must be true or false: {value!r}")
+        setattr(message, field, flag == "true")
+    else:
+        setattr(message, field, value.strip())
+
+
+def _parsed_header(name: str, value: Any) -> Any:
+    """``value`` parsed by the modern email API as header ``name`` (unfolded)."""
+    import email.policy  # lazy: only the email conversions need it
+
+    text = re.sub(r"\r?\n(?=[ \t])", "", str(value))  # RFC 5322 unfolding
+    return email.policy.default.header_factory(name, text)
+
+
+def _header_text(value: Any) -> str:
+    """A header's text, RFC 2047 encoded words decoded, read as unstructured text."""
+    return str(_parsed_header("X-Unstructured", value))
+
+
+def _header_addresses(field: str, name: Any, value: Any) -> list[str]:
+    """The addresses of an address header, formatted for Postmark."""
+    try:
+        header = _parsed_header(str(name), value)
+        addresses = list(header.addresses)
+    except (ValueError, IndexError, TypeError, AttributeError, email.errors.HeaderParseError):
+        addresses = None
+    if addresses is None or any(not item.username or not item.domain for item in addresses):
+        raise MessageError(field, f"cannot read the addresses in {str(value)!r}")
+    return [str(item) for item in addresses]
+
+
+class _EmailParts:
+    """The bodies and attachments found in a MIME tree."""
+
+    __slots__ = ("attachments", "html", "text")
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.html: str | None = None
+        self.attachments: list[Attachment] = []
+
+    def read(self, part: email.message.Message, path: str) -> None:
+        """Read ``part`` and its children; ``path`` names it in errors (``0.1.2``)."""
+        content_type = part.get_content_type()
+        if part.get_content_maintype() == "multipart":
+            subtype = part.get_content_subtype()
+            if subtype not in _CARRIED_MULTIPARTS:
+                raise MessageError(
+                    _part_field(part, path),
+                    f"Postmark cannot carry a {content_type} part: it builds the MIME "
+                    "structure itself from a text body, an HTML body and attachments",
+                )
+            for index, child in enumerate(cast("list[email.message.Message]", part.get_payload())):
+                self.read(child, f"{path}.{index}")
+            return
+        if (
+            content_type in ("text/plain", "text/html")
+            and part.get_content_disposition() != "attachment"
+            and part.get_filename() is None
+        ):
+            field = "text" if content_type == "text/plain" else "html"
+            if getattr(self, field) is not None:
+                raise MessageError(
+                    _part_field(part, path),
+                    f"a second {content_type} body; Postmark carries one text and one HTML body",
+                )
+            setattr(self, field, _part_text(part, path))
+            return
+        self.attachments.append(_part_attachment(part, path, len(self.attachments)))
+
+
+def _part_field(part: email.message.Message, path: str) -> str:
+    """How errors name a MIME part: its position, type and file name."""
+    name = part.get_filename()
+    return f"part {path} ({part.get_content_type()}{f', {name!r}' if name else ''})"
+
+
+def _part_text(part: email.message.Message, path: str) -> str:
+    """The decoded text of a text/* part."""
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        raise MessageError(_part_field(part, path), "a text part without text")
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding in ("", "7bit", "8bit", "binary"):
+        # Already text: get_payload() decodes 8-bit bytes by the part's charset,
+        # and decoding it as bytes instead would mangle characters beyond Latin-1.
+        return payload
+    data = cast(bytes, part.get_payload(decode=True))
+    charset = part.get_content_charset() or "utf-8"
+    if charset in ("us-ascii", "ascii"):
+        charset = "utf-8"  # a superset: mislabelled 8-bit text still reads
+    try:
+        return data.decode(charset, "replace")
+    except LookupError:
+        raise MessageError(_part_field(part, path), f"unknown charset {charset!r}") from None
+
+
+def _part_attachment(part: email.message.Message, path: str, position: int) -> Attachment:
+    """An :class:`Attachment` from a leaf MIME part (inline when it has a Content-ID)."""
+    content_type = part.get_content_type()
+    field = _part_field(part, path)
+    if part.get_content_maintype() == "multipart":
+        raise MessageError(field, "Postmark cannot carry a multipart attachment")
+    if content_type in ("message/rfc822", "message/global"):
+        data = cast(email.message.Message, part.get_payload(0)).as_bytes()
+    elif part.get_content_maintype() == "message":
+        raise MessageError(field, f"Postmark cannot carry a {content_type} part")
+    else:
+        decoded = part.get_payload(decode=True)
+        if not isinstance(decoded, bytes):
+            raise MessageError(field, "a part without content")
+        data = decoded
+    content_id = str(part.get("Content-ID", "")).strip().strip("<>") or None
+    name = _part_filename(part) or _attachment_name(content_type, content_id, position)
+    return Attachment(name, data, content_type, content_id)
+
+
+def _part_filename(part: email.message.Message) -> str | None:
+    """The part's file name, RFC 2231 and RFC 2047 encodings decoded."""
+    name = part.get_filename()
+    if name and "=?" in name:
+        name = _header_text(name)
+    return name or None
+
+
+def _attachment_name(content_type: str, content_id: str | None, position: int) -> str:
+    """A file name for a part that has none (Postmark requires one)."""
+    import mimetypes  # lazy: rarely needed, and slow to import
+
+    stem = content_id.split("@", 1)[0] if content_id else f"attachment-{position + 1}"
+    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._") or f"attachment-{position + 1}"
+    extension = mimetypes.guess_extension(content_type) or ""
+    if extension[1:].lower() in FORBIDDEN_EXTENSIONS or stem.lower().endswith(extension):
+        extension = ""
+    return stem + extension
+
+
+# ---- Django email backend ---------------------------------------------------
+#
+# EMAIL_BACKEND = "pystmark.DjangoEmailBackend". Django is imported only when
+# the backend is made (for its settings), never by ``import pystmark``; the
+# backend implements Django's backend interface (the methods of
+# django.core.mail.backends.base.BaseEmailBackend) without subclassing it.
+
+#: Keys of the ``POSTMARK`` setting -> the pystmark option they set.
+_DJANGO_OPTION_KEYS = {
+    "TOKEN": "api_key",
+    "TEST_MODE": "test",
+    "BASE_URL": "base_url",
+    "TIMEOUT": "timeout",
+    "DEADLINE": "deadline",
+    "MAX_RETRIES": "max_retries",
+}
+#: Keys of the ``POSTMARK`` setting -> the field they set on every message.
+_DJANGO_DEFAULT_KEYS = {
+    "MESSAGE_STREAM": "message_stream",
+    "TRACK_OPENS": "track_opens",
+    "TRACK_LINKS": "track_links",
+}
+#: Postmark features read from attributes of a Django message (as Message fields).
+_DJANGO_MESSAGE_ATTRIBUTES = (
+    "tag",
+    "metadata",
+    "message_stream",
+    "track_opens",
+    "track_links",
+    "template_id",
+    "template_alias",
+    "template_model",
+    "inline_css",
+)
+#: The alternatives a Django message may add to its body -> the Message field.
+_DJANGO_ALTERNATIVES = {"text/html": "html", "text/plain": "text"}
+#: Attributes other Django email backends read, which this one cannot carry.
+_DJANGO_UNSUPPORTED_ATTRIBUTES = {
+    "tags": "Postmark takes one tag: set `tag`",
+    "track_clicks": "set `track_links` to a TrackLinks mode",
+    "send_at": "Postmark's email API cannot schedule a message",
+    "merge_data": "send one message per recipient, each with its `template_model`",
+    "merge_global_data": "set `template_model`",
+    "merge_metadata": "send one message per recipient, each with its `metadata`",
+    "merge_headers": "send one message per recipient, each with its `extra_headers`",
+    "esp_extra": "pystmark has no raw payload hook; set the Postmark attributes",
+    "envelope_sender": "Postmark sets the envelope sender from the domain's Return-Path",
+}
+
+
+class DjangoEmailBackend:
+    """A Django email backend that sends through Postmark's batch endpoint.
+
+    ``EMAIL_BACKEND = "pystmark.DjangoEmailBackend"``. Settings come from
+    ``POSTMARK_SERVER_TOKEN`` or ``POSTMARK = {"TOKEN": ..., ...}``; keyword
+    arguments of ``django.core.mail.get_connection`` win over them:
+    ``api_key`` and the other :class:`Options`, and ``message_stream``,
+    ``track_opens`` and ``track_links`` as defaults for every message.
+    Postmark features are read from attributes of each message (``tag``,
+    ``metadata``, ``message_stream``, ``track_opens``, ``track_links``,
+    ``template_id`` or ``template_alias`` with ``template_model``,
+    ``inline_css``); after a send each message carries ``postmark_result``
+    (a :class:`SendResult`), ``postmark_message_id`` and
+    ``postmark_error_code``. One ``requests`` session per backend instance,
+    kept between :meth:`open` and :meth:`close`. Django itself is imported
+    only when a backend is made.
+    """
+
+    def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
+        from django.conf import settings
+
+        #: Django's flag: report failures by the return value, not by raising.
+        self.fail_silently = fail_silently
+        options, defaults = _django_settings(settings)
+        for name in ("username", "password"):  # what send_mail() passes for SMTP
+            if kwargs.pop(name, None) is not None:
+                raise ConfigurationError(
+                    f"{name}: the Postmark backend authenticates with a server token "
+                    "(api_key=..., POSTMARK_SERVER_TOKEN or POSTMARK['TOKEN'])"
+                )
+        for name in _DJANGO_DEFAULT_KEYS.values():
+            value = kwargs.pop(name, None)
+            if value is not None:
+                defaults[name] = value
+        try:
+            _check_options(kwargs)
+        except TypeError as error:
+            raise ConfigurationError(f"get_connection(): {error}") from None
+        options.update((name, value) for name, value in kwargs.items() if value is not None)
+        _Settings(options, {})  # bad settings fail here, before any message
+        #: The pystmark options every request uses (the token masked in ``repr``).
+        self.options: dict[str, Any] = options
+        #: Fields set on every message unless the message sets them.
+        self.defaults = Message(**defaults)
+        self._session: requests.Session | None = None
+
+    def open(self) -> bool:
+        """Open the backend's session; True if this call opened it (Django's contract)."""
+        if self._session is not None:
+            return False
+        given = self.options.get("session")
+        self._session = given if given is not None else _PooledSession()
+        return True
+
+    def close(self) -> None:
+        """Close the backend's session (a ``session`` you gave is left open)."""
+        session, self._session = self._session, None
+        if session is not None and self.options.get("session") is None:
+            session.close()
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def send_messages(self, email_messages: Sequence[Any]) -> int:
+        """Send Django messages, 500 per request; return how many Postmark accepted.
+
+        Every message is converted and validated before the first request.
+        Messages without recipients are skipped, as Django's SMTP backend
+        skips them. Without ``fail_silently`` a failure raises pystmark's typed
+        error once the requests that can be made are made: an invalid message
+        raises :class:`MessageError` before any I/O, a refused message its
+        ErrorCode's error (:class:`BatchSendError` when several were sent). A
+        send whose outcome is unknown is never retried.
+        """
+        if not email_messages:
+            return 0
+        groups: dict[bool, list[tuple[Any, Message]]] = {False: [], True: []}
+        failures: list[PystmarkError] = []
+        for source in email_messages:
+            _record_django_result(source, None)
+            if not source.recipients():
+                continue
+            try:
+                message = _message_from_django(source)
+                template = message.template_id is not None or bool(message.template_alias)
+                message.merged_with(self.defaults).validate(template=template)
+            except PystmarkError as error:
+                if not self.fail_silently:
+                    raise
+                failures.append(error)
+                continue
+            groups[template].append((source, message))
+        sent = 0
+        opened = self.open()
+        try:
+            for template, group in groups.items():
+                if group:
+                    accepted, failure, answered = self._send_group(group, template)
+                    sent += accepted
+                    if failure is not None:
+                        failures.append(failure)
+                        if not answered:
+                            break  # the request failed: send nothing more
+        finally:
+            if opened:
+                self.close()
+        if failures:
+            if not self.fail_silently:
+                raise failures[0]
+            logger.warning(
+                "fail_silently: %d message(s) not sent; first: %s", len(failures), failures[0]
+            )
+        return sent
+
+    def _send_group(
+        self, group: list[tuple[Any, Message]], template: bool
+    ) -> tuple[int, PystmarkError | None, bool]:
+        """Send one batch; (accepted, first failure, whether Postmark answered each request)."""
+        sender_class = BatchTemplateSender if template else BatchSender
+        sender = sender_class(message=self.defaults, **{**self.options, "session": self._session})
+        failure: PystmarkError | None = None
+        answered = True
+        try:
+            results = sender.send([message for _, message in group]).results
+        except BatchSendError as error:
+            results, failure, answered = error.results, error, False
+        except PystmarkError as error:
+            results, failure, answered = [], error, False
+        for result in results:
+            _record_django_result(group[result.index][0], result)
+        refused = [result for result in results if not result.ok]
+        if failure is None and refused:
+            if len(group) == 1:
+                failure = refused[0].error
+            else:
+                failure = BatchSendError(
+                    f"{len(refused)} of {len(group)} messages were refused; first, message "
+                    f"{refused[0].index}: [ErrorCode {refused[0].error_code}] {refused[0].message}",
+                    results=results,
+                )
+        return sum(1 for result in results if result.ok), failure, answered
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in _mask(self.options).items())
+        return f"DjangoEmailBackend(fail_silently={self.fail_silently!r}, {shown})"
+
+
+def _django_settings(settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The pystmark options and default message fields in Django's settings."""
+    config = getattr(settings, "POSTMARK", None) or {}
+    if not isinstance(config, Mapping):
+        raise ConfigurationError("settings.POSTMARK must be a dict")
+    unknown = set(config) - set(_DJANGO_OPTION_KEYS) - set(_DJANGO_DEFAULT_KEYS)
+    if unknown:
+        known = ", ".join([*_DJANGO_OPTION_KEYS, *_DJANGO_DEFAULT_KEYS])
+        raise ConfigurationError(f"settings.POSTMARK: unknown key(s) {sorted(unknown)}; {known}")
+    token = getattr(settings, "POSTMARK_SERVER_TOKEN", None)
+    if token and config.get("TOKEN") and token != config["TOKEN"]:
+        raise ConfigurationError(
+            "POSTMARK_SERVER_TOKEN and POSTMARK['TOKEN'] are both set, to different tokens"
+        )
+    options = {
+        name: config[key]
+        for key, name in _DJANGO_OPTION_KEYS.items()
+        if config.get(key) is not None
+    }
+    if token and "api_key" not in options:
+        options["api_key"] = token
+    defaults = {
+        name: config[key]
+        for key, name in _DJANGO_DEFAULT_KEYS.items()
+        if config.get(key) is not None
+    }
+    return options, defaults
+
+
+def _record_django_result(source: Any, result: SendResult | None) -> None:
+    """Store Postmark's answer on a Django message, for the app to keep."""
+    source.postmark_result = result
+    source.postmark_message_id = (result.message_id or None) if result is not None else None
+    source.postmark_error_code = result.error_code if result is not None else None
+
+
+def _message_from_django(source: Any) -> Message:
+    """The :class:`Message` for a Django ``EmailMessage`` or ``EmailMultiAlternatives``."""
+    from django.conf import settings
+
+    for name, hint in _DJANGO_UNSUPPORTED_ATTRIBUTES.items():
+        if getattr(source, name, None) not in (None, [], {}, ()):
+            raise MessageError(name, f"the Postmark backend cannot carry this: {hint}")
+    subtype = getattr(source, "content_subtype", "plain")
+    if subtype not in ("plain", "html"):
+        raise MessageError("content_subtype", f"Postmark carries plain or html, not {subtype!r}")
+    message = Message(
+        sender=str(source.from_email) if source.from_email else None,
+        to=[str(address) for address in source.to] or None,
+        cc=[str(address) for address in source.cc] or None,
+        bcc=[str(address) for address in source.bcc] or None,
+        reply_to=", ".join(str(address) for address in getattr(source, "reply_to", ())) or None,
+        subject=str(source.subject) if source.subject else None,
+    )
+    body = str(source.body) if source.body else None
+    if subtype == "html":
+        message.html = body
+    else:
+        message.text = body
+    for index, (content, mimetype) in enumerate(getattr(source, "alternatives", None) or ()):
+        field = _DJANGO_ALTERNATIVES.get(str(mimetype).split(";")[0].strip().lower())
+        if field is None or getattr(message, field) is not None:
+            raise MessageError(
+                f"alternatives[{index}]",
+                f"a {mimetype} alternative: Postmark carries one text and one HTML body",
+            )
+        setattr(message, field, content.decode() if isinstance(content, bytes) else str(content))
+    charset = getattr(source, "encoding", None) or settings.DEFAULT_CHARSET
+    message.attachments = [
+        _django_attachment(item, index, charset) for index, item in enumerate(source.attachments)
+    ]
+    _apply_django_headers(message, source.extra_headers)
+    for name in _DJANGO_MESSAGE_ATTRIBUTES:
+        value = getattr(source, name, None)
+        if value is not None:
+            setattr(message, name, dict(value) if name == "metadata" else value)
+    return message
+
+
+def _django_attachment(item: Any, index: int, charset: str) -> Attachment:
+    """An :class:`Attachment` from one of a Django message's attachments."""
+    if isinstance(item, email.message.Message):  # MIMEBase, or Django 6's MIMEPart
+        return _part_attachment(item, f"attachments[{index}]", index)
+    filename, content, mimetype = item
+    if isinstance(content, email.message.Message):
+        data = content.as_bytes()
+    elif callable(getattr(content, "message", None)):  # a Django message, as message/rfc822
+        data = content.message().as_bytes()
+    elif isinstance(content, str):
+        data = content.encode(charset)
+    else:
+        data = bytes(content)
+    name = filename or _attachment_name(mimetype or "application/octet-stream", None, index)
+    return Attachment(name, data, mimetype or None)
+
+
+def _apply_django_headers(message: Message, extra_headers: Mapping[str, Any] | None) -> None:
+    """Apply a Django message's ``extra_headers`` (read as email headers are)."""
+    if not extra_headers:
+        return
+    found = Message()
+    _apply_email_headers(found, extra_headers.items())
+    for field in ("to", "cc", "bcc"):
+        shown = getattr(found, field)
+        if shown is not None and _address_set(shown) != _address_set(getattr(message, field)):
+            raise MessageError(
+                "extra_headers",
+                f"a {field.title()} header that differs from the message's {field}: Postmark "
+                "sends to the addresses it shows",
+            )
+    for field in ("sender", "reply_to", "subject", "tag", "message_stream"):
+        value = getattr(found, field)
+        if value is not None:
+            setattr(message, field, value)
+    for field in ("track_opens", "track_links"):
+        if getattr(found, field) is not None:
+            setattr(message, field, getattr(found, field))
+    message.metadata.update(found.metadata)
+    message.headers.extend(found.headers)
+
+
+def _address_set(value: Addresses | None) -> set[str]:
+    """The addresses of a recipient field, lower-cased, display names removed."""
+    text = _address_text(value) or ""
+    return {address.lower() for _, address in email.utils.getaddresses([text]) if address}
+
+
 # ---- Templates -------------------------------------------------------------
 
 
@@ -9435,51 +10020,15 @@ def _cli_message(args: Any) -> Message:
     return message
 
 
-# Marked for replacement: Message.from_email_message (issue 14) will build a
-# Message from an email.message.Message; until it lands, the command line
-# maps the parsed message's parts itself.
 def _cli_message_from_eml(raw: bytes) -> Message:
-    """A :class:`Message` from raw RFC 822 bytes (headers, bodies, attachments)."""
+    """A :class:`Message` from raw RFC 822 bytes, by :meth:`Message.from_email_message`."""
     import email.policy
     from email.parser import BytesParser
 
     parsed = BytesParser(policy=email.policy.default).parsebytes(raw)
     if not parsed.keys():
         raise _CliError("--eml: the file holds no RFC 822 message (no headers found)")
-    fields: dict[str, Any] = {}
-    for header, name in (
-        ("From", "sender"),
-        ("To", "to"),
-        ("Cc", "cc"),
-        ("Bcc", "bcc"),
-        ("Reply-To", "reply_to"),
-        ("Subject", "subject"),
-    ):
-        value = parsed.get(header)
-        if value is not None:
-            fields[name] = " ".join(str(value).split())
-    message = Message(**fields)
-    for part_type, name in (("plain", "text"), ("html", "html")):
-        body = parsed.get_body(preferencelist=(part_type,))
-        if body is not None:
-            setattr(message, name, cast(Any, body).get_content())
-    own = {"from", "to", "cc", "bcc", "reply-to", "subject", "date", "message-id"}
-    for header, value in parsed.items():
-        lowered = header.lower()
-        if lowered in own or lowered.startswith("content-") or lowered == "mime-version":
-            continue
-        message.add_header(header, " ".join(str(value).split()))
-    for part in parsed.iter_attachments():
-        payload = cast(Any, part).get_content()
-        data = payload if isinstance(payload, bytes) else str(payload).encode("utf-8")
-        content_id = part.get("Content-ID")
-        message.attach_binary(
-            data,
-            part.get_filename() or "attachment",
-            part.get_content_type(),
-            str(content_id).strip("<> ") if content_id else None,
-        )
-    return message
+    return Message.from_email_message(parsed)
 
 
 def _cli_send_batch(run: _CliRun) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from collections.abc import Iterator as _Iterator
@@ -55,6 +56,26 @@ def clean_pystmark(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     pystmark.close()
     yield
     pystmark.close()
+
+
+@pytest.fixture
+def ctrl_c() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt in this test, however pytest was started.
+
+    A process started in the background by a non-interactive shell inherits
+    SIGINT as ignored, and Python then leaves it ignored: a simulated Ctrl-C
+    would do nothing and a test of it would hang.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def sigint_at_default() -> None:
+    """For ``subprocess.Popen(preexec_fn=...)``: the child starts with SIGINT at its default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture

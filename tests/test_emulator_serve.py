@@ -16,8 +16,10 @@ import pytest
 import pystmark
 import pystmark_testing
 from pystmark_testing import LocalPostmark
+from tests.conftest import sigint_at_default
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_serve_main_prints_url_and_tokens_and_stops_on_ctrl_c(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,6 +77,7 @@ def test_python_m_pystmark_testing_serve_runs_in_the_foreground() -> None:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=sigint_at_default,
     )
     try:
         assert process.stdout is not None
