@@ -89,6 +89,7 @@ import email.errors
 import email.message
 import email.utils
 import enum
+import functools
 import hmac
 import http.client
 import io
@@ -836,7 +837,7 @@ _REQUEST_ARG_NAMES = frozenset({
     "proxies", "verify", "cert", "headers", "cookies", "hooks",
 })
 # fmt: on
-_OPTION_NAMES = _SETTING_NAMES | _REQUEST_ARG_NAMES
+_OPTION_NAMES: frozenset[str] = _SETTING_NAMES | _REQUEST_ARG_NAMES
 
 _configured: dict[str, Any] = {}
 
@@ -1538,6 +1539,9 @@ class Message:
             value = getattr(self, field)
             if value is not None:
                 _check_line(field, value)
+        if self.sender:  # None only where allowed (require_sender=False)
+            _check_addresses("sender", self.sender, single=True)
+        _check_addresses("reply_to", self.reply_to)
         if self.tag is not None and len(self.tag) > MAX_TAG_LENGTH:
             raise MessageError("tag", f"longer than {MAX_TAG_LENGTH} characters")
         self._check_headers_and_metadata()
@@ -1584,7 +1588,7 @@ class Message:
     def _check_recipients(self, require_recipient: bool) -> None:
         total = 0
         for field in ("to", "cc", "bcc"):
-            count = _count_addresses(field, getattr(self, "_" + field))
+            count = _check_addresses(field, getattr(self, "_" + field))
             if count > MAX_RECIPIENTS:
                 raise MessageError(field, f"{count} recipients; Postmark takes {MAX_RECIPIENTS}")
             total += count
@@ -1747,7 +1751,14 @@ def _address_text(value: Addresses | None) -> str | None:
     return cast("str | None", value)
 
 
-def _count_addresses(field: str, value: Addresses | None) -> int:
+def _check_addresses(field: str, value: Addresses | None, *, single: bool = False) -> int:
+    """Check a From, To, Cc, Bcc or Reply-To value; return how many addresses it holds.
+
+    ``value`` is a string (addresses separated by commas) or a list of them.
+    Every address must parse as one (``user@host``, ``"Quoted local"@host``,
+    ``Name <user@bücher.de>``...); anything else is a :class:`MessageError`
+    naming ``field``. ``single``: exactly one address (From).
+    """
     if value is None:
         return 0
     if isinstance(value, str):
@@ -1759,12 +1770,144 @@ def _count_addresses(field: str, value: Addresses | None) -> int:
     for item in items:
         _check_line(field, item)
     if all(_SIMPLE_ADDRESS.match(item) for item in items):
-        return len(items)  # plain user@host addresses: nothing for the parser to find
-    return sum(1 for _, address in email.utils.getaddresses(items) if address)
+        count = len(items)  # plain user@host addresses: the common case, checked quickly
+    else:
+        count = 0
+        for index, item in enumerate(items, start=1):
+            parsed = _parse_addresses(item)
+            if isinstance(parsed, str):
+                raise MessageError(field, parsed)
+            count += parsed
+            if count > MAX_RECIPIENTS and index < len(items):  # stop early, parse no more
+                raise MessageError(
+                    field, f"over {MAX_RECIPIENTS} recipients; Postmark takes {MAX_RECIPIENTS}"
+                )
+    if single and count != 1:
+        raise MessageError(field, f"must be one address, not {count}")
+    return count
 
 
-# One bare address: no display name, quoting, comments, groups or separators.
-_SIMPLE_ADDRESS = re.compile(r"[^\s,;:\"<>()\[\]\\@]+@[^\s,;:\"<>()\[\]\\@]+\Z")
+def _parse_addresses(text: str) -> int | str:
+    """How many addresses ``text`` holds, or what is wrong with it."""
+    if len(text) > MAX_RECIPIENTS * (_MAX_ADDRESS_TEXT + 2):
+        return f"longer than {MAX_RECIPIENTS} addresses can be: {text[:80]!r}"
+    if re.search(_CONTROL_CHARACTER, text):
+        return f"not an address: {text[:80]!r} (control characters)"
+    parts = text.split(",")
+    if all(re.match(_NAMED_ADDRESS, part) for part in parts):
+        return len(parts)  # "Name <user@host>" or user@host, no quoting: no parser needed
+    # The parser takes time quadratic in its input: it gets one address at a time.
+    parts = _split_address_list(text)
+    if len(parts) > MAX_RECIPIENTS:
+        return f"{len(parts)} recipients; Postmark takes {MAX_RECIPIENTS}"
+    count = 0
+    for part in parts:
+        if len(part) > _MAX_ADDRESS_TEXT:
+            return f"an address longer than {_MAX_ADDRESS_TEXT} characters: {part[:80]!r}"
+        parsed = _parse_address_list(part)
+        if isinstance(parsed, str):
+            return parsed
+        count += parsed
+    return count
+
+
+def _split_address_list(text: str) -> list[str]:
+    """Split at the commas between addresses (not those in quotes, comments or <...>)."""
+    parts, start, comment_depth, quoted, escaped, in_angle = [], 0, 0, False, False, False
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\" and (quoted or comment_depth):
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif comment_depth:
+            comment_depth += {"(": 1, ")": -1}.get(char, 0)
+        elif char == '"':
+            quoted = True
+        elif char == "(":
+            comment_depth = 1
+        elif char in "<>":
+            in_angle = char == "<"
+        elif char == "," and not in_angle:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return parts
+
+
+@functools.lru_cache(maxsize=256)  # a batch often repeats the same From and Reply-To
+def _parse_address_list(text: str) -> int | str:
+    """:func:`_parse_addresses` by the standard library's RFC 5322 parser (one address)."""
+    from email import errors, headerregistry  # lazy: a slow import, rarely needed
+
+    parsed: dict[str, Any] = {"defects": []}
+    try:
+        headerregistry.AddressHeader.parse(text, parsed)
+    except Exception:  # the parser fails on some malformed text (IndexError on "a@")
+        return f"not an address: {text[:80]!r}"
+    for defect in parsed["defects"]:
+        if isinstance(defect, errors.NonASCIILocalPartDefect):
+            return f"non-ASCII characters before the @ are not supported: {text[:80]!r}"
+        # Obsolete but harmless syntax passes, such as "Joe Q. Public <joe@example.com>".
+        if not isinstance(defect, errors.ObsoleteHeaderDefect):
+            reason = f" ({defect})" if str(defect) else ""
+            return f"not an address: {text[:80]!r}{reason}"
+    count = 0
+    for group in parsed["groups"]:
+        if group.display_name is not None:
+            return f"address groups are not supported: {text[:80]!r}"
+        for address in group.addresses:
+            problem = _address_problem(address.username, address.domain)
+            if problem:
+                return f"{problem}: {text[:80]!r}"
+            count += 1
+    return count
+
+
+def _address_problem(local: str, domain: str) -> str | None:
+    """What is wrong with the address ``local@domain`` (already parsed), if anything."""
+    if not local or not domain:
+        return "not an address"
+    if not local.isascii():
+        return "non-ASCII characters before the @ are not supported"
+    if len(local) > 64:  # RFC 5321
+        return "more than 64 characters before the @"
+    try:
+        # An internationalised domain must have an ASCII (punycode) form.
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "not a valid domain"
+    labels = re.split("[.\u3002\uff0e\uff61]", domain)  # the dots IDNA knows
+    if not re.match(_HOST_NAME, ascii_domain) or any(
+        label.startswith("-") or label.endswith("-") for label in labels
+    ):
+        return "not a valid domain"
+    return None
+
+
+#: The longest text taken as one address (display name, comments and all).
+_MAX_ADDRESS_TEXT = 512
+# The patterns of the slow path are compiled on first use (re caches them), not on import.
+_CONTROL_CHARACTER = r"[\x00-\x08\x0a-\x1f\x7f]"
+# A dot-atom (RFC 5322) before the @, a host name (RFC 5321, at most 253 characters) after.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = rf"(?=[A-Za-z0-9.-]{{1,253}}(?![A-Za-z0-9.-])){_LABEL}(?:\.{_LABEL})*"
+_ADDR_SPEC = rf"(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_HOST}"
+_HOST_NAME = rf"{_HOST}\Z"
+# One bare address of at most 64 characters (so within every length limit), without
+# display name, quoting, comments, separators or the "=" and "?" of encoded words:
+# the common case, tested on every message, so written for speed.
+_SIMPLE_ADDRESS = re.compile(
+    r"(?!.{65})[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*"
+    r"@[A-Za-z0-9]+(?:(?:\.|-+)[A-Za-z0-9]+)*\Z"
+)
+# That, or one after a display name of plain words (no quotes or comments).
+_WORD = r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f\s\ud800-\udfff])+"
+_NAMED_ADDRESS = (
+    rf"(?!.*=\?)[ \t]*(?:{_WORD}(?:[ \t.]+{_WORD})*[ \t]*<{_ADDR_SPEC}>|{_ADDR_SPEC})[ \t]*\Z"
+)
 
 
 #: The message fields a plain dict may hold to skip building a Message.
@@ -1784,8 +1927,9 @@ _BODY_KEYS = frozenset({"HtmlBody", "TextBody"})
 def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None:
     """Postmark's JSON object for a plain message dict that is certainly valid.
 
-    The common case, checked quickly: a dict of text fields only, a sender, one
-    bare address in each recipient field present, a body and no template. It
+    The common case, checked quickly: a dict of text fields only, one bare
+    address in From, Reply-To (if given) and each recipient field present, a
+    body and no template. It
     applies the same rules as :meth:`Message.validate`; anything it does not
     recognise as valid returns ``None`` and goes through :class:`Message`,
     which reports what is wrong.
@@ -1810,7 +1954,11 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
         or not isinstance(text, str)
         or not (html or text)
         or (len(html) + len(text)) * 4 > MAX_BODY_BYTES
-        or not payload.get("From")
+        or (
+            payload.get("From") not in _simple_senders
+            and not _is_simple_sender(payload.get("From", ""))
+        )
+        or ("ReplyTo" in payload and not _SIMPLE_ADDRESS.match(payload["ReplyTo"]))
         or len(payload.get("Tag", "")) > MAX_TAG_LENGTH
         # What _HEADER_UNSAFE refuses, tested without the regex (much cheaper here).
         or "\n" in line_text
@@ -1826,6 +1974,20 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
                 return None
             recipients += 1
     return payload if recipients else None
+
+
+def _is_simple_sender(address: str) -> bool:
+    """Whether ``address`` is a bare address; remembered in ``_simple_senders`` if so."""
+    if not _SIMPLE_ADDRESS.match(address):
+        return False
+    if len(_simple_senders) >= 64:
+        _simple_senders.clear()
+    _simple_senders.add(address)
+    return True
+
+
+#: Senders known to be bare addresses: the messages of a batch usually share one.
+_simple_senders: set[str] = set()
 
 
 def _encode_plain(payload: dict[str, str]) -> bytes:
@@ -2053,9 +2215,9 @@ class _Field(Generic[T]):
         raise AttributeError(f"{self.name} is read-only")
 
 
-def _field(key: str | tuple[str, ...], convert: Callable[[Any], T]) -> T:
-    """Declare a record attribute; typed as the converter's result."""
-    return cast(T, _Field(key, convert))
+def _field(key: str | tuple[str, ...], convert: Callable[[Any], T]) -> _Field[T]:
+    """Declare a record attribute; read on an instance, typed as the converter's result."""
+    return _Field(key, convert)
 
 
 class Record:

@@ -600,3 +600,23 @@ def test_a_failed_request_mid_batch_keeps_what_was_answered(server: LocalServer)
     assert all(message.postmark_error_code == 0 for message in messages[:500])
     assert messages[500].postmark_result is None
     assert mail.get_connection(fail_silently=True).send_messages(messages) == 500
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"from_email": "nobody", "to": ["a@example.com"]}, "sender"),
+        ({"to": ["a@"]}, "to"),
+        ({"to": ["a@example.com"], "cc": ["Name <a@example.com"]}, "cc"),
+        ({"to": ["a@example.com"], "bcc": ["a b@example.com"]}, "bcc"),
+        ({"to": ["a@example.com"], "reply_to": ["team: a@example.com;"]}, "reply_to"),
+    ],
+)
+def test_a_bad_address_is_refused_before_any_request(
+    server: LocalServer, kwargs: dict[str, Any], field: str
+) -> None:
+    message = mail.EmailMessage("Subject", "Body", **kwargs)
+    with pytest.raises(MessageError) as caught:
+        message.send()
+    assert caught.value.field.endswith(field), caught.value.field
+    assert server.requests == []

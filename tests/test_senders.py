@@ -349,8 +349,8 @@ def _partial_answer(request: Any) -> tuple[int, dict[str, str], str]:
                     "Inactive recipients are ones that have generated a hard bounce.",
                 }
             )
-        elif item["To"] == "bad":
-            results.append({"ErrorCode": 300, "Message": "Invalid 'To' address: 'bad'."})
+        elif item["To"] == "bad@example.invalid":  # well formed, but refused by Postmark
+            results.append({"ErrorCode": 300, "Message": "Invalid 'To' address."})
         else:
             results.append(ok_result(to=item["To"]))
     return 200, {}, json.dumps(results)
@@ -360,7 +360,7 @@ def test_partially_failed_batch_does_not_raise(mocked: responses_lib.RequestsMoc
     mocked.add_callback(responses_lib.POST, API + "/email/batch", callback=_partial_answer)
     messages = _messages(4)
     messages[1]["to"] = "inactive@example.com"
-    messages[3]["to"] = "bad"
+    messages[3]["to"] = "bad@example.invalid"
     response = pystmark.send_batch(messages, api_key=TOKEN)
     assert [result.index for result in response.failed] == [1, 3]
     assert [result.ok for result in response] == [True, False, True, False]

@@ -1,0 +1,13 @@
+"""A user's mistakes: each marked line must be reported, by each checker, with that code."""
+
+from __future__ import annotations
+
+import pystmark
+
+pystmark.send(42, api_key="token")  # expect: mypy=arg-type pyright=reportArgumentType
+response = pystmark.send({"sender": "me@example.com"}, api_key="token")
+message_id: str = response.mesage_id  # expect: mypy=attr-defined pyright=reportAttributeAccessIssue
+bounce = pystmark.get_bounces(api_key="token").bounces[0]
+address: str = bounce.emial  # expect: mypy=attr-defined pyright=reportAttributeAccessIssue
+pystmark.Message(sender=["me@example.com"])  # expect: mypy=arg-type pyright=reportArgumentType
+pystmark.get_bounces(count="10")  # expect: mypy=arg-type pyright=reportArgumentType
