@@ -10102,50 +10102,1842 @@ def get_data_removal(removal_id: int, **options: Unpack[Options]) -> DataRemoval
 
 
 # ---- Command line ----------------------------------------------------------
+#
+# ``pystmark ...`` (the console script) and ``python -m pystmark ...``; the
+# commands, options, output formats and exit codes are documented in
+# docs/cli.rst. Importing pystmark pays only for these definitions: the
+# command table, argparse, csv and the terminal code are built or imported
+# when ``main()`` runs. The command line uses only the public API above.
+
+#: Exit statuses of the command line.
+_EXIT_OK, _EXIT_ERROR, _EXIT_USAGE, _EXIT_PARTIAL, _EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: Seconds without progress after which the command line says what it waits for.
+_CLI_NOTICE_AFTER = 3.0
+#: Rows read before a table's column widths are fixed (later rows are cut to fit).
+_CLI_TABLE_SAMPLE = 50
+_CLI_CELL_WIDTH = 60
+
+
+class _CliError(Exception):
+    """A failure of the command line: one line for stderr, and the exit status."""
+
+    def __init__(self, message: str, code: int = _EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _CliRun:
+    """One run of the command line: its arguments, settings, output and notices.
+
+    A daemon thread prints one line on stderr when a request has been
+    waiting for ``_CLI_NOTICE_AFTER`` seconds; when stderr is a terminal and
+    stdout is not, a progress line (items, requests, rate) is redrawn on
+    stderr as items arrive.
+    """
+
+    def __init__(self, args: Any, stdout: Any, stderr: Any) -> None:
+        self.args = args
+        self.stdout = stdout
+        self.stderr = stderr
+        #: What is being done, for error messages ("bounces list").
+        self.doing: str = args.command_name
+        #: True while a send may be on its way to Postmark.
+        self.sending = False
+        self.items = 0
+        self.requests = 0
+        self.started = self.last = time.monotonic()
+        self._waiting_for = ""
+        self._announced = 0.0
+        self._drawn = 0.0
+        # Progress when the data goes elsewhere (a file, a pipe): on the same
+        # terminal the data itself shows it, and the two would interleave.
+        self._progress = not args.quiet and _cli_isatty(stderr) and not _cli_isatty(stdout)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- settings
+
+    def options(self, token: str = "server", *, sending: bool = False) -> dict[str, Any]:
+        """The library settings from the flags and the environment."""
+        args = self.args
+        options: dict[str, Any] = {}
+        if args.base_url is not None:
+            options["base_url"] = args.base_url
+        if args.timeout is not None:
+            options["timeout"] = args.timeout
+        if args.deadline is not None:
+            options["deadline"] = args.deadline
+        if args.max_retries is not None:
+            options["max_retries"] = args.max_retries
+        if token == "account":
+            options["account_api_key"] = _cli_token(
+                args.account_token, "--account-token", "POSTMARK_ACCOUNT_TOKEN"
+            )
+            if options["account_api_key"] is None:
+                raise _CliError(
+                    "no account token: pass --account-token or set POSTMARK_ACCOUNT_TOKEN"
+                )
+        else:
+            server_token = _cli_token(args.server_token, "--server-token", "POSTMARK_SERVER_TOKEN")
+            if args.test:
+                options["test"] = True
+            elif server_token is not None:
+                options["api_key"] = server_token
+            else:
+                raise _CliError(
+                    "no server token: pass --server-token or set POSTMARK_SERVER_TOKEN"
+                    + (" (or --test to use Postmark's test token)" if sending else "")
+                )
+        if self._progress:
+            options["hooks"] = {"response": [self._count_request]}
+        return options
+
+    # -- notices and progress
+
+    def notice(self, text: str) -> None:
+        """One line on stderr, unless ``--quiet`` (the progress line is cleared first)."""
+        if self.args.quiet:
+            return
+        self._clear_progress()
+        print(f"pystmark: {text}", file=self.stderr, flush=True)
+
+    def waiting(self, what: str) -> None:
+        """Say, if it takes long, that the next answer is awaited for ``what``."""
+        self._waiting_for = what
+        self.last = time.monotonic()
+        if self._thread is None and not self.args.quiet:
+            self._thread = threading.Thread(
+                target=self._watch, name="pystmark-cli-notice", daemon=True
+            )
+            self._thread.start()
+
+    def touch(self, count: int = 1) -> None:
+        """Record progress: ``count`` more items are done."""
+        self.items += count
+        now = self.last = time.monotonic()
+        if self._progress and now - self._drawn >= 0.2:
+            self._drawn = now
+            rate = self.items / max(now - self.started, 1e-9)
+            print(
+                f"\r{self.items:,} items, {self.requests:,} requests, {rate:,.0f}/s ",
+                end="",
+                file=self.stderr,
+                flush=True,
+            )
+
+    def _count_request(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        self.requests += 1
+        return response
+
+    def _clear_progress(self) -> None:
+        if self._progress and self._drawn:
+            print("\r\x1b[K", end="", file=self.stderr, flush=True)
+            self._drawn = 0.0
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            last = self.last
+            idle = time.monotonic() - last
+            if idle >= _CLI_NOTICE_AFTER and self._announced != last:
+                self._announced = last
+                timeout = self.args.timeout or DEFAULT_TIMEOUT
+                read = timeout[1] if isinstance(timeout, tuple) else timeout
+                deadline = self.args.deadline or DEFAULT_DEADLINE
+                done = f", {self.items:,} items so far" if self.items else ""
+                self.notice(
+                    f"still waiting for Postmark: {self._waiting_for} ({idle:.0f} s{done}; "
+                    f"read timeout {read:g} s, deadline {deadline:g} s per call)"
+                )
+            self._stop.wait(max(_CLI_NOTICE_AFTER - idle, 0.05))
+
+    def close(self) -> None:
+        """Stop the notice thread and clear the progress line."""
+        self._stop.set()
+        self._clear_progress()
+
+    # -- output
+
+    def output_format(self, default: str = "table") -> str:
+        """The ``--format`` asked for, or the command's default."""
+        chosen = getattr(self.args, "format", None)
+        return str(chosen or default)
+
+    def write_rows(
+        self, rows: Iterable[Any], columns: Sequence[str], *, default: str = "table"
+    ) -> int:
+        """Write records (or dicts) as a table, JSON, JSONL or CSV; return the count."""
+        from itertools import chain
+
+        fields = _cli_fields(self.args, columns)
+        out, form = self.stdout, self.output_format(default)
+        plain: Iterator[dict[str, Any]] = map(_cli_plain, rows)
+        first = next(plain, None)
+        if first is not None:
+            _cli_check_fields(self.args, fields, first)
+            plain = chain([first], plain)
+        count = 0
+        if form in ("json", "jsonl"):
+            # One encoder for the whole listing (json.dumps makes one per call).
+            encode = json.JSONEncoder(ensure_ascii=False, default=_cli_json_default).encode
+            separator = ",\n" if form == "json" else "\n"
+            if form == "json":
+                out.write("[\n")
+            for data in plain:
+                if getattr(self.args, "fields", None):
+                    data = {name: data.get(name) for name in fields}
+                out.write((separator if count and form == "json" else "") + encode(data))
+                if form == "jsonl":
+                    out.write("\n")
+                count += 1
+                self.touch()
+            if form == "json":
+                out.write("\n]\n" if count else "]\n")
+        elif form == "csv":
+            import csv
+
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(fields)
+            for data in plain:
+                writer.writerow([_cli_cell(data.get(name)) for name in fields])
+                count += 1
+                self.touch()
+        else:
+            count = _cli_table(self, plain, fields)
+        out.flush()
+        return count
+
+    def write_record(self, record: Any) -> None:
+        """Write one record: ``field  value`` lines, or one JSON object / CSV row."""
+        data = _cli_plain(record)
+        _cli_check_fields(self.args, _cli_fields(self.args, list(data)), data)
+        form = self.output_format()
+        if form == "table":
+            fields = _cli_fields(self.args, list(data))
+            width = max((len(name) for name in fields), default=0)
+            for name in fields:
+                self.stdout.write(f"{name.ljust(width)}  {_cli_cell(data.get(name), True)}\n")
+            self.stdout.flush()
+        elif form == "json":
+            self.stdout.write(_cli_json(data, indent=2) + "\n")
+            self.stdout.flush()
+        else:
+            self.write_rows([data], list(data))
+
+
+def _cli_isatty(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _cli_token(flag_value: str | None, flag: str, variable: str) -> str | None:
+    """The token from the flag, else the environment; empty or blank is an error."""
+    value, source = flag_value, flag
+    if value is None:
+        value, source = os.environ.get(variable), variable
+    if value is None:
+        return None
+    if not value.strip():
+        raise _CliError(f"{source} is empty (an empty token is never replaced by the test token)")
+    return value
+
+
+def _cli_plain(row: Any) -> dict[str, Any]:
+    if isinstance(row, Record):
+        return row.to_dict()
+    return dict(row)
+
+
+def _cli_json_default(value: Any) -> Any:
+    """JSON for what ``to_dict()`` leaves: timestamps, dates and value objects."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    slots = getattr(type(value), "__slots__", None)
+    if slots:  # the small value objects (WebhookTriggers ...): the attributes set
+        fields = {name: getattr(value, name) for name in slots}
+        return {name: item for name, item in fields.items() if item is not None}
+    return str(value)
+
+
+def _cli_json(data: Any, indent: int | None = None) -> str:
+    return json.dumps(data, ensure_ascii=False, default=_cli_json_default, indent=indent)
+
+
+def _cli_cell(value: Any, whole: bool = False) -> str:
+    """One value as table or CSV text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, list) and all(not isinstance(item, dict | list) for item in value):
+        return ", ".join(_cli_cell(item) for item in value)
+    if isinstance(value, dict | list) or getattr(type(value), "__slots__", None):
+        return _cli_json(value)
+    text = str(value)
+    return text if whole else " ".join(text.split())
+
+
+def _cli_fields(args: Any, columns: Sequence[str]) -> list[str]:
+    chosen = getattr(args, "fields", None)
+    if not chosen:
+        return list(columns)
+    return [name.strip() for name in chosen.split(",") if name.strip()]
+
+
+def _cli_check_fields(args: Any, fields: list[str], data: Mapping[str, Any]) -> None:
+    """Refuse ``--fields`` naming a field the records do not have."""
+    if getattr(args, "fields", None):
+        unknown = [name for name in fields if name not in data]
+        if unknown:
+            raise _CliError(
+                f"--fields: unknown field(s) {', '.join(unknown)}; the fields are "
+                + ", ".join(data)
+            )
+
+
+def _cli_table(run: _CliRun, rows: Iterable[dict[str, Any]], fields: list[str]) -> int:
+    """An aligned plain-text table; widths come from the first rows, later rows fit in."""
+    out = run.stdout
+    iterator = iter(rows)
+    sample: list[list[str]] = []
+    for data in iterator:
+        sample.append([_cli_cell(data.get(name)) for name in fields])
+        run.touch()
+        if len(sample) >= _CLI_TABLE_SAMPLE:
+            break
+    widths = [
+        min(max([len(name)] + [len(cells[index]) for cells in sample]), _CLI_CELL_WIDTH)
+        for index, name in enumerate(fields)
+    ]
+
+    def line(cells: list[str]) -> str:
+        fitted = [
+            cell if len(cell) <= width else cell[: width - 1] + "…"
+            for cell, width in zip(cells, widths, strict=True)
+        ]
+        padded = [cell.ljust(width) for cell, width in zip(fitted[:-1], widths, strict=False)]
+        return "  ".join([*padded, *fitted[-1:]]).rstrip() + "\n"
+
+    run._clear_progress()
+    out.write(line([name.upper() for name in fields]))
+    for cells in sample:
+        out.write(line(cells))
+    count = len(sample)
+    for data in iterator:
+        run._clear_progress()
+        out.write(line([_cli_cell(data.get(name)) for name in fields]))
+        count += 1
+        run.touch()
+    return count
+
+
+# -- reading input
+
+
+def _cli_read_text(path: str, what: str) -> str:
+    """A file's text (``-``: standard input); a missing file is a usage error."""
+    import sys
+
+    try:
+        if path == "-":
+            _cli_stdin_notice(what)
+            return sys.stdin.read()
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise _CliError(f"{what}: cannot read {path}: {_cli_reason(error)}") from None
+
+
+def _cli_read_bytes(path: str, what: str) -> bytes:
+    import sys
+
+    try:
+        if path == "-":
+            _cli_stdin_notice(what)
+            return sys.stdin.buffer.read()
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise _CliError(f"{what}: cannot read {path}: {_cli_reason(error)}") from None
+
+
+def _cli_stdin_notice(what: str) -> None:
+    """On a terminal, say that standard input is being read (not a hang)."""
+    import sys
+
+    if _cli_isatty(sys.stdin):
+        print(f"pystmark: {what}: reading standard input (end with Ctrl-D)", file=sys.stderr)
+
+
+def _cli_reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return " ".join(str(error).split())
+
+
+def _cli_read_json(path: str, what: str) -> Any:
+    text = _cli_read_text(path, what)
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise _CliError(f"{what}: {path} is not valid JSON: {error}") from None
+
+
+def _cli_lines(path: str, what: str) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a file (``-``: standard input), numbered from 1."""
+    for number, line in enumerate(_cli_read_text(path, what).splitlines(), 1):
+        if line.strip():
+            yield number, line
+
+
+def _cli_date(text: str) -> date | datetime:
+    """``2024-05-01``, ``2024-05-01T08:00:00`` (Postmark's US Eastern time) or ``7d`` ago."""
+    import argparse
+
+    value = text.strip()
+    if value[:-1].isdigit() and value[-1:] in ("d", "D"):
+        return date.today() - timedelta(days=int(value[:-1]))
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date: {text!r} (give 2024-05-01, 2024-05-01T08:00:00 or 7d)"
+        ) from None
+
+
+def _cli_pair(text: str, separator: str, what: str) -> tuple[str, str]:
+    name, found, value = text.partition(separator)
+    if not found or not name.strip():
+        raise _CliError(f"{what} must look like NAME{separator}VALUE, not {text!r}")
+    return name.strip(), value.strip() if separator == ":" else value
+
+
+def _cli_count(text: str) -> int:
+    """A number of items: an integer >= 0."""
+    import argparse
+
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"not a number of items: {text!r}")
+    return int(text)
+
+
+def _cli_timeout(text: str) -> float | tuple[float, float]:
+    """``30`` (connect and read) or ``5,30`` (connect, read)."""
+    import argparse
+
+    try:
+        parts = [float(part) for part in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise argparse.ArgumentTypeError(f"not a timeout: {text!r} (give 30 or 5,30)")
+
+
+# -- sending
+
+
+def _cli_send(run: _CliRun) -> int:
+    args = run.args
+    message = _cli_message(args)
+    template = message.template_id is not None or bool(message.template_alias)
+    message.validate(template=template)
+    options = run.options(sending=True)
+    run.doing = "send"
+    run.sending = True
+    run.waiting("send: Postmark to accept the message")
+    sender = send_with_template if template else send
+    response = sender(message, **options)
+    run.sending = False
+    if response.inactive_recipients:
+        run.notice(
+            "inactive recipients, not delivered to: " + ", ".join(response.inactive_recipients)
+        )
+    run.write_record(response.result)
+    return _EXIT_OK
+
+
+def _cli_message(args: Any) -> Message:
+    """The message that ``send``'s flags (and ``--eml``) describe."""
+    fields: dict[str, Any] = {}
+    for name in ("sender", "reply_to", "subject", "tag", "message_stream", "track_opens"):
+        value = getattr(args, name)
+        if value is not None:
+            fields[name] = value
+    for name in ("to", "cc", "bcc"):
+        values = getattr(args, name)
+        if values:
+            fields[name] = ", ".join(values)
+    if args.track_links is not None:
+        fields["track_links"] = args.track_links
+    readers = [args.text_file, args.html_file, args.model, args.eml, *(args.attach or ())]
+    if readers.count("-") > 1:
+        raise _CliError("only one of the files given can be - (standard input)")
+    if args.text is not None or args.text_file is not None:
+        fields["text"] = (
+            args.text if args.text is not None else (_cli_read_text(args.text_file, "--text-file"))
+        )
+    if args.html is not None or args.html_file is not None:
+        fields["html"] = (
+            args.html if args.html is not None else (_cli_read_text(args.html_file, "--html-file"))
+        )
+    if args.header:
+        fields["headers"] = [_cli_pair(item, ":", "--header") for item in args.header]
+    if args.metadata:
+        fields["metadata"] = dict(_cli_pair(item, "=", "--metadata") for item in args.metadata)
+    if args.template is not None:
+        key = "template_id" if args.template.isdigit() else "template_alias"
+        fields[key] = int(args.template) if args.template.isdigit() else args.template
+        model = {} if args.model is None else _cli_read_json(args.model, "--model")
+        if not isinstance(model, dict):
+            raise _CliError(f"--model: {args.model} must hold a JSON object")
+        fields["template_model"] = model
+    elif args.model is not None:
+        raise _CliError("--model needs --template")
+    if args.inline_css is not None:
+        fields["inline_css"] = args.inline_css
+    message = Message(**fields)
+    for path in args.attach or ():
+        data = _cli_read_bytes(path, "--attach")
+        message.attach_binary(data, os.path.basename(path))
+    for item in args.inline or ():
+        path, content_id = item, os.path.basename(item)
+        if not os.path.exists(item) and ":" in item:
+            path, content_id = item.rsplit(":", 1)
+        data = _cli_read_bytes(path, "--inline")
+        message.attach_binary(data, os.path.basename(path), content_id=content_id)
+    if args.eml is not None:
+        parsed = _cli_message_from_eml(_cli_read_bytes(args.eml, "--eml"))
+        message = message.merged_with(parsed)
+    return message
+
+
+def _cli_message_from_eml(raw: bytes) -> Message:
+    """A :class:`Message` from raw RFC 822 bytes, by :meth:`Message.from_email_message`."""
+    import email.policy
+    from email.parser import BytesParser
+
+    parsed = BytesParser(policy=email.policy.default).parsebytes(raw)
+    if not parsed.keys():
+        raise _CliError("--eml: the file holds no RFC 822 message (no headers found)")
+    return Message.from_email_message(parsed)
+
+
+def _cli_send_batch(run: _CliRun) -> int:
+    args = run.args
+    skip: set[int] = set()
+    if args.resume is not None:
+        skip = _cli_resume_lines(run, args.resume)
+    messages: list[tuple[int, Message, bool]] = []
+    for number, line in _cli_lines(args.file, "send-batch"):
+        if number in skip:
+            continue
+        where = f"{args.file} line {number}"
+        try:
+            data = json.loads(line)
+        except ValueError as error:
+            raise _CliError(f"{where}: not valid JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise _CliError(f"{where}: a message must be a JSON object")
+        try:
+            message = Message.from_dict(data)
+            template = message.template_id is not None or bool(message.template_alias)
+            message.validate(template=template)
+        except MessageError as error:
+            raise _CliError(f"{where}: {error}") from None
+        messages.append((number, message, template))
+    options = run.options(sending=True)
+    # One JSON line per message, written as each request is answered, so a run
+    # that is stopped half way still tells which lines were sent.
+    results: list[dict[str, Any]] = []
+    stopped: PystmarkError | None = None
+    for chunk in _cli_batches(messages):
+        if stopped is not None:
+            rows = [_cli_result(number, "unsent") for number, _, _ in chunk]
+        else:
+            batch = [message for _, message, _ in chunk]
+            run.sending = True
+            run.waiting(f"send-batch: Postmark to accept {len(batch)} messages")
+            try:
+                sender = send_batch_with_templates if chunk[0][2] else send_batch
+                response = sender(batch, **options)
+                rows = [
+                    _cli_send_result(number, result)
+                    for (number, _, _), result in zip(chunk, response.results, strict=True)
+                ]
+            except PystmarkError as error:
+                stopped = error
+                status = "unknown" if isinstance(error, SendOutcomeUnknownError) else "unsent"
+                rows = [_cli_result(number, status, error) for number, _, _ in chunk]
+            finally:
+                run.sending = False
+        run.stdout.write("".join(_cli_json(row) + "\n" for row in rows))
+        run.stdout.flush()
+        results.extend(rows)
+        run.touch(len(rows))
+    failed = [result for result in results if result["status"] != "sent"]
+    if stopped is not None:
+        unknown = isinstance(stopped, SendOutcomeUnknownError)
+        run.notice(
+            f"send-batch stopped: {stopped}"
+            + ("" if unknown else "; the messages marked unsent were not sent")
+        )
+        if len(failed) == len(results):
+            return _EXIT_ERROR
+    elif failed:
+        run.notice(f"{len(failed)} of {len(results)} messages were not accepted")
+    return _EXIT_PARTIAL if failed else _EXIT_OK
+
+
+def _cli_batches(
+    messages: list[tuple[int, Message, bool]],
+) -> Iterator[list[tuple[int, Message, bool]]]:
+    """Requests of at most 500 messages, all with a template or all without."""
+    chunk: list[tuple[int, Message, bool]] = []
+    for item in messages:
+        if chunk and (len(chunk) == MAX_BATCH_MESSAGES or chunk[0][2] != item[2]):
+            yield chunk
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield chunk
+
+
+def _cli_send_result(number: int, result: SendResult) -> dict[str, Any]:
+    return {
+        "line": number,
+        "status": "sent" if result.ok else "refused",
+        "message_id": result.message_id or None,
+        "to": result.to or None,
+        "error_code": result.error_code,
+        "message": result.message,
+    }
+
+
+def _cli_result(number: int, status: str, error: BaseException | None = None) -> dict[str, Any]:
+    return {
+        "line": number,
+        "status": status,
+        "message_id": None,
+        "to": None,
+        "error_code": getattr(error, "error_code", None),
+        "message": None if error is None else str(error),
+    }
+
+
+def _cli_resume_lines(run: _CliRun, path: str) -> set[int]:
+    """The lines a previous run's results mark as sent (or of unknown outcome)."""
+    done: set[int] = set()
+    unknown = 0
+    for number, line in _cli_lines(path, "--resume"):
+        try:
+            result = json.loads(line)
+            status, input_line = result["status"], int(result["line"])
+        except (ValueError, TypeError, KeyError):
+            raise _CliError(f"--resume: {path} line {number} is not a send-batch result") from None
+        if status in ("sent", "unknown"):
+            done.add(input_line)
+            unknown += status == "unknown"
+    if unknown:
+        run.notice(
+            f"--resume: skipping {unknown} message(s) whose outcome was unknown: they may have "
+            "been delivered; check them (messages outbound) and send them again by hand"
+        )
+    return done
+
+
+# -- reading: the table of listings and single reads
+
+
+def _cli_list(run: _CliRun) -> int:
+    """Run a listing from the command table: filters in, records out."""
+    spec, args = run.args.spec, run.args
+    filters = _cli_filter_values(args, spec.get("filters", ()))
+    positional = [getattr(args, name) for name in spec.get("positional", ())]
+    call = spec["call"]
+    if spec.get("message_call") and args.message_id is not None:
+        if filters:
+            raise _CliError("--message-id cannot be combined with filters")
+        call, positional = spec["message_call"], [args.message_id]
+    options = run.options(spec.get("token", "server"))
+    # Without --all or --max, a first screenful, and a notice when there is more.
+    default = not args.all and args.max is None
+    limit = None if args.all else (_CLI_DEFAULT_MAX if default else args.max)
+    fetch = None if limit is None else limit + default
+    run.waiting(f"{run.doing}: the first page")
+    if spec.get("paged", True):
+        items: Iterable[Any] = call(*positional, **filters, max_results=fetch, **options)
+    else:
+        everything = spec["items"](call(*positional, **filters, **options))
+        items = everything if fetch is None else everything[:fetch]
+    more: list[bool] = []
+    if default:
+        items = _cli_take(items, cast(int, limit), more)
+    run.write_rows(items, spec["columns"])
+    if more:
+        run.notice(f"showing the first {limit}; use --max N or --all for more")
+    return _EXIT_OK
+
+
+#: Items a listing shows without --all or --max.
+_CLI_DEFAULT_MAX = 100
+
+
+def _cli_take(items: Iterable[Any], limit: int, more: list[bool]) -> Iterator[Any]:
+    """The first ``limit`` items; ``more`` gets an entry if there is another."""
+    for index, item in enumerate(items):
+        if index >= limit:
+            more.append(True)
+            return
+        yield item
+
+
+def _cli_filter_values(args: Any, filters: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for flag, name, kind, _help in filters:
+        value = getattr(args, name)
+        if value is None or value == []:
+            continue
+        if kind == "metadata":
+            value = dict(_cli_pair(item, "=", flag) for item in value)
+        values[name] = value
+    return values
+
+
+def _cli_get(run: _CliRun) -> int:
+    """Run a single read from the command table: one record out."""
+    spec, args = run.args.spec, run.args
+    positional = [getattr(args, name) for name in spec.get("positional", ())]
+    filters = _cli_filter_values(args, spec.get("filters", ()))
+    options = run.options(spec.get("token", "server"))
+    call = spec["call"]
+    if getattr(args, "inbound", False):
+        call = spec["inbound_call"]
+    run.waiting(f"{run.doing}: Postmark's answer")
+    response = call(*positional, **filters, **options)
+    if spec.get("text"):
+        text = spec["text"](response)
+        run.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        run.stdout.flush()
+        return _EXIT_OK
+    result = spec["result"](response)
+    if isinstance(result, list):
+        run.write_rows(result, spec["columns"])
+    else:
+        run.write_record(result)
+    return _EXIT_OK
+
+
+def _cli_stats(run: _CliRun) -> int:
+    args = run.args
+    filters = _cli_filter_values(args, args.spec["filters"])
+    run.waiting(f"stats {args.kind}: Postmark's answer")
+    stats = get_stats(args.kind, **filters, **run.options()).stats
+    if args.by_day:
+        days = [day.to_dict() for day in stats.days]
+        columns = list(dict.fromkeys(name for day in days for name in day)) or ["date"]
+        run.write_rows(days, columns)
+    else:
+        run.write_record(stats.totals)
+    return _EXIT_OK
+
+
+def _cli_delivery_stats(response: DeliveryStatsResponse) -> list[dict[str, Any]]:
+    rows = [
+        {"type": str(entry.type or "All"), "name": entry.name, "count": entry.count}
+        for entry in response.counts
+    ]
+    rows.append({"type": "Inactive", "name": "Inactive addresses", "count": response.inactive})
+    return rows
+
+
+def _cli_ids(run: _CliRun, given: Sequence[str], path: str | None, key: str) -> list[str]:
+    """Ids from the arguments and from a file: one per line, or JSONL with ``key``."""
+    ids = list(given)
+    if path is not None:
+        for number, line in _cli_lines(path, "--file"):
+            text = line.strip()
+            if text.startswith("{"):
+                try:
+                    value = json.loads(text)[key]
+                except (ValueError, KeyError, TypeError):
+                    raise _CliError(f"--file: {path} line {number} has no {key!r}") from None
+                text = str(value)
+            ids.append(text)
+    if not ids:
+        raise _CliError(f"give at least one {key.replace('_', ' ')} (or --file)")
+    return ids
+
+
+def _cli_activate(run: _CliRun) -> int:
+    args = run.args
+    ids = _cli_ids(run, args.ids, args.file, "id")
+    for value in ids:
+        if not value.isdigit():
+            raise _CliError(f"not a bounce id: {value!r}")
+    options = run.options()
+    results: list[dict[str, Any]] = []
+    for bounce_id in ids:
+        run.waiting(f"bounces activate: bounce {bounce_id}")
+        try:
+            response = activate_bounce(bounce_id, **options)
+        except (APIError, TransportError) as error:
+            results.append(
+                {
+                    "id": int(bounce_id),
+                    "status": "failed",
+                    "email": None,
+                    "inactive": None,
+                    "message": str(error),
+                }
+            )
+            continue
+        bounce = response.bounce
+        results.append(
+            {
+                "id": bounce.id,
+                "status": "activated",
+                "email": bounce.email,
+                "inactive": bounce.inactive,
+                "message": response.message,
+            }
+        )
+    run.write_rows(results, ("id", "status", "email", "inactive", "message"))
+    return _cli_partial(run, results, "bounces")
+
+
+def _cli_partial(run: _CliRun, results: list[dict[str, Any]], what: str) -> int:
+    """0 when every item succeeded, 3 when some failed, 1 when all failed."""
+    failed = [result for result in results if result["status"] in ("failed", "Failed")]
+    if not failed:
+        return _EXIT_OK
+    run.notice(f"{len(failed)} of {len(results)} {what} failed")
+    return _EXIT_ERROR if len(failed) == len(results) else _EXIT_PARTIAL
+
+
+def _cli_suppressions(run: _CliRun) -> int:
+    args = run.args
+    addresses = _cli_ids(run, args.addresses, args.file, "email_address")
+    change = create_suppressions if args.spec["action"] == "add" else delete_suppressions
+    run.waiting(f"{run.doing}: Postmark's answer")
+    results = change(addresses, args.stream, **run.options())
+    rows = [result.to_dict() for result in results]
+    run.write_rows(rows, ("email_address", "status", "message"))
+    return _cli_partial(run, rows, "addresses")
+
+
+# -- templates as files
+
+
+def _cli_template_dirs(root: str) -> list[tuple[str, str]]:
+    """(kind folder, template folder) of each template under ``root``, layouts first."""
+    found: list[tuple[str, str]] = []
+    for kind in ("layouts", "templates"):
+        base = os.path.join(root, kind)
+        if os.path.isdir(base):
+            found.extend((kind, name) for name in sorted(os.listdir(base)))
+    return found
+
+
+def _cli_read_template(root: str, kind: str, name: str) -> dict[str, Any]:
+    """One template folder: ``meta.json`` plus ``content.html`` / ``content.txt``."""
+    folder = os.path.join(root, kind, name)
+    meta = _cli_read_json(os.path.join(folder, "meta.json"), f"{kind}/{name}")
+    if not isinstance(meta, dict):
+        raise _CliError(f"{kind}/{name}/meta.json must hold a JSON object")
+    unknown = set(meta) - {
+        "Name",
+        "Alias",
+        "Subject",
+        "TemplateType",
+        "LayoutTemplate",
+        "TemplateId",
+    }
+    if unknown:
+        raise _CliError(f"{kind}/{name}/meta.json: unknown field(s) {', '.join(sorted(unknown))}")
+    template: dict[str, Any] = {
+        "name": meta.get("Name"),
+        "alias": meta.get("Alias"),
+        "subject": meta.get("Subject"),
+        "template_type": "Layout" if kind == "layouts" else "Standard",
+        "declared_type": meta.get("TemplateType"),
+        "layout_template": meta.get("LayoutTemplate"),
+        "template_id": meta.get("TemplateId"),
+        "html_body": None,
+        "text_body": None,
+        "folder": f"{kind}/{name}",
+    }
+    for file_name, key in (("content.html", "html_body"), ("content.txt", "text_body")):
+        path = os.path.join(folder, file_name)
+        if os.path.exists(path):
+            template[key] = _cli_read_text(path, f"{kind}/{name}")
+    return template
+
+
+def _cli_template_problems(template: dict[str, Any]) -> list[str]:
+    """What Postmark would refuse in a template read from files."""
+    problems = []
+    if not isinstance(template["name"], str) or not template["name"].strip():
+        problems.append("meta.json needs a Name")
+    if not isinstance(template["alias"], str | None):
+        problems.append("Alias must be a string")
+    if template["declared_type"] not in (None, template["template_type"]):
+        problems.append(
+            f"TemplateType is {template['declared_type']!r}, but the folder holds "
+            f"{template['template_type']} templates"
+        )
+    if template["html_body"] is None and template["text_body"] is None:
+        problems.append("needs content.html or content.txt")
+    if template["template_type"] == "Standard" and not template["subject"]:
+        problems.append("a standard template needs a Subject")
+    if template["template_type"] == "Layout":
+        for key in ("html_body", "text_body"):
+            body = template[key]
+            if body is not None and "{{{@content}}}" not in body.replace(" ", ""):
+                problems.append(f"a layout's {key} must contain {{{{{{@content}}}}}}")
+    return problems
+
+
+def _cli_templates_validate(run: _CliRun) -> int:
+    args = run.args
+    entries = _cli_local_templates(args.directory)
+    options = None if args.offline else run.options()
+    rows: list[dict[str, Any]] = []
+    for template in entries:
+        problems = _cli_template_problems(template)
+        if not problems and options is not None:
+            run.waiting(f"templates validate: Postmark to check {template['folder']}")
+            result = validate_template(
+                subject=template["subject"],
+                html_body=template["html_body"],
+                text_body=template["text_body"],
+                template_type=template["template_type"],
+                **options,
+            )
+            problems = [f"line {issue.line}: {issue.message}" for issue in result.issues] or (
+                [] if result.all_content_is_valid else ["Postmark found the content invalid"]
+            )
+        rows.append(
+            {
+                "folder": template["folder"],
+                "alias": template["alias"],
+                "valid": not problems,
+                "problems": problems,
+            }
+        )
+    run.write_rows(rows, ("folder", "alias", "valid", "problems"))
+    invalid = sum(not row["valid"] for row in rows)
+    if invalid:
+        run.notice(f"{invalid} of {len(rows)} templates are not valid")
+        return _EXIT_ERROR
+    return _EXIT_OK
+
+
+def _cli_local_templates(directory: str) -> list[dict[str, Any]]:
+    if not os.path.isdir(directory):
+        raise _CliError(f"{directory} is not a directory")
+    entries = [
+        _cli_read_template(directory, kind, name) for kind, name in _cli_template_dirs(directory)
+    ]
+    if not entries:
+        raise _CliError(f"{directory} holds no templates/ or layouts/ folders")
+    return entries
+
+
+def _cli_templates_pull(run: _CliRun) -> int:
+    args = run.args
+    options = run.options()
+    rows = []
+    run.waiting("templates pull: the template list")
+    listed = list(iter_templates(template_type="All", **options))
+    for summary in sorted(listed, key=lambda item: item.template_type != "Layout"):
+        run.waiting(f"templates pull: template {summary.alias or summary.template_id}")
+        template = get_template(summary.template_id, **options).template
+        kind = "layouts" if template.template_type == "Layout" else "templates"
+        name = template.alias or str(template.template_id)
+        if name in ("", ".", "..") or "/" in name or "\\" in name:
+            raise _CliError(f"template {template.template_id}: cannot use {name!r} as a folder")
+        folder = os.path.join(args.directory, kind, name)
+        os.makedirs(folder, exist_ok=True)
+        meta = {
+            "Name": template.name,
+            "Alias": template.alias,
+            "TemplateType": template.template_type,
+            "TemplateId": template.template_id,
+        }
+        if template.template_type != "Layout":
+            meta["Subject"] = template.subject
+            meta["LayoutTemplate"] = template.layout_template
+        _cli_write_file(os.path.join(folder, "meta.json"), json.dumps(meta, indent=2) + "\n")
+        for file_name, body in (
+            ("content.html", template.html_body),
+            ("content.txt", template.text_body),
+        ):
+            path = os.path.join(folder, file_name)
+            if body is not None:
+                _cli_write_file(path, body)
+            elif os.path.exists(path):
+                os.remove(path)
+        rows.append(
+            {
+                "folder": f"{kind}/{name}",
+                "alias": template.alias,
+                "template_id": template.template_id,
+                "name": template.name,
+            }
+        )
+        run.touch()
+    run.write_rows(rows, ("folder", "alias", "template_id", "name"))
+    return _EXIT_OK
+
+
+def _cli_write_file(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+def _cli_templates_push(run: _CliRun) -> int:
+    import sys
+
+    args = run.args
+    local = _cli_local_templates(args.directory)
+    for template in local:
+        problems = _cli_template_problems(template)
+        if problems:
+            raise _CliError(f"{template['folder']}: {'; '.join(problems)}")
+    options = run.options()
+    run.waiting("templates push: the template list")
+    remote = {
+        (item.alias or str(item.template_id)): item
+        for item in iter_templates(template_type="All", **options)
+    }
+    by_id = {str(item.template_id): item for item in remote.values()}
+    plan: list[tuple[str, dict[str, Any], Template | None]] = []
+    for template in local:
+        key = template["alias"] or str(template["template_id"] or "")
+        found = remote.get(key) or by_id.get(str(template["template_id"]))
+        if found is None:
+            plan.append(("added", template, None))
+            continue
+        run.waiting(f"templates push: template {key}")
+        current = get_template(found.template_id, **options).template
+        if current.template_type != template["template_type"]:
+            raise _CliError(
+                f"{template['folder']}: is a {template['template_type']} here but a "
+                f"{current.template_type} on the server (Postmark cannot change a template's type)"
+            )
+        changed = any(
+            (template[field] or None) != (getattr(current, field) or None)
+            for field in ("name", "subject", "html_body", "text_body", "layout_template")
+            if template["template_type"] == "Standard"
+            or field not in ("subject", "layout_template")
+        )
+        plan.append(("modified" if changed else "unchanged", template, current))
+    rows = [
+        {
+            "action": action,
+            "folder": template["folder"],
+            "alias": template["alias"],
+            "name": template["name"],
+        }
+        for action, template, _ in plan
+    ]
+    run.write_rows(rows, ("action", "folder", "alias", "name"))
+    changes = [item for item in plan if item[0] != "unchanged"]
+    counts = {
+        action: sum(item[0] == action for item in plan)
+        for action in ("added", "modified", "unchanged")
+    }
+    run.notice(", ".join(f"{count} {action}" for action, count in counts.items()))
+    if not changes or args.dry_run:
+        return _EXIT_OK
+    if not args.yes:
+        if not _cli_isatty(sys.stdin):
+            raise _CliError("not pushing without confirmation: pass --yes (or --dry-run)")
+        run.stderr.write(f"Push {len(changes)} template(s) to Postmark? [y/N] ")
+        run.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            run.notice("nothing pushed")
+            return _EXIT_OK
+    for _, template, existing in changes:  # layouts first: they were read first
+        run.waiting(f"templates push: Postmark to save {template['folder']}")
+        run.doing = f"templates push ({template['folder']})"
+        fields = {
+            "name": template["name"],
+            "subject": template["subject"],
+            "html_body": template["html_body"],
+            "text_body": template["text_body"],
+        }
+        if template["template_type"] == "Standard":
+            fields["layout_template"] = template["layout_template"]
+        if existing is not None:
+            # What the folder no longer has is removed (None would leave it as it is).
+            for field in ("html_body", "text_body", "layout_template"):
+                if field in fields and fields[field] is None and getattr(existing, field):
+                    fields[field] = ""
+        if existing is None:
+            create_template(
+                alias=template["alias"],
+                template_type=template["template_type"],
+                **fields,
+                **options,
+            )
+        else:
+            edit_template(existing.template_id, **fields, **options)
+        run.touch()
+    run.notice(f"pushed {len(changes)} template(s)")
+    return _EXIT_OK
+
+
+# -- serve
+
+
+def _cli_serve(argv: list[str], stderr: Any) -> int:
+    """Forward ``pystmark serve ...`` to ``pystmark_testing.serve_main``."""
+    try:
+        import pystmark_testing  # type: ignore[import-not-found,unused-ignore]
+
+        serve_main = pystmark_testing.serve_main
+    except (ImportError, AttributeError) as error:
+        print(
+            f"pystmark: serve needs the pystmark_testing module, which is not available ({error})",
+            file=stderr,
+        )
+        return _EXIT_USAGE
+    try:
+        return int(serve_main(list(argv)))
+    except SystemExit as exit_request:  # its own --help and usage errors
+        code = exit_request.code
+        return code if isinstance(code, int) else _EXIT_USAGE if code else _EXIT_OK
+    except KeyboardInterrupt:
+        print("pystmark: interrupted", file=stderr)
+        return _EXIT_INTERRUPTED
+
+
+# -- the command table and the parser
+
+
+def _cli_commands() -> dict[str, dict[str, Any]]:
+    """Every command: area -> action -> how to run it (filters, call, columns)."""
+    text = "text"
+    dates = [
+        ("--from-date", "from_date", "date", "from this date (YYYY-MM-DD, a datetime, or 7d ago)"),
+        ("--to-date", "to_date", "date", "up to this date"),
+    ]
+    stream = [("--stream", "message_stream", text, "message stream id")]
+    tracking = [
+        ("--recipient", "recipient", text, "recipient address"),
+        ("--tag", "tag", text, "tag"),
+        *[
+            (f"--{name.replace('_', '-')}", name, text, name.replace("_", " "))
+            for name in (
+                "client_name",
+                "client_company",
+                "client_family",
+                "os_name",
+                "os_family",
+                "os_company",
+                "platform",
+                "country",
+                "region",
+                "city",
+            )
+        ],
+        *stream,
+        *dates,
+    ]
+    bounce_columns = [
+        "id",
+        "type",
+        "email",
+        "bounced_at",
+        "inactive",
+        "can_activate",
+        "tag",
+        "message_stream",
+        "description",
+    ]
+    tracking_columns = [
+        "received_at",
+        "recipient",
+        "message_id",
+        "tag",
+        "platform",
+        "user_agent",
+        "message_stream",
+    ]
+    return {
+        "bounces": {
+            "help": "read bounces, their raw source and stats; reactivate recipients",
+            "list": {
+                "run": _cli_list,
+                "call": iter_bounces,
+                "columns": bounce_columns,
+                "help": "list bounces, newest first",
+                "filters": [
+                    (
+                        "--type",
+                        "bounce_type",
+                        text,
+                        "bounce type: HardBounce, SoftBounce, SpamComplaint... (any case)",
+                    ),
+                    ("--inactive", "inactive", "bool", "only inactive (or --no-inactive: active)"),
+                    ("--email", "email_filter", text, "recipient address contains this"),
+                    ("--tag", "tag", text, "tag"),
+                    ("--message-id", "message_id", text, "the bounced message's id"),
+                    *dates,
+                    *stream,
+                ],
+                "examples": [
+                    "pystmark bounces list --type HardBounce --from-date 7d --all --format csv",
+                    "pystmark bounces list --inactive --max 10",
+                ],
+            },
+            "get": {
+                "run": _cli_get,
+                "call": get_bounce,
+                "positional": ["id"],
+                "result": lambda response: response.bounce,
+                "help": "show one bounce",
+                "examples": ["pystmark bounces get 692560173"],
+            },
+            "dump": {
+                "run": _cli_get,
+                "call": get_bounce_dump,
+                "positional": ["id"],
+                "text": lambda response: response.dump,
+                "formats": False,
+                "help": "print a bounce's raw source",
+                "examples": ["pystmark bounces dump 692560173 > bounce.eml"],
+            },
+            "activate": {
+                "run": _cli_activate,
+                "help": "reactivate bounced recipients, by bounce id",
+                "examples": [
+                    "pystmark bounces activate 692560173 692560174",
+                    "pystmark bounces list --type HardBounce --inactive --all --format jsonl "
+                    "| pystmark bounces activate --file -",
+                ],
+            },
+            "stats": {
+                "run": _cli_get,
+                "call": get_delivery_stats,
+                "result": _cli_delivery_stats,
+                "columns": ["type", "name", "count"],
+                "help": "bounce counts per type",
+                "examples": ["pystmark bounces stats"],
+            },
+            "tags": {
+                "run": _cli_get,
+                "call": get_bounce_tags,
+                "columns": ["tag"],
+                "result": lambda response: [{"tag": tag} for tag in response.tags],
+                "help": "tags of bounced messages",
+                "examples": ["pystmark bounces tags"],
+            },
+        },
+        "messages": {
+            "help": "search sent and received messages; read details, sources, opens, clicks",
+            "outbound": {
+                "run": _cli_list,
+                "call": iter_outbound_messages,
+                "help": "search sent messages",
+                "columns": [
+                    "message_id",
+                    "received_at",
+                    "status",
+                    "from_address",
+                    "recipients",
+                    "subject",
+                    "tag",
+                    "message_stream",
+                ],
+                "filters": [
+                    ("--recipient", "recipient", text, "recipient address"),
+                    ("--from-email", "from_email", text, "sender address"),
+                    ("--tag", "tag", text, "tag"),
+                    ("--status", "status", ["queued", "sent"], "delivery status"),
+                    ("--subject", "subject", text, "subject"),
+                    *stream,
+                    *dates,
+                    ("--metadata", "metadata", "metadata", "KEY=VALUE metadata (repeatable)"),
+                ],
+                "examples": ["pystmark messages outbound --recipient a@example.com --max 5"],
+            },
+            "inbound": {
+                "run": _cli_list,
+                "call": iter_inbound_messages,
+                "help": "search received messages",
+                "columns": ["message_id", "date", "status", "from_address", "to", "subject", "tag"],
+                "filters": [
+                    ("--recipient", "recipient", text, "recipient address"),
+                    ("--from-email", "from_email", text, "sender address"),
+                    ("--subject", "subject", text, "subject"),
+                    ("--mailbox-hash", "mailbox_hash", text, "mailbox hash"),
+                    ("--tag", "tag", text, "tag"),
+                    (
+                        "--status",
+                        "status",
+                        ["blocked", "processed", "queued", "failed", "scheduled"],
+                        "status",
+                    ),
+                    *dates,
+                ],
+                "examples": ["pystmark messages inbound --status failed --all --format jsonl"],
+            },
+            "details": {
+                "run": _cli_get,
+                "call": get_outbound_message_details,
+                "inbound_call": get_inbound_message_details,
+                "positional": ["message_id"],
+                "inbound": True,
+                "result": lambda response: response.message,
+                "help": "show a sent (or, with --inbound, received) message in full",
+                "examples": ["pystmark messages details 0ac29aee-e1cd-480d-b08d-4f48548ff48d"],
+            },
+            "dump": {
+                "run": _cli_get,
+                "call": get_outbound_message_dump,
+                "positional": ["message_id"],
+                "text": lambda response: response.body,
+                "formats": False,
+                "help": "print a sent message's raw source",
+                "examples": ["pystmark messages dump 0ac29aee-e1cd-480d-b08d-4f48548ff48d"],
+            },
+            "opens": {
+                "run": _cli_list,
+                "call": iter_opens,
+                "message_call": iter_message_opens,
+                "columns": tracking_columns,
+                "filters": tracking,
+                "help": "list opens (of every message, or of one with --message-id)",
+                "examples": ["pystmark messages opens --from-date 1d --all --format csv"],
+            },
+            "clicks": {
+                "run": _cli_list,
+                "call": iter_clicks,
+                "message_call": iter_message_clicks,
+                "columns": [*tracking_columns[:3], "original_link", *tracking_columns[3:]],
+                "filters": tracking,
+                "help": "list clicks (on every message, or on one with --message-id)",
+                "examples": ["pystmark messages clicks --message-id ID"],
+            },
+        },
+        "suppressions": {
+            "help": "list, add and remove suppressed addresses of a message stream",
+            "list": {
+                "run": _cli_list,
+                "call": get_suppressions,
+                "paged": False,
+                "positional": ["stream"],
+                "items": lambda response: response.suppressions,
+                "columns": ["email_address", "suppression_reason", "origin", "created_at"],
+                "filters": [
+                    (
+                        "--reason",
+                        "suppression_reason",
+                        ["HardBounce", "SpamComplaint", "ManualSuppression"],
+                        "reason",
+                    ),
+                    ("--origin", "origin", ["Recipient", "Customer", "Admin"], "origin"),
+                    ("--email", "email_address", text, "this address only"),
+                    *dates,
+                ],
+                "help": "list a stream's suppressed addresses",
+                "examples": ["pystmark suppressions list --reason HardBounce --format csv"],
+            },
+            "add": {
+                "run": _cli_suppressions,
+                "action": "add",
+                "help": "suppress addresses (stop delivering to them)",
+                "examples": ["pystmark suppressions add a@example.com b@example.com"],
+            },
+            "remove": {
+                "run": _cli_suppressions,
+                "action": "remove",
+                "help": "remove suppressions (deliver again; not spam complaints)",
+                "examples": ["pystmark suppressions remove --file addresses.txt --stream outbound"],
+            },
+        },
+        "stats": {
+            "run": _cli_stats,
+            "help": "outbound statistics (totals, or --by-day)",
+            "filters": [("--tag", "tag", text, "tag"), *dates, *stream],
+            "examples": [
+                "pystmark stats overview --from-date 30d",
+                "pystmark stats bounces --by-day --format csv",
+            ],
+        },
+        "servers": {
+            "help": "the account's servers (account token)",
+            "list": {
+                "run": _cli_list,
+                "call": iter_servers,
+                "token": "account",
+                "columns": ["id", "name", "color", "delivery_type", "server_link"],
+                "filters": [("--name", "name", text, "name contains this")],
+                "help": "list servers",
+                "examples": ["pystmark servers list --format json"],
+            },
+            "get": {
+                "run": _cli_get,
+                "call": get_account_server,
+                "token": "account",
+                "positional": ["server_id"],
+                "result": lambda response: response.server,
+                "help": "show one server (its API tokens included)",
+                "examples": ["pystmark servers get 1234"],
+            },
+        },
+        "streams": {
+            "help": "the server's message streams",
+            "list": {
+                "run": _cli_list,
+                "call": get_message_streams,
+                "paged": False,
+                "items": lambda response: response.message_streams,
+                "columns": ["id", "name", "message_stream_type", "description", "archived_at"],
+                "filters": [
+                    (
+                        "--type",
+                        "stream_type",
+                        ["All", "Transactional", "Broadcasts", "Inbound"],
+                        "stream type",
+                    ),
+                    ("--include-archived", "include_archived", "bool", "archived streams too"),
+                ],
+                "help": "list message streams",
+                "examples": ["pystmark streams list"],
+            },
+        },
+        "webhooks": {
+            "help": "the server's webhook configurations",
+            "list": {
+                "run": _cli_list,
+                "call": get_webhooks,
+                "paged": False,
+                "items": lambda response: response.webhooks,
+                "columns": ["id", "url", "message_stream", "triggers"],
+                "filters": stream,
+                "help": "list webhooks",
+                "examples": ["pystmark webhooks list --stream outbound"],
+            },
+        },
+        "templates": {
+            "help": "templates and layouts as files: pull, push, validate; list",
+            "list": {
+                "run": _cli_list,
+                "call": iter_templates,
+                "columns": ["template_id", "alias", "name", "template_type", "layout_template"],
+                "filters": [
+                    ("--type", "template_type", ["All", "Standard", "Layout"], "template type"),
+                    ("--layout", "layout_template", text, "templates using this layout"),
+                ],
+                "help": "list templates",
+                "examples": ["pystmark templates list --type Layout"],
+            },
+            "pull": {
+                "run": _cli_templates_pull,
+                "directory": True,
+                "help": "write every template and layout into DIR as files",
+                "examples": ["pystmark templates pull ./postmark"],
+            },
+            "push": {
+                "run": _cli_templates_push,
+                "directory": True,
+                "help": "create or update the server's templates from DIR (only what changed)",
+                "examples": [
+                    "pystmark templates push ./postmark --dry-run",
+                    "pystmark templates push ./postmark --yes",
+                ],
+            },
+            "validate": {
+                "run": _cli_templates_validate,
+                "directory": True,
+                "help": "check DIR's templates (locally, then with Postmark)",
+                "examples": ["pystmark templates validate ./postmark --offline"],
+            },
+        },
+    }
+
+
+_CLI_DESCRIPTION = """\
+The Postmark API from the command line: send messages, read bounces, messages,
+suppressions, stats, servers, streams and webhooks, keep templates as files.
+
+Tokens come from --server-token / --account-token or from POSTMARK_SERVER_TOKEN
+/ POSTMARK_ACCOUNT_TOKEN; --test uses Postmark's test token (validated, never
+delivered). Data goes to stdout; notices and errors go to stderr.
+
+exit status: 0 ok, 1 Postmark or network error, 2 usage or bad input (nothing
+sent), 3 partial failure (some items of a batch failed), 130 interrupted."""
+
+
+_CLI_EXAMPLES = """\
+examples:
+  pystmark send --from me@example.com --to you@example.com --subject Hi --text Hello
+  pystmark bounces list --type HardBounce --from-date 7d --all --format csv > bounces.csv
+  pystmark messages outbound --recipient you@example.com --max 10
+  pystmark templates push ./templates --yes
+
+Run 'pystmark COMMAND --help' for a command's options and examples."""
+
+
+def _cli_parser() -> Any:
+    import argparse
+
+    formatter = argparse.RawDescriptionHelpFormatter
+    connection = argparse.ArgumentParser(add_help=False)
+    group = connection.add_argument_group("connection")
+    group.add_argument(
+        "--server-token", metavar="TOKEN", help="server API token (default: POSTMARK_SERVER_TOKEN)"
+    )
+    group.add_argument(
+        "--account-token",
+        metavar="TOKEN",
+        help="account API token (default: POSTMARK_ACCOUNT_TOKEN)",
+    )
+    group.add_argument(
+        "--test", action="store_true", help="use Postmark's test token (validated, never delivered)"
+    )
+    group.add_argument(
+        "--base-url", metavar="URL", help=f"API root (default: POSTMARK_API_URL or {API_URL})"
+    )
+    group.add_argument(
+        "--timeout",
+        type=_cli_timeout,
+        metavar="SECONDS",
+        help="per-request timeout: 30, or connect,read as 5,30 (default: 5,30)",
+    )
+    group.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help=f"total seconds per call, retries included (default: {DEFAULT_DEADLINE:g})",
+    )
+    group.add_argument(
+        "--max-retries",
+        type=int,
+        metavar="N",
+        help=f"retries of a failure that is safe to retry (default: {DEFAULT_MAX_RETRIES})",
+    )
+    group.add_argument(
+        "--quiet", "-q", action="store_true", help="no notices or progress on stderr (errors still)"
+    )
+    group.add_argument(
+        "--verbose", "-v", action="store_true", help="log every request and retry on stderr"
+    )
+    output = argparse.ArgumentParser(add_help=False)
+    group = output.add_argument_group("output")
+    group.add_argument(
+        "--format",
+        "-f",
+        choices=["table", "json", "jsonl", "csv"],
+        help="table (default), json, jsonl (one record per line) or csv",
+    )
+    group.add_argument("--fields", metavar="A,B,...", help="the fields to show, in order")
+
+    parser = argparse.ArgumentParser(
+        prog="pystmark",
+        description=_CLI_DESCRIPTION,
+        formatter_class=formatter,
+        epilog=_CLI_EXAMPLES,
+    )
+    parser.add_argument("--version", action="version", version=f"pystmark {__version__}")
+    areas = parser.add_subparsers(dest="area", metavar="COMMAND", required=True)
+
+    def leaf(parent: Any, name: str, spec: dict[str, Any], full_name: str) -> Any:
+        examples = "\n".join(f"  {line}" for line in spec.get("examples", ()))
+        parents = [connection] + ([output] if spec.get("formats", True) else [])
+        command = parent.add_parser(
+            name,
+            help=spec["help"],
+            description=spec["help"][:1].upper() + spec["help"][1:],
+            parents=parents,
+            formatter_class=formatter,
+            epilog=f"examples:\n{examples}" if examples else None,
+        )
+        command.set_defaults(run=spec["run"], spec=spec, command_name=full_name)
+        for argument in spec.get("positional", ()):
+            if argument == "stream":
+                command.add_argument(
+                    "--stream", default="outbound", help="message stream id (default: outbound)"
+                )
+            else:
+                command.add_argument(argument, metavar=argument.upper())
+        if spec.get("directory"):
+            command.add_argument("directory", metavar="DIR", help="the templates folder")
+        if spec.get("inbound"):
+            command.add_argument(
+                "--inbound", action="store_true", help="a received message, not a sent one"
+            )
+        if spec.get("message_call"):
+            command.add_argument("--message-id", help="only this message's events")
+        if spec["run"] is _cli_list:
+            command.add_argument(
+                "--all",
+                action="store_true",
+                help="every item (past Postmark's 10,000 cap where possible)",
+            )
+            command.add_argument("--max", type=_cli_count, metavar="N", help="at most N items")
+        if spec.get("filters"):
+            group = command.add_argument_group("filters")
+            for flag, dest, kind, text in spec["filters"]:
+                if kind == "bool":
+                    group.add_argument(
+                        flag, dest=dest, action=argparse.BooleanOptionalAction, help=text
+                    )
+                elif kind == "date":
+                    group.add_argument(flag, dest=dest, type=_cli_date, metavar="DATE", help=text)
+                elif kind == "metadata":
+                    group.add_argument(
+                        flag, dest=dest, action="append", metavar="KEY=VALUE", help=text
+                    )
+                elif isinstance(kind, list):
+                    group.add_argument(
+                        flag,
+                        dest=dest,
+                        choices=kind,
+                        metavar="VALUE",
+                        help=f"{text}: {', '.join(kind)}",
+                    )
+                else:
+                    group.add_argument(flag, dest=dest, metavar="TEXT", help=text)
+        return command
+
+    for area, actions in _cli_commands().items():
+        if "run" in actions:  # a command without actions: stats
+            command = leaf(areas, area, actions, area)
+            command.add_argument(
+                "kind", choices=list(STATS), metavar="KIND", help=f"one of: {', '.join(STATS)}"
+            )
+            command.add_argument("--by-day", action="store_true", help="one row per day")
+            continue
+        examples = [
+            f"  {spec['examples'][0]}"
+            for name, spec in actions.items()
+            if name != "help" and spec.get("examples")
+        ]
+        area_parser = areas.add_parser(
+            area,
+            help=actions["help"],
+            description=actions["help"][:1].upper() + actions["help"][1:],
+            formatter_class=formatter,
+            epilog="examples:\n" + "\n".join(examples),
+        )
+        verbs = area_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+        for name, spec in actions.items():
+            if name != "help":
+                command = leaf(verbs, name, spec, f"{area} {name}")
+                if spec["run"] is _cli_activate:
+                    command.add_argument("ids", nargs="*", metavar="ID", help="bounce ids")
+                    command.add_argument(
+                        "--file",
+                        metavar="FILE",
+                        help="more ids: one per line, or JSONL with 'id' (- for stdin)",
+                    )
+                elif spec["run"] is _cli_suppressions:
+                    command.add_argument("addresses", nargs="*", metavar="EMAIL")
+                    command.add_argument(
+                        "--file", metavar="FILE", help="more addresses, one per line (- for stdin)"
+                    )
+                    command.add_argument(
+                        "--stream", default="outbound", help="message stream id (default: outbound)"
+                    )
+                elif spec["run"] is _cli_templates_push:
+                    command.add_argument(
+                        "--yes", "-y", action="store_true", help="push without asking"
+                    )
+                    command.add_argument(
+                        "--dry-run", action="store_true", help="only show what would change"
+                    )
+                elif spec["run"] is _cli_templates_validate:
+                    command.add_argument(
+                        "--offline",
+                        action="store_true",
+                        help="check the files only, without Postmark",
+                    )
+    _cli_send_parsers(areas, leaf)
+    areas.add_parser(
+        "serve", help="run the local Postmark test server (pystmark_testing)", add_help=False
+    )
+    return parser
+
+
+def _cli_send_parsers(areas: Any, leaf: Callable[..., Any]) -> None:
+    import argparse
+
+    send_command = leaf(
+        areas,
+        "send",
+        {
+            "run": _cli_send,
+            "help": "send one message (text, HTML, a template, or a .eml file)",
+            "examples": [
+                "pystmark send --from me@example.com --to you@example.com --subject Hi "
+                "--text Hello",
+                "pystmark send --from me@example.com --to you@example.com --subject Report "
+                "--html-file report.html --attach report.pdf --inline logo.png:logo",
+                "pystmark send --from me@example.com --to you@example.com --template welcome "
+                "--model model.json",
+                "pystmark send --eml message.eml --stream outbound",
+            ],
+        },
+        "send",
+    )
+    group = send_command.add_argument_group("message")
+    group.add_argument("--from", dest="sender", metavar="ADDRESS", help="sender (From)")
+    for flag in ("--to", "--cc", "--bcc"):
+        group.add_argument(
+            flag,
+            action="append",
+            metavar="ADDRESSES",
+            help="addresses, separated by commas (repeatable)",
+        )
+    group.add_argument("--reply-to", metavar="ADDRESS")
+    group.add_argument("--subject")
+    body = group.add_mutually_exclusive_group()
+    body.add_argument("--text", help="the text body")
+    body.add_argument("--text-file", metavar="FILE", help="the text body from a file (- for stdin)")
+    html = group.add_mutually_exclusive_group()
+    html.add_argument("--html", help="the HTML body")
+    html.add_argument("--html-file", metavar="FILE", help="the HTML body from a file (- for stdin)")
+    group.add_argument(
+        "--attach", action="append", metavar="FILE", help="attach a file (repeatable)"
+    )
+    group.add_argument(
+        "--inline",
+        action="append",
+        metavar="FILE[:CID]",
+        help="attach inline, with a Content-ID (default: the file name)",
+    )
+    group.add_argument(
+        "--header", action="append", metavar="'NAME: VALUE'", help="a custom header (repeatable)"
+    )
+    group.add_argument(
+        "--metadata", action="append", metavar="KEY=VALUE", help="metadata (repeatable)"
+    )
+    group.add_argument("--tag")
+    group.add_argument(
+        "--stream",
+        dest="message_stream",
+        metavar="STREAM",
+        help="message stream id (default: outbound)",
+    )
+    group.add_argument("--track-opens", action=argparse.BooleanOptionalAction)
+    group.add_argument("--track-links", choices=[mode.value for mode in TrackLinks])
+    group.add_argument("--template", metavar="ID|ALIAS", help="send with a server template")
+    group.add_argument(
+        "--model", metavar="FILE.json", help="the template model, a JSON object (- for stdin)"
+    )
+    group.add_argument(
+        "--inline-css", action=argparse.BooleanOptionalAction, help="inline a template's CSS"
+    )
+    group.add_argument(
+        "--eml",
+        metavar="FILE",
+        help="send a raw RFC 822 message; the flags above override its fields",
+    )
+    batch = leaf(
+        areas,
+        "send-batch",
+        {
+            "run": _cli_send_batch,
+            "formats": False,
+            "help": "send the messages of a JSONL file (one JSON message per line)",
+            "examples": [
+                "pystmark send-batch messages.jsonl > results.jsonl",
+                "pystmark send-batch messages.jsonl --resume results.jsonl > more-results.jsonl",
+            ],
+        },
+        "send-batch",
+    )
+    batch.add_argument(
+        "file",
+        metavar="FILE.jsonl",
+        help="one message per line, Postmark or pystmark field names (- for stdin)",
+    )
+    batch.add_argument(
+        "--resume",
+        metavar="RESULTS.jsonl",
+        help="skip the lines an earlier run's results mark as sent",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Send one message from the command line: ``python -m pystmark send ...``.
+    """Run the ``pystmark`` command line; return its exit status.
 
-    The token comes from ``--api-key`` or ``POSTMARK_SERVER_TOKEN``; without
-    either, Postmark's test token is used, which validates and delivers nothing.
+    ``pystmark --help`` lists the commands; docs/cli.rst documents them, the
+    output formats and the exit statuses (0 ok, 1 Postmark or network error,
+    2 usage or bad input, 3 partial failure, 130 interrupted).
     """
-    import argparse
+    import sys
 
-    parser = argparse.ArgumentParser(prog="python -m pystmark", description=main.__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    send_command = commands.add_parser("send", help="send one message")
-    send_command.add_argument("--from", dest="sender", required=True)
-    send_command.add_argument("--to", required=True, help="addresses, separated by commas")
-    send_command.add_argument("--subject", default="")
-    send_command.add_argument("--text")
-    send_command.add_argument("--html")
-    send_command.add_argument("--tag")
-    send_command.add_argument("--stream", dest="message_stream")
-    send_command.add_argument("--api-key", help="server token (default: POSTMARK_SERVER_TOKEN)")
-    arguments = parser.parse_args(argv)
-    options: Options = {"api_key": arguments.api_key}
-    if not (
-        arguments.api_key or os.environ.get("POSTMARK_SERVER_TOKEN") or _configured.get("api_key")
-    ):
-        options["test"] = True
-        print(f"No token configured: sending with Postmark's test token {TEST_API_KEY}.")
-    message = Message(
-        sender=arguments.sender,
-        to=arguments.to,
-        subject=arguments.subject,
-        text=arguments.text if arguments.text or arguments.html else "Sent with pystmark.",
-        html=arguments.html,
-        tag=arguments.tag,
-        message_stream=arguments.message_stream,
-    )
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    if arguments[:1] == ["serve"]:
+        return _cli_serve(arguments[1:], stderr)
+    run: _CliRun | None = None
+    handler: logging.Handler | None = None
+    level = logging.NOTSET
     try:
-        response = send(message, **options)
-    except PystmarkError as error:
-        print(f"Not sent: {error}")
-        return 1
-    print(f"Sent: {response.message} (MessageID {response.message_id}, to {response.to})")
-    return 0
+        try:
+            args = _cli_parser().parse_args(arguments)
+        except SystemExit as exit_request:  # --help, --version, usage errors
+            return int(exit_request.code or 0) if not isinstance(exit_request.code, str) else 2
+        run = _CliRun(args, stdout, stderr)
+        if args.verbose:
+            handler, level = _cli_log_to(stderr), logger.level
+            logger.setLevel(logging.DEBUG)
+        return int(args.run(run))
+    except KeyboardInterrupt:
+        if run is not None:
+            run.close()
+        sending = run is not None and run.sending
+        print(
+            "pystmark: interrupted"
+            + ("; the message(s) may or may not have been accepted" if sending else ""),
+            file=stderr,
+        )
+        return _EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, and keep Python from
+        # complaining when it flushes stdout at exit.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stdout.fileno())
+        return _EXIT_OK
+    except _CliError as error:
+        print(f"pystmark: {error}", file=stderr)
+        return error.code
+    except PystmarkError as error:  # before OSError: APIError is a requests.HTTPError
+        before_io = isinstance(error, MessageError | ConfigurationError | BounceError)
+        print(f"pystmark: {run.doing if run else 'pystmark'}: {error}", file=stderr)
+        return _EXIT_USAGE if before_io else _EXIT_ERROR
+    except OSError as error:  # writing a file or the output failed
+        print(f"pystmark: {run.doing if run else 'pystmark'}: {error}", file=stderr)
+        return _EXIT_ERROR
+    finally:
+        if run is not None:
+            run.close()
+        if handler is not None:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def _cli_log_to(stream: Any) -> logging.Handler:
+    """Send pystmark's log (each request, each failed attempt) to ``stream``."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("pystmark: %(message)s"))
+    logger.addHandler(handler)
+    return handler
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -134,6 +134,8 @@ def server(cert_dir: str, latency: float, bounces: int = 25_000) -> Iterator[str
             cert_dir,
             "--latency",
             str(latency),
+            "--bounces",
+            str(bounces),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,

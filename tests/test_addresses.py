@@ -211,10 +211,11 @@ def test_cli_refuses_a_bad_address_without_a_request(
     local_server: LocalServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("POSTMARK_API_URL", local_server.url)
-    assert pystmark.main(["send", "--from", "nobody", "--to", "a@example.com"]) == 1
-    assert "Not sent: sender:" in capsys.readouterr().out
-    assert pystmark.main(["send", "--from", "me@example.com", "--to", "a@example.com, b@"]) == 1
-    assert "Not sent: to:" in capsys.readouterr().out
+    # The command line's usage status (2), its one-line error on stderr.
+    assert pystmark.main(["send", "--from", "nobody", "--to", "a@example.com"]) == 2
+    assert capsys.readouterr().err.startswith("pystmark: send: sender:")
+    assert pystmark.main(["send", "--from", "me@example.com", "--to", "a@example.com, b@"]) == 2
+    assert capsys.readouterr().err.startswith("pystmark: send: to:")
     assert local_server.requests == []
 
 

@@ -267,3 +267,14 @@ def test_the_hostile_input_benchmark_runs_and_stays_within_the_limit(tmp_path):
     assert "WebhookError" in text
     assert "gzip bomb" in text
     assert "     - ok" in text  # the answer under the limit was read
+
+
+def test_the_command_line_export_benchmark_runs(tmp_path):
+    from benchmarks import cli_export
+
+    table = tmp_path / "cli.rst"
+    argv = ["--rounds", "1", "--bounces", "600", "--output", str(table)]
+    assert cli_export.main(argv) == 0
+    text = table.read_text()
+    assert "pystmark bounces list --all --format jsonl" in text
+    assert "600" in text and "MiB" in text
