@@ -1969,13 +1969,13 @@ def _suppression_list(call: _Call) -> list[Any]:
     return items
 
 
-@_route("POST", "/message-streams/{}/suppressions")
-def _create_suppressions(pm: LocalPostmark, call: _Call) -> Any:
-    stream = _stream_of(call)
-    results = []
+def _suppression_addresses(call: _Call, results: list[dict[str, Any]]) -> Iterator[str]:
+    """The request's valid addresses; each invalid one is answered "Failed" in ``results``."""
     for item in _suppression_list(call):
         address = item.get("EmailAddress") if isinstance(item, dict) else None
-        if not isinstance(address, str) or not _ADDRESS.match(address):
+        if isinstance(address, str) and _ADDRESS.match(address):
+            yield address
+        else:
             results.append(
                 {
                     "EmailAddress": address,
@@ -1983,7 +1983,13 @@ def _create_suppressions(pm: LocalPostmark, call: _Call) -> Any:
                     "Message": "An invalid email address was provided.",
                 }
             )
-            continue
+
+
+@_route("POST", "/message-streams/{}/suppressions")
+def _create_suppressions(pm: LocalPostmark, call: _Call) -> Any:
+    stream = _stream_of(call)
+    results: list[dict[str, Any]] = []
+    for address in _suppression_addresses(call, results):
         if address.lower() not in call.data.suppressions.get(stream, {}):
             pm._suppress(call.data, stream, address, "ManualSuppression", "Customer")
         results.append({"EmailAddress": address, "Status": "Suppressed", "Message": None})
@@ -1993,18 +1999,8 @@ def _create_suppressions(pm: LocalPostmark, call: _Call) -> Any:
 @_route("POST", "/message-streams/{}/suppressions/delete")
 def _delete_suppressions(pm: LocalPostmark, call: _Call) -> Any:
     stream = _stream_of(call)
-    results = []
-    for item in _suppression_list(call):
-        address = item.get("EmailAddress") if isinstance(item, dict) else None
-        if not isinstance(address, str) or not _ADDRESS.match(address):
-            results.append(
-                {
-                    "EmailAddress": address,
-                    "Status": "Failed",
-                    "Message": "An invalid email address was provided.",
-                }
-            )
-            continue
+    results: list[dict[str, Any]] = []
+    for address in _suppression_addresses(call, results):
         existing = call.data.suppressions.get(stream, {}).get(address.lower())
         if existing is not None and existing["SuppressionReason"] == "SpamComplaint":
             results.append(
