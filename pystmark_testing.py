@@ -47,7 +47,7 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import pytest
@@ -862,6 +862,7 @@ def _canonical(value: Any) -> Any:
 
 
 _Handler = Callable[["LocalPostmark", _Call], Any]
+_Item = TypeVar("_Item")
 _ROUTES: list[tuple[str, re.Pattern[str], _Handler, str]] = []
 
 
@@ -1896,13 +1897,7 @@ def _get_bounces(pm: LocalPostmark, call: _Call) -> Any:
 
 
 def _bounce(call: _Call) -> dict[str, Any]:
-    try:
-        bounce = call.data.bounces_by_id.get(int(call.args[0]))
-    except ValueError:
-        bounce = None
-    if bounce is None:
-        raise _Refusal(422, 1001, f"Bounce {call.args[0]} was not found.")
-    return bounce
+    return _by_id(call.data.bounces_by_id, call.args[0], 1001, "Bounce")
 
 
 @_route("GET", "/bounces/{}")
@@ -2647,13 +2642,7 @@ def _apply_webhook(server: _Server, hook: dict[str, Any], fields: Mapping[str, A
 
 
 def _webhook_of(call: _Call) -> dict[str, Any]:
-    try:
-        hook = call.data.webhooks.get(int(call.args[0]))
-    except ValueError:
-        hook = None
-    if hook is None:
-        raise _Refusal(404, 0, f"Webhook {call.args[0]} was not found.")
-    return hook
+    return _by_id(call.data.webhooks, call.args[0], 0, "Webhook", status=404)
 
 
 @_route("GET", "/webhooks")
@@ -2910,13 +2899,16 @@ def _add_signature(pm: LocalPostmark, address: str, name: str) -> dict[str, Any]
     return signature
 
 
-def _by_id(items: Mapping[int, dict[str, Any]], key: str, code: int, what: str) -> dict[str, Any]:
+def _by_id(
+    items: Mapping[int, _Item], key: str, code: int, what: str, *, status: int = 422
+) -> _Item:
+    """The item whose numeric id is the path's ``key``; else Postmark's "not found" answer."""
     try:
         found = items.get(int(key))
     except ValueError:
         found = None
     if found is None:
-        raise _Refusal(422, code, f"{what} {key} was not found.")
+        raise _Refusal(status, code, f"{what} {key} was not found.")
     return found
 
 
@@ -2957,13 +2949,7 @@ def _create_server(pm: LocalPostmark, call: _Call) -> Any:
 
 
 def _server_of(pm: LocalPostmark, call: _Call) -> _Server:
-    try:
-        server = pm._servers.get(int(call.args[0]))
-    except ValueError:
-        server = None
-    if server is None:
-        raise _Refusal(422, 601, f"Server {call.args[0]} was not found.")
-    return server
+    return _by_id(pm._servers, call.args[0], 601, "Server")
 
 
 @_route("GET", "/servers/{}", "account")
