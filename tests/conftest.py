@@ -26,6 +26,7 @@ import pystmark
 import pystmark as _pystmark
 import pystmark_testing
 from tests import contract as _contract
+from tests import faults as _faults
 
 # pytest imports the pystmark plugin (pystmark_testing, through its pytest11
 # entry point) before pytest-cov starts measuring: run the module's code again,
@@ -56,6 +57,21 @@ def clean_pystmark(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     pystmark.close()
     yield
     pystmark.close()
+
+
+@pytest.fixture
+def raw() -> Iterator[Callable[[_faults.Handler], _faults.RawServer]]:
+    """Start raw 127.0.0.1 servers that answer with a scripted handler; all closed after."""
+    servers: list[_faults.RawServer] = []
+
+    def start(handler: _faults.Handler) -> _faults.RawServer:
+        server = _faults.RawServer(handler)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import io
 import json
 import pickle
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,20 +29,6 @@ from tests.conftest import API, MESSAGE, TOKEN, ok_result
 from tests.faults import RawServer
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@pytest.fixture
-def raw() -> Iterator[Callable[[faults.Handler], RawServer]]:
-    servers: list[RawServer] = []
-
-    def start(handler: faults.Handler) -> RawServer:
-        server = RawServer(handler)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def answering(head: bytes, body: bytes = b"") -> faults.Handler:

@@ -34,20 +34,6 @@ def _fresh_pool() -> Iterator[None]:
     pystmark.close()
 
 
-@pytest.fixture
-def raw() -> Iterator[Callable[[faults.Handler], RawServer]]:
-    servers: list[RawServer] = []
-
-    def start(handler: faults.Handler) -> RawServer:
-        server = RawServer(handler)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
-
-
 def send(base_url: str, **options: Any) -> tuple[dict[str, Any], Any]:
     message = faults.message()
     return message, pystmark.send(message, base_url=base_url, **{**FAST, **options})
