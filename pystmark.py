@@ -4337,9 +4337,12 @@ _CHECKS: dict[str, Callable[[str, Any, type[ArgumentError]], Any]] = {
     "datetime": _date_check(text=False),  # a date or a datetime
     "email": lambda name, value, error: _check_value(name, value, "email", error=error),
     "json": lambda name, value, error: value,  # anything JSON can encode, sent as is
+    "required_email": lambda name, value, error: _check_value(  # an address, not empty
+        name, _required_text(name, value, error), "email", error=error
+    ),
 }
 #: The named checks that refuse ``None``: the field is required.
-_REQUIRED_CHECKS = frozenset({"required", "id"})
+_REQUIRED_CHECKS = frozenset({"required", "id", "required_email"})
 
 
 # ---- Advanced API: interfaces and senders ----------------------------------
@@ -9447,7 +9450,7 @@ class ServerDeliveryType(str, enum.Enum):
 
 
 class _BodyFields:
-    """A declarative table of JSON body fields: snake_case name -> check.
+    """A table of JSON body fields (snake_case name -> check) for ``ServerManager.edit``.
 
     Postmark's key is the name in CamelCase (``smtp_api_activated`` ->
     ``SmtpApiActivated``). :meth:`body` turns keyword arguments into the JSON
@@ -9461,15 +9464,8 @@ class _BodyFields:
             name: "".join(part.capitalize() for part in name.split("_")) for name in checks
         }
 
-    def __add__(self, other: _BodyFields) -> _BodyFields:
-        return _BodyFields(self.what, **self.checks, **other.checks)
-
     def body(
-        self,
-        arguments: Mapping[str, Any],
-        *,
-        required: Sequence[str] = (),
-        at_least_one: bool = False,
+        self, arguments: Mapping[str, Any], *, at_least_one: bool = False
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Split ``arguments`` into the JSON body and the :class:`Options`."""
         body: dict[str, Any] = {}
@@ -9484,10 +9480,6 @@ class _BodyFields:
                 )
             elif value is not None:
                 body[self.keys[name]] = self._checked(name, value)
-        for name in required:
-            value = body.get(self.keys[name])
-            if value is None or (isinstance(value, str) and not value.strip()):
-                raise ArgumentError(f"{self.what}: {name} is required")
         if at_least_one and not body:
             raise ArgumentError(f"{self.what}: give at least one field to change")
         return body, options
@@ -9499,41 +9491,57 @@ class _BodyFields:
 # Fields from the Swagger definitions CreateServerPayload and EditServerPayload,
 # plus the ones Postmark's servers API page adds (DeliveryType,
 # IncludeBounceContentInHook, EnableSmtpApiErrorHooks).
-_SERVER_SETTINGS = _BodyFields(
-    "server",
-    color=str,
-    smtp_api_activated=bool,
-    raw_email_enabled=bool,
-    inbound_hook_url=str,
-    bounce_hook_url=str,
-    open_hook_url=str,
-    delivery_hook_url=str,
-    click_hook_url=str,
-    post_first_open_only=bool,
-    track_opens=bool,
-    track_links=TrackLinks,
-    inbound_domain=str,
-    inbound_spam_threshold=int,
-    include_bounce_content_in_hook=bool,
-    enable_smtp_api_error_hooks=bool,
+#: A server's settings: the keys of :class:`ServerSettings`.
+_ACCOUNT_SERVER_SETTINGS: dict[str, _FieldSpec] = {
+    "color": str,
+    "smtp_api_activated": bool,
+    "raw_email_enabled": bool,
+    "inbound_hook_url": str,
+    "bounce_hook_url": str,
+    "open_hook_url": str,
+    "delivery_hook_url": str,
+    "click_hook_url": str,
+    "post_first_open_only": bool,
+    "track_opens": bool,
+    "track_links": TrackLinks,
+    "inbound_domain": str,
+    "inbound_spam_threshold": int,
+    "include_bounce_content_in_hook": bool,
+    "enable_smtp_api_error_hooks": bool,
+}
+_SERVER_EDIT = _BodyFields(
+    "server", name=str, **cast("dict[str, _FieldCheck]", _ACCOUNT_SERVER_SETTINGS)
 )
-_SERVER_CREATE = _BodyFields("server", name=str, delivery_type=ServerDeliveryType) + (
-    _SERVER_SETTINGS
-)
-_SERVER_EDIT = _BodyFields("server", name=str) + _SERVER_SETTINGS
-_DOMAIN_CREATE = _BodyFields("domain", name=str, return_path_domain=str)
-_DOMAIN_EDIT = _BodyFields("domain", return_path_domain=str)
-_SIGNATURE_EDIT = _BodyFields(
-    "sender signature",
-    name=str,
-    reply_to_email="email",
-    return_path_domain=str,
-    confirmation_personal_note=str,
-)
-_SIGNATURE_CREATE = _BodyFields("sender signature", from_email="email") + _SIGNATURE_EDIT
-_DATA_REMOVAL_CREATE = _BodyFields(
-    "data removal", requested_by="email", requested_for="email", notify_when_completed=bool
-)
+#: The paging of the account listings (lowercase query keys).
+_ACCOUNT_PAGE_QUERY: dict[str, _FieldSpec] = {
+    "count": ("count", "page"),
+    "offset": ("offset", "page"),
+}
+#: The fields of a sender signature that can be changed.
+_SENDER_SIGNATURE_FIELDS: dict[str, _FieldSpec] = {
+    "name": str,
+    "reply_to_email": "email",
+    "return_path_domain": str,
+    "confirmation_personal_note": str,
+}
+
+
+def _with_settings(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``**settings`` method's ``locals()`` as :meth:`Interface._request` reads them.
+
+    The server settings join the named parameters and the rest are the call's
+    :class:`Options`; any other name raises ``TypeError``, as an unknown
+    keyword argument of an explicit signature does.
+    """
+    settings: Mapping[str, Any] = arguments["settings"]
+    for name in settings:
+        if name not in _ACCOUNT_SERVER_SETTINGS and name not in _OPTION_NAMES:
+            raise TypeError(
+                f"unknown server setting {name!r}; the settings are: "
+                + ", ".join(_ACCOUNT_SERVER_SETTINGS)
+            )
+    options = {name: value for name, value in settings.items() if name in _OPTION_NAMES}
+    return {**arguments, **settings, "options": options}
 
 
 class ServerSettings(Options, total=False):
@@ -9647,123 +9655,87 @@ class DataRemoval(Record):
         return self.status == "Done"
 
 
-class _ListResponse(PageResponse, Generic[RecordT]):
-    items_key: ClassVar[str]
-    record: ClassVar[type[Record]]
-
-    def _items(self) -> list[RecordT]:
-        return cast(
-            "list[RecordT]", _as_records(self.record)(_as_dict(self.data).get(self.items_key))
-        )
-
-
-class AccountServersResponse(_ListResponse[AccountServer]):
+class AccountServersResponse(PageResponse):
     """A page of the account's servers."""
 
-    items_key, record = "Servers", AccountServer
-
-    @property
-    def servers(self) -> list[AccountServer]:
-        """The servers of this page."""
-        return self._items()
+    servers = _Answer(AccountServer, "Servers", doc="The servers of this page.")
 
 
 class AccountServerResponse(Response):
     """One server of the account."""
 
-    @property
-    def server(self) -> AccountServer:
-        """The server."""
-        return AccountServer(_as_dict(self.data))
+    server = _Answer(AccountServer, doc="The server.")
 
 
-class DomainsResponse(_ListResponse[Domain]):
+class DomainsResponse(PageResponse):
     """A page of the account's domains."""
 
-    items_key, record = "Domains", Domain
-
-    @property
-    def domains(self) -> list[Domain]:
-        """The domains of this page (id, name and verification flags)."""
-        return self._items()
+    domains = _Answer(
+        Domain, "Domains", doc="The domains of this page (id, name and verification flags)."
+    )
 
 
 class DomainResponse(Response):
     """One domain (after SPF verification or DKIM rotation, only those fields)."""
 
-    @property
-    def domain(self) -> Domain:
-        """The domain."""
-        return Domain(_as_dict(self.data))
+    domain = _Answer(Domain, doc="The domain.")
 
 
-class SenderSignaturesResponse(_ListResponse[SenderSignature]):
+class SenderSignaturesResponse(PageResponse):
     """A page of the account's sender signatures."""
 
-    items_key, record = "SenderSignatures", SenderSignature
-
-    @property
-    def sender_signatures(self) -> list[SenderSignature]:
-        """The sender signatures of this page."""
-        return self._items()
+    sender_signatures = _Answer(
+        SenderSignature, "SenderSignatures", doc="The sender signatures of this page."
+    )
 
 
 class SenderSignatureResponse(Response):
     """One sender signature."""
 
-    @property
-    def sender_signature(self) -> SenderSignature:
-        """The sender signature."""
-        return SenderSignature(_as_dict(self.data))
+    sender_signature = _Answer(SenderSignature, doc="The sender signature.")
 
 
 class DataRemovalResponse(Response):
     """A data removal request and its status."""
 
-    @property
-    def data_removal(self) -> DataRemoval:
-        """The request."""
-        return DataRemoval(_as_dict(self.data))
+    data_removal = _Answer(DataRemoval, doc="The request.")
 
 
-class _AccountLister(Interface):
-    """Paging shared by the account listings (``count`` and ``offset``)."""
-
-    list_endpoint: ClassVar[Endpoint[Any]]
-    list_response: ClassVar[type[_ListResponse[Any]]]
-
-    def _page(self, count: int, offset: int, filters: Mapping[str, Any], options: Any) -> Any:
-        _check_page(count, offset)
-        params = {**filters, "count": count, "offset": offset}
-        return self.list_response(*self._call(self.list_endpoint, options, params=params))
-
-    def _iterate(
-        self, filters: Mapping[str, Any], max_results: int | None, options: Any
-    ) -> Iterator[Any]:
-        _check_options(options)
-
-        def fetch(query: dict[str, Any]) -> Any:
-            return self._call(self.list_endpoint, options, params=query)[1]
-
-        record = self.list_response.record
-        return _iter_paged(
-            fetch, self.list_response.items_key, record, filters, max_results=max_results
-        )
-
-
-class AccountServerManager(_AccountLister):
+class AccountServerManager(Interface):
     """The account's servers, by id (``/servers``, account token).
 
     The server that a *server* token belongs to is read and edited through
     ``/server`` instead: :func:`get_server` and :func:`edit_server`.
     """
 
-    list_endpoint = Endpoint("GET", "/servers", token="account")
-    list_response = AccountServersResponse
-    get_endpoint = Endpoint("GET", "/servers/{}", token="account")
-    create_endpoint = Endpoint("POST", "/servers", token="account")
-    edit_endpoint = Endpoint("PUT", "/servers/{}", token="account")
-    delete_endpoint = Endpoint("DELETE", "/servers/{}", token="account")
+    list_endpoint = Endpoint(
+        "GET",
+        "/servers",
+        token="account",
+        query={"name": ("name", "text"), **_ACCOUNT_PAGE_QUERY},
+        answer=AccountServersResponse,
+        items=("Servers", AccountServer),
+    )
+    get_endpoint = Endpoint(
+        "GET", "/servers/{server_id}", token="account", answer=AccountServerResponse
+    )
+    create_endpoint = Endpoint(
+        "POST",
+        "/servers",
+        token="account",
+        body={"name": "required", "delivery_type": ServerDeliveryType, **_ACCOUNT_SERVER_SETTINGS},
+        answer=AccountServerResponse,
+    )
+    edit_endpoint = Endpoint(
+        "PUT",
+        "/servers/{server_id}",
+        token="account",
+        body={"name": str, **_ACCOUNT_SERVER_SETTINGS},
+        at_least_one=True,
+        what="edit_account_server",
+        answer=AccountServerResponse,
+    )
+    delete_endpoint = Endpoint("DELETE", "/servers/{server_id}", token="account")
 
     def get_page(
         self,
@@ -9774,10 +9746,9 @@ class AccountServerManager(_AccountLister):
         **options: Unpack[Options],
     ) -> AccountServersResponse:
         """One page of servers (``GET /servers``); ``name`` filters by name."""
-        _check_text("name", name)
-        return cast(AccountServersResponse, self._page(count, offset, {"name": name}, options))
+        return self._request(self.list_endpoint, locals())
 
-    def iterate(
+    def iter(
         self,
         *,
         name: str | None = None,
@@ -9785,12 +9756,14 @@ class AccountServerManager(_AccountLister):
         **options: Unpack[Options],
     ) -> Iterator[AccountServer]:
         """Every server (``name`` filters), fetched a page at a time."""
-        _check_text("name", name)
-        return self._iterate({"name": name}, max_results, options)
+        return self._iter_listing(self.list_endpoint, locals())
+
+    #: The earlier name of :meth:`iter`.
+    iterate = iter
 
     def get(self, server_id: int, **options: Unpack[Options]) -> AccountServerResponse:
         """One server, tokens included (``GET /servers/{id}``)."""
-        return AccountServerResponse(*self._call(self.get_endpoint, options, path_args=[server_id]))
+        return self._request(self.get_endpoint, locals())
 
     def create(
         self,
@@ -9800,97 +9773,112 @@ class AccountServerManager(_AccountLister):
         **settings: Unpack[ServerSettings],
     ) -> AccountServerResponse:
         """Create a server (``POST /servers``); ``settings`` are :class:`ServerSettings`."""
-        body, options = _SERVER_CREATE.body(
-            {"name": name, "delivery_type": delivery_type, **settings}, required=["name"]
-        )
-        return AccountServerResponse(*self._call(self.create_endpoint, options, json_body=body))
+        return self._request(self.create_endpoint, _with_settings(locals()))
 
     def edit(
         self, server_id: int, *, name: str | None = None, **settings: Unpack[ServerSettings]
     ) -> AccountServerResponse:
         """Change a server's name or settings (``PUT /servers/{id}``); ``None`` keeps one."""
-        body, options = _SERVER_EDIT.body({"name": name, **settings}, at_least_one=True)
-        return AccountServerResponse(
-            *self._call(self.edit_endpoint, options, path_args=[server_id], json_body=body)
-        )
+        return self._request(self.edit_endpoint, _with_settings(locals()))
 
     def delete(self, server_id: int, **options: Unpack[Options]) -> Response:
         """Delete a server (``DELETE /servers/{id}``; Postmark enables this per account)."""
-        return Response(*self._call(self.delete_endpoint, options, path_args=[server_id]))
+        return self._request(self.delete_endpoint, locals())
 
 
-class DomainManager(_AccountLister):
+class DomainManager(Interface):
     """The account's sending domains (``/domains``, account token)."""
 
-    list_endpoint = Endpoint("GET", "/domains", token="account")
-    list_response = DomainsResponse
-    get_endpoint = Endpoint("GET", "/domains/{}", token="account")
-    create_endpoint = Endpoint("POST", "/domains", token="account")
-    edit_endpoint = Endpoint("PUT", "/domains/{}", token="account")
-    delete_endpoint = Endpoint("DELETE", "/domains/{}", token="account")
-    verify_dkim_endpoint = Endpoint("PUT", "/domains/{}/verifyDkim", token="account")
-    verify_return_path_endpoint = Endpoint("PUT", "/domains/{}/verifyReturnPath", token="account")
+    list_endpoint = Endpoint(
+        "GET",
+        "/domains",
+        token="account",
+        query=_ACCOUNT_PAGE_QUERY,
+        answer=DomainsResponse,
+        items=("Domains", Domain),
+    )
+    get_endpoint = Endpoint("GET", "/domains/{domain_id}", token="account", answer=DomainResponse)
+    create_endpoint = Endpoint(
+        "POST",
+        "/domains",
+        token="account",
+        body={"name": "required", "return_path_domain": str},
+        answer=DomainResponse,
+    )
+    edit_endpoint = Endpoint(
+        "PUT",
+        "/domains/{domain_id}",
+        token="account",
+        body={"return_path_domain": str},
+        at_least_one=True,
+        what="edit_domain",
+        answer=DomainResponse,
+    )
+    delete_endpoint = Endpoint("DELETE", "/domains/{domain_id}", token="account")
+    verify_dkim_endpoint = Endpoint(
+        "PUT", "/domains/{domain_id}/verifyDkim", token="account", answer=DomainResponse
+    )
+    verify_return_path_endpoint = Endpoint(
+        "PUT", "/domains/{domain_id}/verifyReturnPath", token="account", answer=DomainResponse
+    )
     # A check of DNS records: safe to repeat.
     verify_spf_endpoint = Endpoint(
-        "POST", "/domains/{}/verifyspf", token="account", idempotent=True
+        "POST",
+        "/domains/{domain_id}/verifyspf",
+        token="account",
+        idempotent=True,
+        answer=DomainResponse,
     )
-    rotate_dkim_endpoint = Endpoint("POST", "/domains/{}/rotatedkim", token="account")
+    rotate_dkim_endpoint = Endpoint(
+        "POST", "/domains/{domain_id}/rotatedkim", token="account", answer=DomainResponse
+    )
 
     def get_page(
         self, count: int = 100, offset: int = 0, **options: Unpack[Options]
     ) -> DomainsResponse:
         """One page of domains (``GET /domains``)."""
-        return cast(DomainsResponse, self._page(count, offset, {}, options))
+        return self._request(self.list_endpoint, locals())
 
-    def iterate(
+    def iter(
         self, *, max_results: int | None = None, **options: Unpack[Options]
     ) -> Iterator[Domain]:
         """Every domain, fetched a page at a time."""
-        return self._iterate({}, max_results, options)
+        return self._iter_listing(self.list_endpoint, locals())
 
-    def _one(self, endpoint: Endpoint[Any], domain_id: int, options: Any) -> DomainResponse:
-        return DomainResponse(*self._call(endpoint, options, path_args=[domain_id]))
+    #: The earlier name of :meth:`iter`.
+    iterate = iter
 
     def get(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
         """One domain with its DNS records (``GET /domains/{id}``)."""
-        return self._one(self.get_endpoint, domain_id, options)
+        return self._request(self.get_endpoint, locals())
 
     def create(
         self, name: str, *, return_path_domain: str | None = None, **options: Unpack[Options]
     ) -> DomainResponse:
         """Add a domain (``POST /domains``), optionally with a custom Return-Path."""
-        body, options_ = _DOMAIN_CREATE.body(
-            {"name": name, "return_path_domain": return_path_domain, **options},
-            required=["name"],
-        )
-        return DomainResponse(*self._call(self.create_endpoint, options_, json_body=body))
+        return self._request(self.create_endpoint, locals())
 
     def edit(
         self, domain_id: int, *, return_path_domain: str | None = None, **options: Unpack[Options]
     ) -> DomainResponse:
         """Change a domain's Return-Path domain (``PUT /domains/{id}``)."""
-        body, options_ = _DOMAIN_EDIT.body(
-            {"return_path_domain": return_path_domain, **options}, at_least_one=True
-        )
-        return DomainResponse(
-            *self._call(self.edit_endpoint, options_, path_args=[domain_id], json_body=body)
-        )
+        return self._request(self.edit_endpoint, locals())
 
     def delete(self, domain_id: int, **options: Unpack[Options]) -> Response:
         """Delete a domain (``DELETE /domains/{id}``)."""
-        return Response(*self._call(self.delete_endpoint, options, path_args=[domain_id]))
+        return self._request(self.delete_endpoint, locals())
 
     def verify_dkim(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
         """Check the DKIM DNS record now (``PUT /domains/{id}/verifyDkim``)."""
-        return self._one(self.verify_dkim_endpoint, domain_id, options)
+        return self._request(self.verify_dkim_endpoint, locals())
 
     def verify_return_path(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
         """Check the Return-Path CNAME now (``PUT /domains/{id}/verifyReturnPath``)."""
-        return self._one(self.verify_return_path_endpoint, domain_id, options)
+        return self._request(self.verify_return_path_endpoint, locals())
 
     def verify_spf(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
         """Check the SPF record (``POST /domains/{id}/verifyspf``; only SPF fields come back)."""
-        return self._one(self.verify_spf_endpoint, domain_id, options)
+        return self._request(self.verify_spf_endpoint, locals())
 
     def rotate_dkim(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
         """Start replacing the DKIM key (``POST /domains/{id}/rotatedkim``).
@@ -9898,43 +9886,72 @@ class DomainManager(_AccountLister):
         The new key's record shows in ``dkim_pending_host`` and
         ``dkim_pending_text_value`` until its DNS entry is verified.
         """
-        return self._one(self.rotate_dkim_endpoint, domain_id, options)
+        return self._request(self.rotate_dkim_endpoint, locals())
 
 
-class SenderSignatureManager(_AccountLister):
+class SenderSignatureManager(Interface):
     """The account's sender signatures (``/senders``, account token)."""
 
-    list_endpoint = Endpoint("GET", "/senders", token="account")
-    list_response = SenderSignaturesResponse
-    get_endpoint = Endpoint("GET", "/senders/{}", token="account")
-    create_endpoint = Endpoint("POST", "/senders", token="account")
-    edit_endpoint = Endpoint("PUT", "/senders/{}", token="account")
-    delete_endpoint = Endpoint("DELETE", "/senders/{}", token="account")
-    resend_endpoint = Endpoint("POST", "/senders/{}/resend", token="account")
+    list_endpoint = Endpoint(
+        "GET",
+        "/senders",
+        token="account",
+        query=_ACCOUNT_PAGE_QUERY,
+        answer=SenderSignaturesResponse,
+        items=("SenderSignatures", SenderSignature),
+    )
+    get_endpoint = Endpoint(
+        "GET", "/senders/{signature_id}", token="account", answer=SenderSignatureResponse
+    )
+    create_endpoint = Endpoint(
+        "POST",
+        "/senders",
+        token="account",
+        body={"from_email": "required_email"} | _SENDER_SIGNATURE_FIELDS | {"name": "required"},
+        answer=SenderSignatureResponse,
+    )
+    edit_endpoint = Endpoint(
+        "PUT",
+        "/senders/{signature_id}",
+        token="account",
+        body=_SENDER_SIGNATURE_FIELDS,
+        at_least_one=True,
+        what="edit_sender_signature",
+        answer=SenderSignatureResponse,
+    )
+    delete_endpoint = Endpoint("DELETE", "/senders/{signature_id}", token="account")
+    resend_endpoint = Endpoint("POST", "/senders/{signature_id}/resend", token="account")
     # Deprecated by Postmark, which now checks DNS per domain (DomainManager).
     # A check of DNS records: safe to repeat.
     verify_spf_endpoint = Endpoint(
-        "POST", "/senders/{}/verifyspf", token="account", idempotent=True
+        "POST",
+        "/senders/{signature_id}/verifyspf",
+        token="account",
+        idempotent=True,
+        answer=SenderSignatureResponse,
     )
-    request_new_dkim_endpoint = Endpoint("POST", "/senders/{}/requestnewdkim", token="account")
+    request_new_dkim_endpoint = Endpoint(
+        "POST", "/senders/{signature_id}/requestnewdkim", token="account"
+    )
 
     def get_page(
         self, count: int = 100, offset: int = 0, **options: Unpack[Options]
     ) -> SenderSignaturesResponse:
         """One page of sender signatures (``GET /senders``)."""
-        return cast(SenderSignaturesResponse, self._page(count, offset, {}, options))
+        return self._request(self.list_endpoint, locals())
 
-    def iterate(
+    def iter(
         self, *, max_results: int | None = None, **options: Unpack[Options]
     ) -> Iterator[SenderSignature]:
         """Every sender signature, fetched a page at a time."""
-        return self._iterate({}, max_results, options)
+        return self._iter_listing(self.list_endpoint, locals())
+
+    #: The earlier name of :meth:`iter`.
+    iterate = iter
 
     def get(self, signature_id: int, **options: Unpack[Options]) -> SenderSignatureResponse:
         """One sender signature with its DNS records (``GET /senders/{id}``)."""
-        return SenderSignatureResponse(
-            *self._call(self.get_endpoint, options, path_args=[signature_id])
-        )
+        return self._request(self.get_endpoint, locals())
 
     def create(
         self,
@@ -9947,18 +9964,7 @@ class SenderSignatureManager(_AccountLister):
         **options: Unpack[Options],
     ) -> SenderSignatureResponse:
         """Add a From address (``POST /senders``); Postmark emails it a confirmation link."""
-        body, options_ = _SIGNATURE_CREATE.body(
-            {
-                "from_email": from_email,
-                "name": name,
-                "reply_to_email": reply_to_email,
-                "return_path_domain": return_path_domain,
-                "confirmation_personal_note": confirmation_personal_note,
-                **options,
-            },
-            required=["from_email", "name"],
-        )
-        return SenderSignatureResponse(*self._call(self.create_endpoint, options_, json_body=body))
+        return self._request(self.create_endpoint, locals())
 
     def edit(
         self,
@@ -9971,45 +9977,29 @@ class SenderSignatureManager(_AccountLister):
         **options: Unpack[Options],
     ) -> SenderSignatureResponse:
         """Change a sender signature (``PUT /senders/{id}``); ``None`` keeps a field."""
-        body, options_ = _SIGNATURE_EDIT.body(
-            {
-                "name": name,
-                "reply_to_email": reply_to_email,
-                "return_path_domain": return_path_domain,
-                "confirmation_personal_note": confirmation_personal_note,
-                **options,
-            },
-            at_least_one=True,
-        )
-        return SenderSignatureResponse(
-            *self._call(self.edit_endpoint, options_, path_args=[signature_id], json_body=body)
-        )
+        return self._request(self.edit_endpoint, locals())
 
     def delete(self, signature_id: int, **options: Unpack[Options]) -> Response:
         """Delete a sender signature (``DELETE /senders/{id}``)."""
-        return Response(*self._call(self.delete_endpoint, options, path_args=[signature_id]))
+        return self._request(self.delete_endpoint, locals())
 
     def resend_confirmation(self, signature_id: int, **options: Unpack[Options]) -> Response:
         """Email the confirmation link again (``POST /senders/{id}/resend``)."""
-        return Response(*self._call(self.resend_endpoint, options, path_args=[signature_id]))
+        return self._request(self.resend_endpoint, locals())
 
     def verify_spf(self, signature_id: int, **options: Unpack[Options]) -> SenderSignatureResponse:
         """Deprecated by Postmark: check the signature's SPF record (``POST .../verifyspf``).
 
         Use :meth:`DomainManager.verify_spf` on the signature's domain instead.
         """
-        return SenderSignatureResponse(
-            *self._call(self.verify_spf_endpoint, options, path_args=[signature_id])
-        )
+        return self._request(self.verify_spf_endpoint, locals())
 
     def request_new_dkim(self, signature_id: int, **options: Unpack[Options]) -> Response:
         """Deprecated by Postmark: ask for a new DKIM key (``POST .../requestnewdkim``).
 
         Use :meth:`DomainManager.rotate_dkim` on the signature's domain instead.
         """
-        return Response(
-            *self._call(self.request_new_dkim_endpoint, options, path_args=[signature_id])
-        )
+        return self._request(self.request_new_dkim_endpoint, locals())
 
 
 class DataRemovalManager(Interface):
@@ -10018,8 +10008,20 @@ class DataRemovalManager(Interface):
     Postmark enables data removals per account, on request to its support.
     """
 
-    create_endpoint = Endpoint("POST", "/data-removals", token="account")
-    get_endpoint = Endpoint("GET", "/data-removals/{}", token="account")
+    create_endpoint = Endpoint(
+        "POST",
+        "/data-removals",
+        token="account",
+        body={
+            "requested_by": "required_email",
+            "requested_for": "required_email",
+            "notify_when_completed": bool,
+        },
+        answer=DataRemovalResponse,
+    )
+    get_endpoint = Endpoint(
+        "GET", "/data-removals/{removal_id}", token="account", answer=DataRemovalResponse
+    )
 
     def create(
         self,
@@ -10034,20 +10036,11 @@ class DataRemovalManager(Interface):
         ``requested_by`` is the address of whoever asks; with
         ``notify_when_completed=True`` it is emailed once the removal is done.
         """
-        body, options_ = _DATA_REMOVAL_CREATE.body(
-            {
-                "requested_by": requested_by,
-                "requested_for": requested_for,
-                "notify_when_completed": notify_when_completed,
-                **options,
-            },
-            required=["requested_by", "requested_for"],
-        )
-        return DataRemovalResponse(*self._call(self.create_endpoint, options_, json_body=body))
+        return self._request(self.create_endpoint, locals())
 
     def get(self, removal_id: int, **options: Unpack[Options]) -> DataRemovalResponse:
         """A data removal request's status (``GET /data-removals/{id}``)."""
-        return DataRemovalResponse(*self._call(self.get_endpoint, options, path_args=[removal_id]))
+        return self._request(self.get_endpoint, locals())
 
 
 # Simple API: account servers. The account versions carry "account" or a plural

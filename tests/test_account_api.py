@@ -546,7 +546,8 @@ def test_bad_page_arguments_fail_before_io(
         (lambda: pystmark.edit_account_server(1, trak_opens=True), TypeError, "trak_opens"),
         (lambda: pystmark.create_domain("example.com", name2="x"), TypeError, "name2"),
         (lambda: pystmark.edit_sender_signature(1, from_email="a@b.c"), TypeError, "from_email"),
-        (lambda: pystmark.create_server(""), pystmark.ConfigurationError, "name is required"),
+        (lambda: pystmark.create_server(""), pystmark.ConfigurationError,
+         "name must be a non-empty string"),
         (lambda: pystmark.create_server("P", track_links="Always"), pystmark.ConfigurationError,
          "track_links must be one of None, HtmlAndText"),
         (lambda: pystmark.create_server("P", delivery_type="Test"), pystmark.ConfigurationError,
@@ -563,9 +564,17 @@ def test_bad_page_arguments_fail_before_io(
         (lambda: pystmark.create_sender_signature("not-an-address", "Billing"),
          pystmark.ConfigurationError, "from_email must be an email address"),
         (lambda: pystmark.create_sender_signature("a@example.com", "  "),
-         pystmark.ConfigurationError, "name is required"),
+         pystmark.ConfigurationError, "name must be a non-empty string"),
         (lambda: pystmark.create_data_removal("privacy@example.com", ""),
          pystmark.ConfigurationError, "requested_for"),
+        (lambda: pystmark.create_data_removal(None, "someone@example.org"),  # type: ignore[arg-type]
+         pystmark.ConfigurationError, "requested_by must be a non-empty string"),
+        (lambda: pystmark.create_data_removal("privacy@example.com", "someone"),
+         pystmark.ConfigurationError, "requested_for must be an email address"),
+        (lambda: pystmark.create_sender_signature(None, "Billing"),  # type: ignore[arg-type]
+         pystmark.ConfigurationError, "from_email must be a non-empty string"),
+        (lambda: pystmark.AccountServerManager().create("P", colour="blue"), TypeError,
+         "unknown server setting 'colour'; the settings are: color, "),
         (lambda: pystmark.create_data_removal("p@example.com", "s@example.org",
                                               notify_when_completed="yes"),
          pystmark.ConfigurationError, "notify_when_completed must be bool"),
@@ -623,10 +632,37 @@ def test_records_are_typed_and_keep_raw() -> None:
         _ = pystmark.AccountServer({"ID": "eleven"}).id
 
 
-def test_server_settings_match_the_field_table() -> None:
+def test_server_settings_match_the_endpoint_declarations() -> None:
     settings = set(pystmark.ServerSettings.__annotations__) - set(pystmark.Options.__annotations__)
-    assert settings == set(pystmark._SERVER_SETTINGS.checks)
-    assert set(pystmark._SERVER_CREATE.checks) == settings | {"name", "delivery_type"}
+    manager = pystmark.AccountServerManager
+    assert manager.create_endpoint.body is not None and manager.edit_endpoint.body is not None
+    assert set(manager.create_endpoint.body) == settings | {"name", "delivery_type"}
+    assert set(manager.edit_endpoint.body) == settings | {"name"}
+
+
+def test_the_earlier_iterator_names_are_aliases() -> None:
+    for manager in (
+        pystmark.AccountServerManager,
+        pystmark.DomainManager,
+        pystmark.SenderSignatureManager,
+    ):
+        assert manager.iterate is manager.iter
+
+
+def test_iter_and_settings_take_options_per_call(api: responses.RequestsMock) -> None:
+    api.get("http://127.0.0.1:9/senders", json={"TotalCount": 1, "SenderSignatures": [SIGNATURE]})
+    api.put("http://127.0.0.1:9/servers/11", json=SERVER)
+    manager = pystmark.SenderSignatureManager(account_api_key="instance-token")
+    signatures = manager.iter(base_url="http://127.0.0.1:9", account_api_key="per-call")
+    assert [signature.id for signature in signatures] == [31]
+    pystmark.AccountServerManager().edit(
+        11, track_opens=False, base_url="http://127.0.0.1:9", account_api_key="per-call"
+    )
+    assert [call.request.headers["X-Postmark-Account-Token"] for call in api.calls] == [
+        "per-call",
+        "per-call",
+    ]
+    assert json.loads(api.calls[1].request.body) == {"TrackOpens": False}
 
 
 # ---- Error mappings: at least one per area ----------------------------------
