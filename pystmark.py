@@ -2658,7 +2658,9 @@ class _Answer(Generic[T]):
     """
 
     @overload
-    def __init__(self: _Answer[RecordT], record: type[RecordT], *, doc: str) -> None: ...
+    def __init__(
+        self: _Answer[RecordT], record: type[RecordT], key: None = None, *, doc: str
+    ) -> None: ...
     @overload
     def __init__(
         self: _Answer[list[RecordT]], record: type[RecordT], key: str, *, doc: str
@@ -2910,10 +2912,30 @@ class Endpoint(Generic[AnswerT]):
         "answer", "at_least_one", "body", "error", "idempotent", "items", "method",
         "narrow", "path", "path_names", "query", "send", "token", "what",
     )  # fmt: skip
+    method: str
+    #: The path, its ids as ``{}`` (filled by :meth:`url`).
+    path: str
+    path_names: tuple[str, ...]
+    token: str
+    send: bool
+    idempotent: bool
+    answer: type[AnswerT]
+    query: dict[str, tuple[str, _FieldCheck]] | None
+    body: dict[str, tuple[str, _FieldCheck]] | None
+    items: tuple[str, Callable[[Any], Any]] | None
+    narrow: tuple[str, str, str] | None
+    at_least_one: bool
+    what: str
+    error: type[ArgumentError]
 
     @overload
     def __init__(
-        self: Endpoint[Response], method: str, path: str, **spec: Unpack[_EndpointSpec]
+        self: Endpoint[Response],
+        method: str,
+        path: str,
+        *,
+        answer: None = None,
+        **spec: Unpack[_EndpointSpec],
     ) -> None: ...
     @overload
     def __init__(
@@ -2926,7 +2948,6 @@ class Endpoint(Generic[AnswerT]):
         self.path_names = tuple(
             name for _, name, _, _ in string.Formatter().parse(path) if name is not None
         )
-        #: The path, its ids as ``{}`` (filled by :meth:`url`).
         self.path = re.sub(r"\{\w+\}", "{}", path)
         self.token = spec.get("token", "server")
         self.send = spec.get("send", False)
@@ -2936,7 +2957,7 @@ class Endpoint(Generic[AnswerT]):
             if idempotent is None
             else idempotent
         )
-        self.answer: type[AnswerT] = cast("type[AnswerT]", Response if answer is None else answer)
+        self.answer = cast("type[AnswerT]", Response if answer is None else answer)
         self.query = _field_specs(spec.get("query"))
         self.body = _field_specs(spec.get("body"))
         self.items = spec.get("items")
