@@ -2377,6 +2377,17 @@ _ENCODE_STEP = 3 * 64 * 1024
 
 # ---- Records: typed views of Postmark's JSON -------------------------------
 
+# One Python name per Postmark concept, on every record that carries it (older
+# spellings stay as aliases):
+#   from_address  the From header's text ("From"); InboundEvent.sender is an alias.
+#   from_name, from_full  "FromName", and "FromFull" as an EmailAddress.
+#   recipient     the address a bounce, open, click or delivery is about
+#                 (Bounce.email, Postmark's "Email", is pystmark 0.5's name).
+#   date          an inbound mail's Date header as an aware datetime (None when
+#                 the header is missing or no date); date_header keeps the text as
+#                 written; InboundMessage.sent_at is an alias of date.
+#   *_at          every other timestamp: an aware datetime (parse_datetime).
+
 _TIMESTAMP = (  # the forms the fast path below does not take; compiled on first use
     r"^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?\s*(Z|[+-]\d\d:?\d\d)?$"
 )
@@ -2422,6 +2433,25 @@ def parse_datetime(value: Any, naive_tz: tzinfo | None = timezone.utc) -> dateti
         )  # fmt: skip
     except ValueError as error:
         raise DataError(f"not a timestamp: {value[:40]!r}") from error
+
+
+def _as_mail_date(value: Any) -> datetime | None:
+    """A mail's ``Date`` header (RFC 5322, or ISO 8601) as an aware datetime.
+
+    The sender wrote it, so it may be anything: a value that is not a date
+    gives None (the text stays readable), never an error. A date without a
+    zone (RFC 5322's ``-0000``) is taken as UTC.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        try:
+            return parse_datetime(value)
+        except DataError:
+            return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def _as_str(value: Any) -> str:
@@ -4948,7 +4978,7 @@ class Bounce(Record):
     message_stream = _field("MessageStream", _as_str)
     description = _field("Description", _as_str)
     details = _field("Details", _as_str)
-    #: The recipient that bounced.
+    #: The recipient that bounced (pystmark 0.5's name; see :attr:`recipient`).
     email = _field("Email", _as_str)
     from_address = _field("From", _as_str)
     bounced_at = _field("BouncedAt", parse_datetime)
@@ -4972,6 +5002,11 @@ class Bounce(Record):
         # Read only, so the bounces of one listing share one (copied) mapping.
         self._options: Mapping[str, Any] = {} if options is None else options
 
+    @property
+    def recipient(self) -> str:
+        """The recipient that bounced, by the name every other record uses (:attr:`email`)."""
+        return self.email
+
     def _bound(self, options: Mapping[str, Any]) -> tuple[BounceGetter, dict[str, Any]]:
         getter = self._getter or _default(BounceGetter)
         return getter, {**self._options, **options}
@@ -4994,10 +5029,15 @@ BouncedMessage = Bounce
 class BounceTypeCount(Record):
     """How many bounces of one type a server has (from delivery stats)."""
 
-    #: A :class:`BounceType`, or ``""`` for the "All" total.
+    #: A :class:`BounceType` (``""`` on the "All" total, which may also carry one).
     type = _field("Type", _as_bounce_type)
     name = _field("Name", _as_str)
     count = _field("Count", _as_int)
+
+    @property
+    def is_total(self) -> bool:
+        """True for the total of every type: the entry named "All", whatever its type."""
+        return self.name == "All"
 
 
 #: The pystmark 0.5 name of :class:`BounceTypeCount`.
@@ -5022,15 +5062,17 @@ class DeliveryStatsResponse(Response):
         """Counts keyed by type (``"HardBounce"``), and the total under ``"All"`` (as in 0.5)."""
         found: dict[str, BounceTypeCount] = {}
         for entry in self.counts:
-            if entry.type or entry.name == "All":
-                found[str(entry.type or entry.name)] = entry
+            if entry.is_total:
+                found["All"] = entry
+            elif entry.type:
+                found[str(entry.type)] = entry
         return found
 
     @property
     def total(self) -> int:
         """All bounces: the entry named "All", or else the sum of the types."""
         for entry in self.counts:
-            if entry.name == "All":
+            if entry.is_total:
                 return entry.count
         return sum(entry.count for entry in self.counts if entry.type)
 
@@ -5529,24 +5571,6 @@ class SubscriptionChangeEvent(WebhookEvent):
         return self.changed_at
 
 
-def _as_mail_date(value: Any) -> datetime | None:
-    """An inbound ``Date`` header (RFC 5322, or ISO 8601) as a datetime.
-
-    The sender wrote it, so it may be anything: a value that is not a date
-    gives None (``raw["Date"]`` keeps it), never an error.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        pass
-    try:
-        return parse_datetime(value)
-    except DataError:
-        return None
-
-
 class InboundEvent(WebhookEvent):
     """An inbound email post (Postmark's inbound webhook has no ``RecordType``)."""
 
@@ -5555,7 +5579,7 @@ class InboundEvent(WebhookEvent):
     #: ``"Inbound"``.
     record_type = _field("RecordType", lambda value: _as_str(value) or "Inbound")
 
-    sender = _field("From", _as_str)
+    from_address = _field("From", _as_str)
     from_name = _field("FromName", _as_str)
     from_full = _field("FromFull", _as_record(EmailAddress))
     to = _field("To", _as_str)
@@ -5568,13 +5592,20 @@ class InboundEvent(WebhookEvent):
     reply_to = _field("ReplyTo", _as_str)
     subject = _field("Subject", _as_str)
     mailbox_hash = _field("MailboxHash", _as_str)
-    #: The message's ``Date`` header, parsed.
+    #: The message's ``Date`` header as an aware datetime (None if it is not a date).
     date = _field("Date", _as_mail_date)
+    #: The ``Date`` header as the sender wrote it.
+    date_header = _field("Date", _as_str)
     text_body = _field("TextBody", _as_str)
     html_body = _field("HtmlBody", _as_str)
     stripped_text_reply = _field("StrippedTextReply", _as_str)
     headers = _field("Headers", _as_records(MessageHeader))
     attachments = _field("Attachments", _as_records(MessageAttachment))
+
+    @property
+    def sender(self) -> str:
+        """The From header's text: an alias of :attr:`from_address`."""
+        return self.from_address
 
     def to_email_message(self) -> EmailMessage:
         """The post as a standard :class:`email.message.EmailMessage`."""
@@ -6165,8 +6196,10 @@ class InboundMessage(Record):
     reply_to = _field("ReplyTo", _as_str)
     original_recipient = _field("OriginalRecipient", _as_str)
     subject = _field("Subject", _as_str)
-    #: The Date header as the sender wrote it (RFC 2822 text).
-    date = _field("Date", _as_str)
+    #: The message's ``Date`` header as an aware datetime (None if it is not a date).
+    date = _field("Date", _as_mail_date)
+    #: The ``Date`` header as the sender wrote it (RFC 5322 text).
+    date_header = _field("Date", _as_str)
     mailbox_hash = _field("MailboxHash", _as_str)
     tag = _field("Tag", _as_str)
     #: ``"Processed"``, ``"Blocked"``, ``"Failed"``, ``"Queued"`` or ``"Scheduled"``.
@@ -6181,11 +6214,8 @@ class InboundMessage(Record):
 
     @property
     def sent_at(self) -> datetime | None:
-        """The Date header parsed into an aware datetime (``None`` if absent or invalid)."""
-        try:
-            return email.utils.parsedate_to_datetime(self.date) if self.date else None
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
+        """The Date header as an aware datetime: an alias of :attr:`date`."""
+        return self.date
 
     @classmethod
     def from_webhook(cls, payload: Mapping[str, Any] | str | bytes) -> InboundMessage:
@@ -6229,7 +6259,7 @@ class InboundMessage(Record):
             _set_header(message, name, ", ".join(map(str, full)) if full else plain)
         _set_header(message, "Reply-To", self.reply_to)
         _set_header(message, "Subject", self.subject)
-        _set_header(message, "Date", self.date)
+        _set_header(message, "Date", self.date_header)
         for header in self.headers:
             if header.name.lower() not in _EMAIL_OWN_HEADERS:
                 _set_header(message, header.name, header.value)
@@ -10870,7 +10900,11 @@ def _cli_stats(run: _CliRun) -> int:
 
 def _cli_delivery_stats(response: DeliveryStatsResponse) -> list[dict[str, Any]]:
     rows = [
-        {"type": str(entry.type or "All"), "name": entry.name, "count": entry.count}
+        {
+            "type": "All" if entry.is_total else str(entry.type),
+            "name": entry.name,
+            "count": entry.count,
+        }
         for entry in response.counts
     ]
     rows.append({"type": "Inactive", "name": "Inactive addresses", "count": response.inactive})
