@@ -79,6 +79,30 @@ subclass :class:`BounceError`, the name pystmark 0.5 raised there.
 A send answered by HTTP 500, a gateway error or an unreadable body raises an
 error that is both its API class and a :class:`SendOutcomeUnknownError`.
 ``ResponseError`` is the pystmark 0.5 name of :class:`APIError`.
+
+The module reads top to bottom; its ``# ---- Section ----`` banners, in order::
+
+    Constants              API URL, token headers, Postmark's limits, defaults
+    Exceptions             every error class; the ErrorCode -> class table
+    Settings               Options, configure(), tokens and the environment
+    Messages               Message and Attachment: building and checking a message
+    Records                Record, its typed fields and converters; shared records
+    Responses              Response, PageResponse and the send responses
+    Transport              sessions, requests, retries, the deadline, failures
+    Paging                 pages of listings, iterators, Postmark's paging limits
+    Arguments              the argument checks every endpoint shares
+    Advanced API           Interface and the senders (single, batch, bulk)
+    Simple API: sending    send(), send_batch()... over the default senders
+    Bounces                bounces, delivery stats, BounceGetter, get_bounces()...
+    Webhooks               webhook events, parse_webhook(), WebhookApp
+    Messages: outbound...  outbound and inbound messages, opens, clicks
+    Standard-library email email.message.Message -> Message
+    Django email backend   DjangoEmailBackend
+    Templates              templates, TemplateManager, get_templates()...
+    Server, streams...     server, message streams, webhooks, suppressions,
+                           stats, inbound rules: records, managers, functions
+    Account API            servers, domains, sender signatures, data removals
+    Command line           the ``pystmark`` command (main())
 """
 
 from __future__ import annotations
@@ -513,6 +537,10 @@ _INACTIVE_ADDRESSES = r"(?is)inactive addresses:\s*(.*?)(?:\.\s|\.?\s*$)"
 
 # ---- Exceptions ------------------------------------------------------------
 
+# Every error a public call raises, and the ErrorCode -> class table. (Two
+# internal signals stay beside their only users and never escape a call:
+# the transport's _Failure and the command line's _CliError.)
+
 
 class PystmarkError(Exception):
     """Base class of every error pystmark raises."""
@@ -562,8 +590,28 @@ class ArgumentError(ConfigurationError):
     """
 
 
+class BounceError(ArgumentError):
+    """An invalid bounce argument (type, id, count, date...); raised before any I/O.
+
+    pystmark 0.5's name, kept for the bounce calls: an :class:`ArgumentError`
+    (so also a :class:`ConfigurationError` and a ``ValueError``).
+    """
+
+
 class DataError(PystmarkError, ValueError):
     """Data from Postmark (or a webhook) did not have the documented shape."""
+
+
+class WebhookError(DataError):
+    """A webhook post that is not a valid Postmark event (a ``ValueError``)."""
+
+
+class PagingError(PystmarkError):
+    """A listing cannot be read completely within Postmark's paging limits.
+
+    Raised instead of silently skipping items: for example when more than
+    10,000 items share one second, or the server ignored the date filter.
+    """
 
 
 class TransportError(PystmarkError):
@@ -685,6 +733,98 @@ class InactiveRecipientError(UnprocessableEntityError):
         return _inactive_addresses(self.message)
 
 
+# The errors of the ErrorCodes of each area (the table _ERROR_CODES maps them).
+# Postmark answers a missing entity with HTTP 422 and an ErrorCode, not 404:
+# the "...NotFoundError" classes derive from both UnprocessableEntityError
+# (what the status says) and NotFoundError (what it means), so ``except
+# NotFoundError`` catches a missing entity whichever way Postmark reports it;
+# ``status_code`` stays 422.
+
+
+class SenderSignatureManagementError(UnprocessableEntityError):
+    """Postmark refused a sender signature request (ErrorCode 500-507, 520-522).
+
+    Not to be confused with :class:`SenderSignatureError`, raised when a message
+    is sent From an address without a confirmed signature.
+    """
+
+
+class SenderSignatureNotFoundError(SenderSignatureManagementError, NotFoundError):
+    """No sender signature of the account has this id (ErrorCode 501, 507)."""
+
+
+class DomainError(UnprocessableEntityError):
+    """Postmark refused a domain request (ErrorCode 510-516)."""
+
+
+class DomainNotFoundError(DomainError, NotFoundError):
+    """No domain of the account has this id (ErrorCode 510, 513)."""
+
+
+class ServerManagementError(UnprocessableEntityError):
+    """Postmark refused to list, create, change or delete a server (ErrorCode 600-611)."""
+
+
+class ServerNotFoundError(ServerManagementError, NotFoundError):
+    """No server of the account has this id (ErrorCode 601)."""
+
+
+class ServerNameTakenError(ServerManagementError):
+    """The account already has a server of this name (ErrorCode 603)."""
+
+
+class MessageNotFoundError(UnprocessableEntityError, NotFoundError):
+    """ErrorCode 701: no message has this id (or it is older than 45 days)."""
+
+
+class InboundBypassError(UnprocessableEntityError):
+    """ErrorCode 702: this inbound message cannot be bypassed (it was not blocked)."""
+
+
+class InboundRetryError(UnprocessableEntityError):
+    """ErrorCode 703: this inbound message cannot be retried (it has not failed)."""
+
+
+class InboundRuleError(UnprocessableEntityError):
+    """Postmark refused an inbound rule request (ErrorCode 800 to 813)."""
+
+
+class StatsQueryError(UnprocessableEntityError):
+    """Postmark could not run a statistics query (ErrorCode 900)."""
+
+
+class BounceQueryError(UnprocessableEntityError):
+    """Postmark could not run a bounce query (ErrorCode 1000, 1002)."""
+
+
+class BounceNotFoundError(UnprocessableEntityError, NotFoundError):
+    """No bounce has this id (ErrorCode 1001)."""
+
+
+class BounceActivationError(UnprocessableEntityError):
+    """The bounce cannot be activated (ErrorCode 1003)."""
+
+
+class TemplateError(UnprocessableEntityError):
+    """Postmark refused a template request (ErrorCode 1100 to 1131)."""
+
+
+class TemplateNotFoundError(TemplateError, NotFoundError):
+    """No template has this id or alias (ErrorCode 1101)."""
+
+
+class MessageStreamError(UnprocessableEntityError):
+    """Postmark refused a message stream request (ErrorCode 1221 to 1237)."""
+
+
+class MessageStreamNotFoundError(MessageStreamError, NotFoundError):
+    """No message stream has this id (ErrorCode 1226)."""
+
+
+class DataRemovalError(UnprocessableEntityError):
+    """Postmark refused a data removal request (ErrorCode 1300-1302)."""
+
+
 class RateLimitError(APIError):
     """Too many requests (HTTP 429); retried automatically."""
 
@@ -757,15 +897,51 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
     503: ServiceUnavailableError,
 }
 
-#: ErrorCode -> error class, consulted for HTTP 422 answers (and batch items).
+# Every ErrorCode with a class of its own (postmarkapp.com/developer/api/overview
+# #error-codes), as rows of (first code, last code, class). Precedence: a row of
+# one code wins over a range that contains it; ranges never overlap one another
+# and no code has two one-code rows (tests/test_errors.py checks both), so the
+# order of the rows does not matter. A code not listed gets the class of its
+# HTTP status (UnprocessableEntityError for 422).
+_ERROR_CODES: tuple[tuple[int, int, type[APIError]], ...] = (
+    (10, 10, UnauthorizedError),
+    (100, 100, ServiceUnavailableError),
+    (300, 300, InvalidEmailRequestError),
+    (400, 401, SenderSignatureError),
+    (406, 406, InactiveRecipientError),
+    (429, 429, RateLimitError),
+    (500, 507, SenderSignatureManagementError),
+    (501, 501, SenderSignatureNotFoundError),
+    (507, 507, SenderSignatureNotFoundError),
+    (510, 516, DomainError),
+    (510, 510, DomainNotFoundError),
+    (513, 513, DomainNotFoundError),
+    (520, 522, SenderSignatureManagementError),
+    (600, 611, ServerManagementError),
+    (601, 601, ServerNotFoundError),
+    (603, 603, ServerNameTakenError),
+    (701, 701, MessageNotFoundError),
+    (702, 702, InboundBypassError),
+    (703, 703, InboundRetryError),
+    (800, 813, InboundRuleError),
+    (900, 900, StatsQueryError),
+    (1000, 1000, BounceQueryError),
+    (1001, 1001, BounceNotFoundError),
+    (1002, 1002, BounceQueryError),
+    (1003, 1003, BounceActivationError),
+    (1100, 1131, TemplateError),
+    (1101, 1101, TemplateNotFoundError),
+    (1221, 1237, MessageStreamError),
+    (1226, 1226, MessageStreamNotFoundError),
+    (1300, 1302, DataRemovalError),
+)
+
+#: ErrorCode -> error class, consulted for HTTP 422 answers (and batch items):
+#: the ranges of _ERROR_CODES first, then its one-code rows over them.
 _ERROR_CODE_ERRORS: dict[int, type[APIError]] = {
-    10: UnauthorizedError,
-    100: ServiceUnavailableError,
-    300: InvalidEmailRequestError,
-    400: SenderSignatureError,
-    401: SenderSignatureError,
-    406: InactiveRecipientError,
-    429: RateLimitError,
+    code: error
+    for first, last, error in sorted(_ERROR_CODES, key=lambda row: row[0] == row[1])
+    for code in range(first, last + 1)
 }
 
 
@@ -2202,6 +2378,17 @@ _ENCODE_STEP = 3 * 64 * 1024
 
 # ---- Records: typed views of Postmark's JSON -------------------------------
 
+# One Python name per Postmark concept, on every record that carries it (older
+# spellings stay as aliases):
+#   from_address  the From header's text ("From"); InboundEvent.sender is an alias.
+#   from_name, from_full  "FromName", and "FromFull" as an EmailAddress.
+#   recipient     the address a bounce, open, click or delivery is about
+#                 (Bounce.email, Postmark's "Email", is pystmark 0.5's name).
+#   date          an inbound mail's Date header as an aware datetime (None when
+#                 the header is missing or no date); date_header keeps the text as
+#                 written; InboundMessage.sent_at is an alias of date.
+#   *_at          every other timestamp: an aware datetime (parse_datetime).
+
 _TIMESTAMP = (  # the forms the fast path below does not take; compiled on first use
     r"^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?\s*(Z|[+-]\d\d:?\d\d)?$"
 )
@@ -2247,6 +2434,25 @@ def parse_datetime(value: Any, naive_tz: tzinfo | None = timezone.utc) -> dateti
         )  # fmt: skip
     except ValueError as error:
         raise DataError(f"not a timestamp: {value[:40]!r}") from error
+
+
+def _as_mail_date(value: Any) -> datetime | None:
+    """A mail's ``Date`` header (RFC 5322, or ISO 8601) as an aware datetime.
+
+    The sender wrote it, so it may be anything: a value that is not a date
+    gives None (the text stays readable), never an error. A date without a
+    zone (RFC 5322's ``-0000``) is taken as UTC.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        try:
+            return parse_datetime(value)
+        except DataError:
+            return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def _as_str(value: Any) -> str:
@@ -3957,14 +4163,6 @@ POSTMARK_TIME_ZONE = "America/New_York"
 _zone_cache: list[Any] = []
 
 
-class PagingError(PystmarkError):
-    """A listing cannot be read completely within Postmark's paging limits.
-
-    Raised instead of silently skipping items: for example when more than
-    10,000 items share one second, or the server ignored the date filter.
-    """
-
-
 def _postmark_zone() -> Any:
     """Postmark's time zone, from the system's (or ``tzdata``'s) tz database."""
     if not _zone_cache:
@@ -4904,39 +5102,6 @@ def close() -> None:
 # ---- Bounces ---------------------------------------------------------------
 
 
-class BounceError(ArgumentError):
-    """An invalid bounce argument (type, id, count, date...); raised before any I/O.
-
-    pystmark 0.5's name, kept for the bounce calls: an :class:`ArgumentError`
-    (so also a :class:`ConfigurationError` and a ``ValueError``).
-    """
-
-
-class BounceQueryError(UnprocessableEntityError):
-    """Postmark could not run a bounce query (ErrorCode 1000, 1002)."""
-
-
-# Postmark answers a missing bounce with HTTP 422 and ErrorCode 1001, not 404.
-# Deriving from NotFoundError too lets ``except NotFoundError`` treat a
-# missing bounce like any other missing entity; ``status_code`` stays 422.
-class BounceNotFoundError(UnprocessableEntityError, NotFoundError):
-    """No bounce has this id (ErrorCode 1001)."""
-
-
-class BounceActivationError(UnprocessableEntityError):
-    """The bounce cannot be activated (ErrorCode 1003)."""
-
-
-_ERROR_CODE_ERRORS.update(
-    {
-        1000: BounceQueryError,
-        1001: BounceNotFoundError,
-        1002: BounceQueryError,
-        1003: BounceActivationError,
-    }
-)
-
-
 class BounceType(str, enum.Enum):
     """Postmark's bounce types (developer.postmarkapp.com/developer-bounces.html).
 
@@ -5058,7 +5223,7 @@ class Bounce(Record):
     message_stream = _field("MessageStream", _as_str)
     description = _field("Description", _as_str)
     details = _field("Details", _as_str)
-    #: The recipient that bounced.
+    #: The recipient that bounced (pystmark 0.5's name; see :attr:`recipient`).
     email = _field("Email", _as_str)
     from_address = _field("From", _as_str)
     bounced_at = _field("BouncedAt", parse_datetime)
@@ -5082,6 +5247,11 @@ class Bounce(Record):
         # Read only, so the bounces of one listing share one (copied) mapping.
         self._options: Mapping[str, Any] = {} if options is None else options
 
+    @property
+    def recipient(self) -> str:
+        """The recipient that bounced, by the name every other record uses (:attr:`email`)."""
+        return self.email
+
     def _bound(self, options: Mapping[str, Any]) -> tuple[BounceGetter, dict[str, Any]]:
         getter = self._getter or _default(BounceGetter)
         return getter, {**self._options, **options}
@@ -5104,10 +5274,15 @@ BouncedMessage = Bounce
 class BounceTypeCount(Record):
     """How many bounces of one type a server has (from delivery stats)."""
 
-    #: A :class:`BounceType`, or ``""`` for the "All" total.
+    #: A :class:`BounceType` (``""`` on the "All" total, which may also carry one).
     type = _field("Type", _as_bounce_type)
     name = _field("Name", _as_str)
     count = _field("Count", _as_int)
+
+    @property
+    def is_total(self) -> bool:
+        """True for the total of every type: the entry named "All", whatever its type."""
+        return self.name == "All"
 
 
 #: The pystmark 0.5 name of :class:`BounceTypeCount`.
@@ -5132,15 +5307,17 @@ class DeliveryStatsResponse(Response):
         """Counts keyed by type (``"HardBounce"``), and the total under ``"All"`` (as in 0.5)."""
         found: dict[str, BounceTypeCount] = {}
         for entry in self.counts:
-            if entry.type or entry.name == "All":
-                found[str(entry.type or entry.name)] = entry
+            if entry.is_total:
+                found["All"] = entry
+            elif entry.type:
+                found[str(entry.type)] = entry
         return found
 
     @property
     def total(self) -> int:
         """All bounces: the entry named "All", or else the sum of the types."""
         for entry in self.counts:
-            if entry.name == "All":
+            if entry.is_total:
                 return entry.count
         return sum(entry.count for entry in self.counts if entry.type)
 
@@ -5544,10 +5721,6 @@ MAX_WEBHOOK_DEPTH = 32
 _MAX_INT_DIGITS = 30
 
 
-class WebhookError(DataError):
-    """A webhook post that is not a valid Postmark event (a ``ValueError``)."""
-
-
 class WebhookEvent(Record):
     """Base of every webhook event: the fields all of Postmark's posts share."""
 
@@ -5643,24 +5816,6 @@ class SubscriptionChangeEvent(WebhookEvent):
         return self.changed_at
 
 
-def _as_mail_date(value: Any) -> datetime | None:
-    """An inbound ``Date`` header (RFC 5322, or ISO 8601) as a datetime.
-
-    The sender wrote it, so it may be anything: a value that is not a date
-    gives None (``raw["Date"]`` keeps it), never an error.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        pass
-    try:
-        return parse_datetime(value)
-    except DataError:
-        return None
-
-
 class InboundEvent(WebhookEvent):
     """An inbound email post (Postmark's inbound webhook has no ``RecordType``)."""
 
@@ -5669,7 +5824,7 @@ class InboundEvent(WebhookEvent):
     #: ``"Inbound"``.
     record_type = _field("RecordType", lambda value: _as_str(value) or "Inbound")
 
-    sender = _field("From", _as_str)
+    from_address = _field("From", _as_str)
     from_name = _field("FromName", _as_str)
     from_full = _field("FromFull", _as_record(EmailAddress))
     to = _field("To", _as_str)
@@ -5682,13 +5837,20 @@ class InboundEvent(WebhookEvent):
     reply_to = _field("ReplyTo", _as_str)
     subject = _field("Subject", _as_str)
     mailbox_hash = _field("MailboxHash", _as_str)
-    #: The message's ``Date`` header, parsed.
+    #: The message's ``Date`` header as an aware datetime (None if it is not a date).
     date = _field("Date", _as_mail_date)
+    #: The ``Date`` header as the sender wrote it.
+    date_header = _field("Date", _as_str)
     text_body = _field("TextBody", _as_str)
     html_body = _field("HtmlBody", _as_str)
     stripped_text_reply = _field("StrippedTextReply", _as_str)
     headers = _field("Headers", _as_records(MessageHeader))
     attachments = _field("Attachments", _as_records(MessageAttachment))
+
+    @property
+    def sender(self) -> str:
+        """The From header's text: an alias of :attr:`from_address`."""
+        return self.from_address
 
     def to_email_message(self) -> EmailMessage:
         """The post as a standard :class:`email.message.EmailMessage`."""
@@ -6170,29 +6332,6 @@ def _event_class(event_type: type[WebhookEvent] | str) -> type[WebhookEvent]:
 
 # ---- Messages: outbound, inbound, opens and clicks -------------------------
 
-# ErrorCodes of the Messages API (postmarkapp.com/developer/api/overview#error-codes).
-
-
-class MessageNotFoundError(UnprocessableEntityError, NotFoundError):
-    """ErrorCode 701: no message has this id (or it is older than 45 days)."""
-
-
-class InboundBypassError(UnprocessableEntityError):
-    """ErrorCode 702: this inbound message cannot be bypassed (it was not blocked)."""
-
-
-class InboundRetryError(UnprocessableEntityError):
-    """ErrorCode 703: this inbound message cannot be retried (it has not failed)."""
-
-
-# Postmark answers a missing message with HTTP 422 + ErrorCode 701, not 404.
-# MessageNotFoundError derives from both UnprocessableEntityError (what the
-# HTTP status says) and NotFoundError (what it means), so ``except
-# NotFoundError`` catches a missing message whichever way Postmark reports it.
-_ERROR_CODE_ERRORS.update(
-    {701: MessageNotFoundError, 702: InboundBypassError, 703: InboundRetryError}
-)
-
 DateFilter = date | datetime | str
 """A ``fromdate``/``todate`` filter: a date, a datetime, or Postmark's own text form.
 
@@ -6302,8 +6441,10 @@ class InboundMessage(Record):
     reply_to = _field("ReplyTo", _as_str)
     original_recipient = _field("OriginalRecipient", _as_str)
     subject = _field("Subject", _as_str)
-    #: The Date header as the sender wrote it (RFC 2822 text).
-    date = _field("Date", _as_str)
+    #: The message's ``Date`` header as an aware datetime (None if it is not a date).
+    date = _field("Date", _as_mail_date)
+    #: The ``Date`` header as the sender wrote it (RFC 5322 text).
+    date_header = _field("Date", _as_str)
     mailbox_hash = _field("MailboxHash", _as_str)
     tag = _field("Tag", _as_str)
     #: ``"Processed"``, ``"Blocked"``, ``"Failed"``, ``"Queued"`` or ``"Scheduled"``.
@@ -6318,11 +6459,8 @@ class InboundMessage(Record):
 
     @property
     def sent_at(self) -> datetime | None:
-        """The Date header parsed into an aware datetime (``None`` if absent or invalid)."""
-        try:
-            return email.utils.parsedate_to_datetime(self.date) if self.date else None
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
+        """The Date header as an aware datetime: an alias of :attr:`date`."""
+        return self.date
 
     @classmethod
     def from_webhook(cls, payload: Mapping[str, Any] | str | bytes) -> InboundMessage:
@@ -6366,7 +6504,7 @@ class InboundMessage(Record):
             _set_header(message, name, ", ".join(map(str, full)) if full else plain)
         _set_header(message, "Reply-To", self.reply_to)
         _set_header(message, "Subject", self.subject)
-        _set_header(message, "Date", self.date)
+        _set_header(message, "Date", self.date_header)
         for header in self.headers:
             if header.name.lower() not in _EMAIL_OWN_HEADERS:
                 _set_header(message, header.name, header.value)
@@ -7829,19 +7967,6 @@ def _address_set(value: Addresses | None) -> set[str]:
 # ---- Templates -------------------------------------------------------------
 
 
-class TemplateError(UnprocessableEntityError):
-    """Postmark refused a template request (ErrorCode 1100 to 1131)."""
-
-
-class TemplateNotFoundError(TemplateError, NotFoundError):
-    """No template has this id or alias (ErrorCode 1101)."""
-
-
-# Template ErrorCodes: postmarkapp.com/developer/api/overview#error-codes.
-_ERROR_CODE_ERRORS.update({code: TemplateError for code in range(1100, 1132)})
-_ERROR_CODE_ERRORS[1101] = TemplateNotFoundError
-
-
 def _camel_key(name: str) -> str:
     """``post_first_open_only`` -> ``PostFirstOpenOnly`` (``id`` -> ``ID``)."""
     return "".join("ID" if part == "id" else part.capitalize() for part in name.split("_"))
@@ -8249,28 +8374,6 @@ def push_templates(
 
 
 # ---- Server, message streams, webhooks API, suppressions, stats, rules ------
-
-
-class MessageStreamError(UnprocessableEntityError):
-    """Postmark refused a message stream request (ErrorCode 1221 to 1237)."""
-
-
-class MessageStreamNotFoundError(MessageStreamError, NotFoundError):
-    """No message stream has this id (ErrorCode 1226)."""
-
-
-class InboundRuleError(UnprocessableEntityError):
-    """Postmark refused an inbound rule request (ErrorCode 800 to 813)."""
-
-
-class StatsQueryError(UnprocessableEntityError):
-    """Postmark could not run a statistics query (ErrorCode 900)."""
-
-
-# ErrorCodes: postmarkapp.com/developer/api/overview#error-codes.
-_ERROR_CODE_ERRORS.update({code: MessageStreamError for code in range(1221, 1238)})
-_ERROR_CODE_ERRORS.update({code: InboundRuleError for code in range(800, 814)})
-_ERROR_CODE_ERRORS.update({1226: MessageStreamNotFoundError, 900: StatsQueryError})
 
 
 # -- Server
@@ -9404,60 +9507,6 @@ def delete_inbound_rule(rule_id: int, **options: Unpack[Options]) -> Response:
 
 # Account endpoints send the account token (X-Postmark-Account-Token) and never
 # the server token; without one they fail with ConfigurationError before any I/O.
-
-
-class ServerManagementError(UnprocessableEntityError):
-    """Postmark refused to list, create, change or delete a server (ErrorCode 600-611)."""
-
-
-class ServerNotFoundError(ServerManagementError, NotFoundError):
-    """No server of the account has this id (ErrorCode 601)."""
-
-
-class ServerNameTakenError(ServerManagementError):
-    """The account already has a server of this name (ErrorCode 603)."""
-
-
-class DomainError(UnprocessableEntityError):
-    """Postmark refused a domain request (ErrorCode 510-516)."""
-
-
-class DomainNotFoundError(DomainError, NotFoundError):
-    """No domain of the account has this id (ErrorCode 510, 513)."""
-
-
-class SenderSignatureManagementError(UnprocessableEntityError):
-    """Postmark refused a sender signature request (ErrorCode 500-507, 520-522).
-
-    Not to be confused with :class:`SenderSignatureError`, raised when a message
-    is sent From an address without a confirmed signature.
-    """
-
-
-class SenderSignatureNotFoundError(SenderSignatureManagementError, NotFoundError):
-    """No sender signature of the account has this id (ErrorCode 501, 507)."""
-
-
-class DataRemovalError(UnprocessableEntityError):
-    """Postmark refused a data removal request (ErrorCode 1300-1302)."""
-
-
-# ErrorCodes: postmarkapp.com/developer/api/overview#error-codes.
-_ERROR_CODE_ERRORS.update({code: ServerManagementError for code in range(600, 612)})
-_ERROR_CODE_ERRORS.update({601: ServerNotFoundError, 603: ServerNameTakenError})
-_ERROR_CODE_ERRORS.update(
-    {code: SenderSignatureManagementError for code in (*range(500, 508), *range(520, 523))}
-)
-_ERROR_CODE_ERRORS.update({code: DomainError for code in range(510, 517)})
-_ERROR_CODE_ERRORS.update(
-    {
-        501: SenderSignatureNotFoundError,
-        507: SenderSignatureNotFoundError,
-        510: DomainNotFoundError,
-        513: DomainNotFoundError,
-    }
-)
-_ERROR_CODE_ERRORS.update({code: DataRemovalError for code in range(1300, 1303)})
 
 
 class ServerDeliveryType(str, enum.Enum):
@@ -11035,7 +11084,11 @@ def _cli_stats(run: _CliRun) -> int:
 
 def _cli_delivery_stats(response: DeliveryStatsResponse) -> list[dict[str, Any]]:
     rows = [
-        {"type": str(entry.type or "All"), "name": entry.name, "count": entry.count}
+        {
+            "type": "All" if entry.is_total else str(entry.type),
+            "name": entry.name,
+            "count": entry.count,
+        }
         for entry in response.counts
     ]
     rows.append({"type": "Inactive", "name": "Inactive addresses", "count": response.inactive})
