@@ -4613,10 +4613,10 @@ def _simple(
 
     The ``def`` gives only the name and the docstring; the result takes the
     method's parameters (less ``self``) and returns what it returns, for type
-    checkers (through ``P`` and ``R``) and for ``inspect.signature``, Sphinx
-    and ``help()`` alike. The method is looked up by name on the shared
-    instance at each call, so patching it on the class patches the function.
-    setup.py writes each one into the wheel's stub as a full ``def``.
+    checkers and IDEs (through ``P`` and ``R``, in this source and in the
+    wheel's stub alike) and for ``inspect.signature``, Sphinx and ``help()``.
+    The method is looked up by name on the shared instance at each call, so
+    patching it on the class patches the function.
     """
     attribute = method.__name__
     annotations = {key: value for key, value in method.__annotations__.items() if key != "self"}
