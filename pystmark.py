@@ -103,6 +103,7 @@ import random
 import re
 import socket
 import ssl
+import string
 import threading
 import time
 import weakref
@@ -2652,6 +2653,35 @@ class Response:
         return f"<{type(self).__name__} [{self.status_code}]>"
 
 
+class _Answer(Generic[T]):
+    """A :class:`Response` attribute: the reply's JSON read as a record or a list.
+
+    ``_Answer(Template)`` reads the whole object as one record;
+    ``_Answer(Template, "Templates")`` reads the list under that key.
+    """
+
+    @overload
+    def __init__(self: _Answer[RecordT], record: type[RecordT], *, doc: str) -> None: ...
+    @overload
+    def __init__(
+        self: _Answer[list[RecordT]], record: type[RecordT], key: str, *, doc: str
+    ) -> None: ...
+    def __init__(self, record: type[Record], key: str | None = None, *, doc: str) -> None:
+        self.read: Callable[[Any], Any] = record if key is None else _as_records(record)
+        self.key = key
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _Answer[T]: ...
+    @overload
+    def __get__(self, instance: Response, owner: type) -> T: ...
+    def __get__(self, instance: Response | None, owner: type) -> _Answer[T] | T:
+        if instance is None:
+            return self
+        data = _as_dict(instance.data)
+        return cast(T, self.read(data if self.key is None else data.get(self.key)))
+
+
 class PageResponse(Response):
     """One page of a listing; ``total_count`` counts the matches on every page."""
 
@@ -2842,36 +2872,105 @@ class BulkStatusResponse(Response):
 # ---- Transport: sessions, requests, retries, errors ------------------------
 
 
-class Endpoint:
-    """One Postmark endpoint, declared once: method, path and token kind.
+AnswerT = TypeVar("AnswerT", bound="Response")
 
-    ``path`` holds ``{}`` for each id, filled in quoted. ``send`` marks the
-    POST /email* endpoints, which are never repeated once they may have reached
-    Postmark. ``idempotent`` endpoints are retried after any transient failure.
+
+class _EndpointSpec(TypedDict, total=False):
+    """What an :class:`Endpoint` declares besides its method, path and answer."""
+
+    token: str
+    send: bool
+    idempotent: bool | None
+    query: Mapping[str, _FieldSpec]
+    body: Mapping[str, _FieldSpec]
+    items: tuple[str, Callable[[Any], Any]]
+    narrow: tuple[str, str, str]
+    at_least_one: bool
+    what: str
+    error: type[ArgumentError]
+
+
+class Endpoint(Generic[AnswerT]):
+    """One Postmark endpoint, declared once: its request, checks and answer.
+
+    ``path`` names each id it holds (``/templates/{template_id}``): the
+    method's parameter of that name fills it, quoted into one segment (``{}``
+    takes ``path_args`` in order). ``query`` and ``body`` map the method's
+    parameter names to Postmark's field and its check (see :func:`_checked`):
+    a check alone (the key is the name in CamelCase) or ``(key, check)``.
+    ``answer`` is the :class:`Response` class made from the reply; a listing
+    names its ``items``: the key of the list and the record of each item, and,
+    when it is sorted newest first and filtered by date, ``narrow``: the
+    items' timestamp and id keys and the query's upper date bound, to read it
+    past Postmark's offset cap. ``send`` marks the POST /email* endpoints,
+    which are never repeated once they may have reached Postmark;
+    ``idempotent`` endpoints are retried after any transient failure. A bad
+    argument raises ``error`` (:class:`ArgumentError`); ``what`` names the
+    call in messages.
     """
 
-    __slots__ = ("idempotent", "method", "path", "send", "token")
+    __slots__ = (
+        "answer", "at_least_one", "body", "error", "idempotent", "items", "method",
+        "narrow", "path", "path_names", "query", "send", "token", "what",
+    )  # fmt: skip
 
+    @overload
     def __init__(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str = "server",
-        send: bool = False,
-        idempotent: bool | None = None,
+        self: Endpoint[Response], method: str, path: str, **spec: Unpack[_EndpointSpec]
+    ) -> None: ...
+    @overload
+    def __init__(
+        self, method: str, path: str, *, answer: type[AnswerT], **spec: Unpack[_EndpointSpec]
+    ) -> None: ...
+    def __init__(
+        self, method: str, path: str, *, answer: Any = None, **spec: Unpack[_EndpointSpec]
     ) -> None:
         self.method = method
-        self.path = path
-        self.token = token
-        self.send = send
-        self.idempotent = (
-            (method in ("GET", "PUT", "DELETE") and not send) if idempotent is None else idempotent
+        self.path_names = tuple(
+            name for _, name, _, _ in string.Formatter().parse(path) if name is not None
         )
+        #: The path, its ids as ``{}`` (filled by :meth:`url`).
+        self.path = re.sub(r"\{\w+\}", "{}", path)
+        self.token = spec.get("token", "server")
+        self.send = spec.get("send", False)
+        idempotent = spec.get("idempotent")
+        self.idempotent = (
+            (method in ("GET", "PUT", "DELETE") and not self.send)
+            if idempotent is None
+            else idempotent
+        )
+        self.answer: type[AnswerT] = cast("type[AnswerT]", Response if answer is None else answer)
+        self.query = _field_specs(spec.get("query"))
+        self.body = _field_specs(spec.get("body"))
+        self.items = spec.get("items")
+        self.narrow = spec.get("narrow")
+        self.at_least_one = spec.get("at_least_one", False)
+        self.what = spec.get("what", "")
+        self.error = spec.get("error", ArgumentError)
 
     def url(self, base_url: str, path_args: Sequence[str | int]) -> str:
         """The full URL, with each id quoted into its own path segment."""
         return base_url + self.path.format(*(_path_segment(arg) for arg in path_args))
+
+    def request(
+        self, arguments: Mapping[str, Any]
+    ) -> tuple[list[Any], dict[str, Any] | None, dict[str, Any] | None]:
+        """The path ids, query and JSON body for a call's ``arguments``, all checked.
+
+        ``arguments`` maps the calling method's parameter names to their
+        values (a method passes its ``locals()``); ``None`` means not given.
+        """
+        error = self.error
+        path_args = [arguments[name] for name in self.path_names]
+        query = None if self.query is None else _fields(self.query, arguments, error)
+        body = None if self.body is None else _fields(self.body, arguments, error)
+        if "count" in arguments or "offset" in arguments:
+            _check_page(arguments.get("count"), arguments.get("offset"), error)
+        if "from_date" in arguments or "to_date" in arguments:
+            _check_dates(arguments.get("from_date"), arguments.get("to_date"), error=error)
+        if self.at_least_one and not body:
+            raise error(f"{self.what} needs at least one field to change")
+        return path_args, query, body
 
     def __repr__(self) -> str:
         return f"Endpoint({self.method} {self.path})"
@@ -3531,7 +3630,7 @@ def _retry_after(response: requests.Response) -> float | None:
 _LIST_ANSWERS = frozenset({"/email/batch", "/email/batchWithTemplates"})
 
 
-def _check_response(response: requests.Response, endpoint: Endpoint | None = None) -> Any:
+def _check_response(response: requests.Response, endpoint: Endpoint[Any] | None = None) -> Any:
     """Decode a 2xx answer's JSON, or raise :class:`_Failure` with the typed error."""
     status = response.status_code
     try:
@@ -3698,7 +3797,7 @@ def _scrub(exc: BaseException) -> None:
 
 def _perform(
     session: requests.Session,
-    endpoint: Endpoint,
+    endpoint: Endpoint[Any],
     url: str,
     *,
     params: Mapping[str, Any] | None,
@@ -4085,14 +4184,16 @@ def _check_dates(
     *,
     text: bool = True,
     error: type[ArgumentError] = ArgumentError,
+    names: tuple[str, str] = ("from_date", "to_date"),
 ) -> None:
     """Refuse date filters that are not dates or datetimes, or out of order.
 
     Where ``text`` is true (the signature takes ``str``), Postmark's own text
     forms ``YYYY-MM-DD`` and ``YYYY-MM-DDTHH:MM[:SS]`` are accepted too.
+    ``names`` name the two arguments in messages.
     """
     bounds: list[date | None] = []
-    for name, value in (("from_date", from_date), ("to_date", to_date)):
+    for name, value in zip(names, (from_date, to_date), strict=True):
         if value is None or isinstance(value, date):
             bounds.append(value)
             continue
@@ -4110,7 +4211,7 @@ def _check_dates(
             ) from None
     low, high = (_to_postmark_time(v) if isinstance(v, datetime) else v for v in bounds)
     if low is not None and high is not None and type(low) is type(high) and low > high:
-        raise error("from_date is after to_date")
+        raise error(f"{names[0]} is after {names[1]}")
 
 
 def _check_text(name: str, value: Any, error: type[ArgumentError] = ArgumentError) -> None:
@@ -4126,8 +4227,6 @@ def _check_id(name: str, value: Any, error: type[ArgumentError] = ArgumentError)
     return value
 
 
-#: A value check of a field: a JSON type, ``"email"``, or an enum of choices.
-_FieldCheck = type | str | type[enum.Enum]
 _EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+$"  # compiled on first use
 
 
@@ -4161,6 +4260,89 @@ def _check_value(
     if isinstance(value, bool) is not (check is bool) or not isinstance(value, check):
         raise error(f"{prefix}{name} must be {check.__name__}, not {type(value).__name__}")
     return value
+
+
+#: How a field of a request is checked and sent: a JSON type (``str``, ``int``,
+#: ``bool``, ``list``, ``dict``: the value must be one), an enum (a member or
+#: one of its values; the value is sent), or one of the words of
+#: :data:`_CHECKS`, or a function ``(name, value, error) -> sent value``.
+_FieldCheck = type | str | type[enum.Enum] | Callable[[str, Any, type["ArgumentError"]], Any]
+#: A field declaration: its check (Postmark's key is the name in CamelCase),
+#: or ``(Postmark's key, check)``; the key ``"*"`` merges the fields of the
+#: mapping the check returns.
+_FieldSpec = _FieldCheck | tuple[str, _FieldCheck]
+
+
+def _field_specs(
+    specs: Mapping[str, _FieldSpec] | None,
+) -> dict[str, tuple[str, _FieldCheck]] | None:
+    """Declarations as ``{name: (Postmark's key, check)}``."""
+    if specs is None:
+        return None
+    return {
+        name: spec if isinstance(spec, tuple) else (_camel_key(name), spec)
+        for name, spec in specs.items()
+    }
+
+
+def _fields(
+    specs: Mapping[str, tuple[str, _FieldCheck]],
+    arguments: Mapping[str, Any],
+    error: type[ArgumentError],
+) -> dict[str, Any]:
+    """The declared fields of ``arguments`` under Postmark's keys, each checked."""
+    fields = {}
+    for name, (key, check) in specs.items():
+        value = arguments.get(name)
+        if value is not None or check in _REQUIRED_CHECKS:
+            if key == "*":  # the check gives several fields (metadata filters)
+                fields.update(_checked(name, value, check, error))
+            else:
+                fields[key] = _checked(name, value, check, error)
+    return fields
+
+
+def _checked(name: str, value: Any, check: _FieldCheck, error: type[ArgumentError]) -> Any:
+    """``value`` as it is sent, after ``check``; a bad one raises ``error``."""
+    if isinstance(check, str) and check in _CHECKS:
+        return _CHECKS[check](name, value, error)
+    if callable(check) and not isinstance(check, type):
+        return check(name, value, error)
+    return _check_value(name, value, check, error=error)
+
+
+def _text_check(name: str, value: Any, error: type[ArgumentError]) -> Any:
+    _check_text(name, value, error)
+    return value
+
+
+def _required_text(name: str, value: Any, error: type[ArgumentError]) -> Any:
+    if not isinstance(value, str) or not value.strip() or _HEADER_UNSAFE.search(value):
+        raise error(f"{name} must be a non-empty string, not {value!r}")
+    return value
+
+
+def _date_check(text: bool) -> Callable[[str, Any, type[ArgumentError]], Any]:
+    def check(name: str, value: Any, error: type[ArgumentError]) -> Any:
+        _check_dates(value, None, text=text, error=error, names=(name, ""))
+        return value
+
+    return check
+
+
+#: The named checks (the page and date pairs are checked together as well).
+_CHECKS: dict[str, Callable[[str, Any, type[ArgumentError]], Any]] = {
+    "text": _text_check,  # one line: no CR, LF or NUL
+    "required": _required_text,  # the same, not empty
+    "id": lambda name, value, error: _check_id(name, value, error),
+    "page": lambda name, value, error: value,  # count and offset: see _check_page
+    "date": _date_check(text=True),  # a date, a datetime or Postmark's ISO text
+    "datetime": _date_check(text=False),  # a date or a datetime
+    "email": lambda name, value, error: _check_value(name, value, "email", error=error),
+    "json": lambda name, value, error: value,  # anything JSON can encode, sent as is
+}
+#: The named checks that refuse ``None``: the field is required.
+_REQUIRED_CHECKS = frozenset({"required", "id"})
 
 
 # ---- Advanced API: interfaces and senders ----------------------------------
@@ -4208,7 +4390,7 @@ class Interface:
 
     def _call(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint[Any],
         options: Mapping[str, Any],
         *,
         path_args: Sequence[str | int] = (),
@@ -4232,6 +4414,48 @@ class Interface:
             body=body,
             headers=headers,
             settings=settings,
+        )
+
+    def _request(self, endpoint: Endpoint[AnswerT], arguments: Mapping[str, Any]) -> AnswerT:
+        """Call ``endpoint`` with a method's ``locals()``; every argument checked first.
+
+        ``arguments`` holds the method's parameters by name, its
+        :class:`Options` as ``options``; the endpoint's declaration says which
+        fill the path, the query and the body.
+        """
+        options = arguments["options"]
+        _check_options(options)
+        path_args, query, body = endpoint.request(arguments)
+        reply = self._call(endpoint, options, path_args=path_args, params=query, json_body=body)
+        return endpoint.answer(*reply)
+
+    def _iter_listing(self, endpoint: Endpoint[Any], arguments: Mapping[str, Any]) -> Iterator[Any]:
+        """Every item of ``endpoint``'s listing, a page at a time (see :meth:`_request`).
+
+        Checks the arguments and ``max_results`` when called, not at the first ``next()``.
+        """
+        options = arguments["options"]
+        _check_options(options)
+        _check_max_results(arguments.get("max_results"), endpoint.error)
+        path_args, query, _ = endpoint.request(arguments)
+        assert endpoint.items is not None and endpoint.query is not None
+        items_key, make = endpoint.items
+        timestamp_key, id_key, to_date_param = endpoint.narrow or (None, None, "")
+
+        def fetch(page: dict[str, Any]) -> Any:
+            return self._call(endpoint, options, path_args=path_args, params=page)[1]
+
+        return _iter_paged(
+            fetch,
+            items_key,
+            make,
+            query or {},
+            max_results=arguments.get("max_results"),
+            count_key=endpoint.query["count"][0],
+            offset_key=endpoint.query["offset"][0],
+            timestamp_key=timestamp_key,
+            id_key=id_key,
+            to_date_param=endpoint.query[to_date_param][0] if to_date_param else "todate",
         )
 
     def close(self) -> None:
@@ -4262,7 +4486,7 @@ class _MessageSender(Interface):
 
     #: A default message for every instance of a subclass.
     message: MessageLike | None = None
-    endpoint: ClassVar[Endpoint]
+    endpoint: ClassVar[Endpoint[Any]]
     #: True: messages must use a template; False: they must not.
     template: ClassVar[bool] = False
 
@@ -6388,8 +6612,8 @@ class OutboundMessageGetter(Interface):
 class _TrackingGetter(Interface, Generic[RecordT]):
     """Shared search of opens and clicks; see :class:`OpensGetter`, :class:`ClicksGetter`."""
 
-    search_endpoint: ClassVar[Endpoint]
-    message_endpoint: ClassVar[Endpoint]
+    search_endpoint: ClassVar[Endpoint[Any]]
+    message_endpoint: ClassVar[Endpoint[Any]]
     _items_key: ClassVar[str]
     _record: ClassVar[type[Record]]
 
@@ -7473,19 +7697,13 @@ class TemplatePushAction(Record):
 class TemplatesResponse(PageResponse):
     """A page of templates."""
 
-    @property
-    def templates(self) -> list[Template]:
-        """The templates of this page."""
-        return _as_records(Template)(_as_dict(self.data).get("Templates"))
+    templates = _Answer(Template, "Templates", doc="The templates of this page.")
 
 
 class TemplateResponse(Response):
     """One template (for create and edit, without its content)."""
 
-    @property
-    def template(self) -> Template:
-        """The template."""
-        return Template(_as_dict(self.data))
+    template = _Answer(Template, doc="The template.")
 
 
 class TemplateValidationResponse(Response):
@@ -7526,18 +7744,10 @@ class TemplateValidationResponse(Response):
         return _as_dict(_as_dict(self.data).get("SuggestedTemplateModel"))
 
 
-class TemplatePushResponse(Response):
-    """The outcome of :func:`push_templates`."""
+class TemplatePushResponse(PageResponse):
+    """The outcome of :func:`push_templates`: ``total_count`` templates change."""
 
-    @property
-    def total_count(self) -> int:
-        """How many templates are (or would be) created or changed."""
-        return _as_int(_as_dict(self.data).get("TotalCount"))
-
-    @property
-    def templates(self) -> list[TemplatePushAction]:
-        """What happens to each template."""
-        return _as_records(TemplatePushAction)(_as_dict(self.data).get("Templates"))
+    templates = _Answer(TemplatePushAction, "Templates", doc="What happens to each template.")
 
 
 class TemplateType(str, enum.Enum):
@@ -7548,32 +7758,60 @@ class TemplateType(str, enum.Enum):
     LAYOUT = "Layout"
 
 
-#: Template fields that hold whole bodies (any text); the others are one line.
-_TEMPLATE_BODIES = frozenset({"html_body", "text_body"})
-
-
-def _template_body(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON body of a template request, every field checked first."""
-    for name, value in fields.items():
-        if name in _TEMPLATE_BODIES:
-            _check_value(name, value, str)
-        elif name == "template_type":
-            _check_value(name, value, TemplateType)
-        elif name != "test_render_model":
-            _check_text(name, value)
-    return _snake_body(fields)
+#: The fields of a template: the bodies take any text, the others one line.
+_TEMPLATE_FIELDS: dict[str, _FieldSpec] = {
+    "name": "text",
+    "subject": "text",
+    "html_body": str,
+    "text_body": str,
+    "alias": "text",
+    "template_type": TemplateType,
+    "layout_template": "text",
+}
 
 
 class TemplateManager(Interface):
     """Lists, reads, creates, edits, deletes, validates and pushes templates."""
 
-    list_endpoint = Endpoint("GET", "/templates")
-    get_endpoint = Endpoint("GET", "/templates/{}")
-    create_endpoint = Endpoint("POST", "/templates")
-    edit_endpoint = Endpoint("PUT", "/templates/{}")
-    delete_endpoint = Endpoint("DELETE", "/templates/{}")
-    validate_endpoint = Endpoint("POST", "/templates/validate", idempotent=True)
-    push_endpoint = Endpoint("PUT", "/templates/push", token="account")
+    list_endpoint = Endpoint(
+        "GET",
+        "/templates",
+        query={"count": "page", "offset": "page"} | _TEMPLATE_FIELDS,
+        answer=TemplatesResponse,
+        items=("Templates", Template),
+    )
+    get_endpoint = Endpoint("GET", "/templates/{template_id_or_alias}", answer=TemplateResponse)
+    create_endpoint = Endpoint(
+        "POST", "/templates", body=_TEMPLATE_FIELDS | {"name": "required"}, answer=TemplateResponse
+    )
+    edit_endpoint = Endpoint(
+        "PUT",
+        "/templates/{template_id_or_alias}",
+        body=_TEMPLATE_FIELDS,
+        at_least_one=True,
+        what="edit_template",
+        answer=TemplateResponse,
+    )
+    delete_endpoint = Endpoint("DELETE", "/templates/{template_id_or_alias}")
+    validate_endpoint = Endpoint(
+        "POST",
+        "/templates/validate",
+        idempotent=True,
+        body=_TEMPLATE_FIELDS
+        | {"test_render_model": "json", "inline_css": ("InlineCssForHtmlTestRender", bool)},
+        answer=TemplateValidationResponse,
+    )
+    push_endpoint = Endpoint(
+        "PUT",
+        "/templates/push",
+        token="account",
+        body={
+            "source_server_id": ("SourceServerId", "id"),
+            "destination_server_id": ("DestinationServerId", "id"),
+            "perform_changes": bool,
+        },
+        answer=TemplatePushResponse,
+    )
 
     def get_page(
         self,
@@ -7585,17 +7823,9 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplatesResponse:
         """One page of templates (``GET /templates``), optionally filtered."""
-        _check_page(count, offset)
-        _check_text("layout_template", layout_template)
-        params = {
-            "Count": count,
-            "Offset": offset,
-            "TemplateType": _check_value("template_type", template_type, TemplateType),
-            "LayoutTemplate": layout_template,
-        }
-        return TemplatesResponse(*self._call(self.list_endpoint, options, params=params))
+        return self._request(self.list_endpoint, locals())
 
-    def iterate(
+    def iter(
         self,
         *,
         template_type: TemplateType | str | None = None,
@@ -7604,31 +7834,14 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> Iterator[Template]:
         """Every template, fetched a page at a time as the iterator advances."""
-        _check_options(options)
-        _check_text("layout_template", layout_template)
+        return self._iter_listing(self.list_endpoint, locals())
 
-        def fetch(query: dict[str, Any]) -> Any:
-            return self._call(self.list_endpoint, options, params=query)[1]
-
-        params = {
-            "TemplateType": _check_value("template_type", template_type, TemplateType),
-            "LayoutTemplate": layout_template,
-        }
-        return _iter_paged(
-            fetch,
-            "Templates",
-            Template,
-            params,
-            max_results=max_results,
-            count_key="Count",
-            offset_key="Offset",
-        )
+    #: The earlier name of :meth:`iter`.
+    iterate = iter
 
     def get(self, template_id_or_alias: int | str, **options: Unpack[Options]) -> TemplateResponse:
         """One template with its content, by id or alias."""
-        return TemplateResponse(
-            *self._call(self.get_endpoint, options, path_args=[template_id_or_alias])
-        )
+        return self._request(self.get_endpoint, locals())
 
     def create(
         self,
@@ -7643,24 +7856,13 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplateResponse:
         """Create a template; a standard one needs a subject and a body."""
-        _require_text("name", name)
+        _required_text("name", name, ArgumentError)
         if html_body is None and text_body is None:
             raise ArgumentError("a template needs html_body or text_body")
         kind = _check_value("template_type", template_type, TemplateType)
         if subject is None and (kind or "Standard") == "Standard":
             raise ArgumentError("a standard template needs a subject")
-        body = _template_body(
-            {
-                "name": name,
-                "subject": subject,
-                "html_body": html_body,
-                "text_body": text_body,
-                "alias": alias,
-                "template_type": template_type,
-                "layout_template": layout_template,
-            }
-        )
-        return TemplateResponse(*self._call(self.create_endpoint, options, json_body=body))
+        return self._request(self.create_endpoint, locals())
 
     def edit(
         self,
@@ -7675,29 +7877,11 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplateResponse:
         """Change the fields given; ``layout_template=""`` removes the layout."""
-        body = _template_body(
-            {
-                "name": name,
-                "subject": subject,
-                "html_body": html_body,
-                "text_body": text_body,
-                "alias": alias,
-                "layout_template": layout_template,
-            }
-        )
-        if not body:
-            raise ArgumentError("edit_template needs at least one field to change")
-        return TemplateResponse(
-            *self._call(
-                self.edit_endpoint, options, path_args=[template_id_or_alias], json_body=body
-            )
-        )
+        return self._request(self.edit_endpoint, locals())
 
     def delete(self, template_id_or_alias: int | str, **options: Unpack[Options]) -> Response:
         """Delete a template by id or alias."""
-        return Response(
-            *self._call(self.delete_endpoint, options, path_args=[template_id_or_alias])
-        )
+        return self._request(self.delete_endpoint, locals())
 
     def validate(
         self,
@@ -7714,21 +7898,7 @@ class TemplateManager(Interface):
         """Check template content and render it with ``test_render_model``."""
         if subject is None and html_body is None and text_body is None:
             raise ArgumentError("validate_template needs subject, html_body or text_body")
-        body = _template_body(
-            {
-                "subject": subject,
-                "html_body": html_body,
-                "text_body": text_body,
-                "test_render_model": test_render_model,
-                "template_type": template_type,
-                "layout_template": layout_template,
-            }
-        )
-        if inline_css is not None:
-            body["InlineCssForHtmlTestRender"] = _check_value("inline_css", inline_css, bool)
-        return TemplateValidationResponse(
-            *self._call(self.validate_endpoint, options, json_body=body)
-        )
+        return self._request(self.validate_endpoint, locals())
 
     def push(
         self,
@@ -7739,14 +7909,7 @@ class TemplateManager(Interface):
         **options: Unpack[Options],
     ) -> TemplatePushResponse:
         """Copy templates between servers (account token); a dry run unless told."""
-        _check_id("source_server_id", source_server_id)
-        _check_id("destination_server_id", destination_server_id)
-        body = {
-            "SourceServerId": source_server_id,
-            "DestinationServerId": destination_server_id,
-            "PerformChanges": _check_value("perform_changes", perform_changes, bool),
-        }
-        return TemplatePushResponse(*self._call(self.push_endpoint, options, json_body=body))
+        return self._request(self.push_endpoint, locals())
 
 
 @_simple(TemplateManager, TemplateManager.get_page)
@@ -7754,7 +7917,7 @@ def get_templates() -> None:
     """One page of templates (``GET /templates``); see :class:`TemplateManager`."""
 
 
-@_simple(TemplateManager, TemplateManager.iterate)
+@_simple(TemplateManager, TemplateManager.iter)
 def iter_templates() -> None:
     """Every template, a page at a time (``GET /templates``)."""
 
@@ -8542,7 +8705,7 @@ class SuppressionManager(Interface):
 
     def _change(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint[Any],
         email_addresses: str | Iterable[str],
         message_stream: str,
         options: Mapping[str, Any],
@@ -8651,7 +8814,7 @@ class StatsResponse(Response):
 
 
 #: Every statistic Postmark keeps, by the name :func:`get_stats` takes.
-STATS: dict[str, Endpoint] = {
+STATS: dict[str, Endpoint[Response]] = {
     name: Endpoint("GET", "/stats/outbound" + path)
     for name, path in {
         "overview": "",
@@ -9141,7 +9304,7 @@ class DataRemovalResponse(Response):
 class _AccountLister(Interface):
     """Paging shared by the account listings (``count`` and ``offset``)."""
 
-    list_endpoint: ClassVar[Endpoint]
+    list_endpoint: ClassVar[Endpoint[Any]]
     list_response: ClassVar[type[_ListResponse[Any]]]
 
     def _page(self, count: int, offset: int, filters: Mapping[str, Any], options: Any) -> Any:
@@ -9260,7 +9423,7 @@ class DomainManager(_AccountLister):
         """Every domain, fetched a page at a time."""
         return self._iterate({}, max_results, options)
 
-    def _one(self, endpoint: Endpoint, domain_id: int, options: Any) -> DomainResponse:
+    def _one(self, endpoint: Endpoint[Any], domain_id: int, options: Any) -> DomainResponse:
         return DomainResponse(*self._call(endpoint, options, path_args=[domain_id]))
 
     def get(self, domain_id: int, **options: Unpack[Options]) -> DomainResponse:
