@@ -133,11 +133,14 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from types import MethodType
 from typing import (
     TYPE_CHECKING,
     Any,
     ClassVar,
+    Concatenate,
     Generic,
+    ParamSpec,
     SupportsIndex,
     TypedDict,
     TypeVar,
@@ -5042,6 +5045,45 @@ def _default(cls: type[InterfaceT]) -> InterfaceT:
     return cast(InterfaceT, instance)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _simple(
+    cls: type[InterfaceT], method: Callable[Concatenate[InterfaceT, P], R]
+) -> Callable[[Callable[[], None]], Callable[P, R]]:
+    """Make the decorated ``def`` a simple function: ``method`` on ``_default(cls)``.
+
+    The ``def`` gives only the name and the docstring; the result takes the
+    method's parameters (less ``self``) and returns what it returns, for type
+    checkers and IDEs (through ``P`` and ``R``, in this source and in the
+    wheel's stub alike) and for ``inspect.signature``, Sphinx and ``help()``.
+    The method is looked up by name on the shared instance at each call, so
+    patching it on the class patches the function.
+    """
+    attribute = method.__name__
+    annotations = {key: value for key, value in method.__annotations__.items() if key != "self"}
+
+    def simple(stub: Callable[[], None]) -> Callable[P, R]:
+        def function(*args: P.args, **kwargs: P.kwargs) -> R:
+            bound: Callable[P, R] = getattr(_default(cls), attribute)
+            return bound(*args, **kwargs)
+
+        function.__name__ = stub.__name__
+        function.__qualname__ = stub.__qualname__
+        function.__module__ = stub.__module__
+        function.__doc__ = stub.__doc__
+        function.__annotations__ = annotations
+        # inspect.signature() follows __wrapped__ and leaves out the bound
+        # first parameter: the method's signature less ``self``, worked out
+        # only when asked (importing inspect here would slow the import).
+        # Bound to the class, it is for introspection, not for calling.
+        function.__dict__["__wrapped__"] = MethodType(method, cls)
+        return function
+
+    return simple
+
+
 # ---- Simple API: sending ---------------------------------------------------
 
 
@@ -5089,9 +5131,9 @@ def send_bulk_with_template(
     return _default(BulkTemplateSender).send(message, recipients, **options)
 
 
-def get_bulk_status(bulk_id: str, **options: Unpack[Options]) -> BulkStatusResponse:
+@_simple(BulkSender, BulkSender.get_status)
+def get_bulk_status() -> None:
     """The progress of a bulk send (``GET /email/bulk/{id}``)."""
-    return _default(BulkSender).get_status(bulk_id, **options)
 
 
 def close() -> None:
@@ -5629,87 +5671,39 @@ class BounceActivate(_BounceGetterShim):
         return self._getter().activate(bounce_id, **options)
 
 
-def get_delivery_stats(**options: Unpack[Options]) -> DeliveryStatsResponse:
+@_simple(BounceGetter, BounceGetter.get_delivery_stats)
+def get_delivery_stats() -> None:
     """Inactive addresses and bounce counts per type (``GET /deliverystats``)."""
-    return _default(BounceGetter).get_delivery_stats(**options)
 
 
-def get_bounces(
-    *,
-    count: int | None = None,
-    offset: int | None = None,
-    bounce_type: BounceType | str | None = None,
-    inactive: bool | None = None,
-    email_filter: str | None = None,
-    tag: str | None = None,
-    message_id: str | None = None,
-    from_date: date | datetime | None = None,
-    to_date: date | datetime | None = None,
-    message_stream: str | None = None,
-    **options: Unpack[Options],
-) -> BouncesResponse:
+@_simple(BounceGetter, BounceGetter.get_bounces)
+def get_bounces() -> None:
     """One page of bounces, newest first; see :meth:`BounceGetter.get_bounces`."""
-    return _default(BounceGetter).get_bounces(
-        count=count,
-        offset=offset,
-        bounce_type=bounce_type,
-        inactive=inactive,
-        email_filter=email_filter,
-        tag=tag,
-        message_id=message_id,
-        from_date=from_date,
-        to_date=to_date,
-        message_stream=message_stream,
-        **options,
-    )
 
 
-def iter_bounces(
-    *,
-    bounce_type: BounceType | str | None = None,
-    inactive: bool | None = None,
-    email_filter: str | None = None,
-    tag: str | None = None,
-    message_id: str | None = None,
-    from_date: date | datetime | None = None,
-    to_date: date | datetime | None = None,
-    message_stream: str | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[Bounce]:
+@_simple(BounceGetter, BounceGetter.iter_bounces)
+def iter_bounces() -> None:
     """Every matching bounce, newest first; see :meth:`BounceGetter.iter_bounces`."""
-    return _default(BounceGetter).iter_bounces(
-        bounce_type=bounce_type,
-        inactive=inactive,
-        email_filter=email_filter,
-        tag=tag,
-        message_id=message_id,
-        from_date=from_date,
-        to_date=to_date,
-        message_stream=message_stream,
-        max_results=max_results,
-        **options,
-    )
 
 
-def get_bounce(bounce_id: int | str, **options: Unpack[Options]) -> BounceResponse:
+@_simple(BounceGetter, BounceGetter.get)
+def get_bounce() -> None:
     """One bounce by id (``GET /bounces/{id}``)."""
-    return _default(BounceGetter).get(bounce_id, **options)
 
 
-def get_bounce_dump(bounce_id: int | str, **options: Unpack[Options]) -> BounceDumpResponse:
+@_simple(BounceGetter, BounceGetter.get_dump)
+def get_bounce_dump() -> None:
     """The raw source of a bounce (``GET /bounces/{id}/dump``)."""
-    return _default(BounceGetter).get_dump(bounce_id, **options)
 
 
-def activate_bounce(bounce_id: int | str, **options: Unpack[Options]) -> BounceActivateResponse:
+@_simple(BounceGetter, BounceGetter.activate)
+def activate_bounce() -> None:
     """Reactivate a bounced recipient (``PUT /bounces/{id}/activate``)."""
-    return _default(BounceGetter).activate(bounce_id, **options)
 
 
-def get_bounce_tags(**options: Unpack[Options]) -> BounceTagsResponse:
+@_simple(BounceGetter, BounceGetter.get_tags)
+def get_bounce_tags() -> None:
     """The tags of bounced messages (``GET /bounces/tags``)."""
-    return _default(BounceGetter).get_tags(**options)
 
 
 # ---- Webhooks --------------------------------------------------------------
@@ -7134,277 +7128,93 @@ class InboundMessageGetter(Interface):
         )
 
 
-def get_outbound_messages(
-    *,
-    count: int = 25,
-    offset: int = 0,
-    recipient: str | None = None,
-    from_email: str | None = None,
-    tag: str | None = None,
-    status: str | None = None,
-    subject: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    **options: Unpack[Options],
-) -> OutboundMessagesResponse:
+@_simple(OutboundMessageGetter, OutboundMessageGetter.search)
+def get_outbound_messages() -> None:
     """One page of sent messages; see :meth:`OutboundMessageGetter.search`."""
-    return _default(OutboundMessageGetter).search(
-        count=count, offset=offset, recipient=recipient, from_email=from_email, tag=tag,
-        status=status, subject=subject, message_stream=message_stream, from_date=from_date,
-        to_date=to_date, metadata=metadata, **options,
-    )  # fmt: skip
 
 
-def iter_outbound_messages(
-    *,
-    recipient: str | None = None,
-    from_email: str | None = None,
-    tag: str | None = None,
-    status: str | None = None,
-    subject: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[OutboundMessage]:
+@_simple(OutboundMessageGetter, OutboundMessageGetter.iter)
+def iter_outbound_messages() -> None:
     """Every matching sent message; see :meth:`OutboundMessageGetter.iter`."""
-    return _default(OutboundMessageGetter).iter(
-        recipient=recipient, from_email=from_email, tag=tag, status=status, subject=subject,
-        message_stream=message_stream, from_date=from_date, to_date=to_date, metadata=metadata,
-        max_results=max_results, **options,
-    )  # fmt: skip
 
 
-def get_outbound_message_details(
-    message_id: str, **options: Unpack[Options]
-) -> OutboundMessageDetailsResponse:
+@_simple(OutboundMessageGetter, OutboundMessageGetter.get_details)
+def get_outbound_message_details() -> None:
     """A sent message's bodies and events; see :meth:`OutboundMessageGetter.get_details`."""
-    return _default(OutboundMessageGetter).get_details(message_id, **options)
 
 
-def get_outbound_message_dump(
-    message_id: str, **options: Unpack[Options]
-) -> OutboundMessageDumpResponse:
+@_simple(OutboundMessageGetter, OutboundMessageGetter.get_dump)
+def get_outbound_message_dump() -> None:
     """A sent message's raw source; see :meth:`OutboundMessageGetter.get_dump`."""
-    return _default(OutboundMessageGetter).get_dump(message_id, **options)
 
 
-def get_opens(
-    *,
-    count: int = 25,
-    offset: int = 0,
-    recipient: str | None = None,
-    tag: str | None = None,
-    client_name: str | None = None,
-    client_company: str | None = None,
-    client_family: str | None = None,
-    os_name: str | None = None,
-    os_family: str | None = None,
-    os_company: str | None = None,
-    platform: str | None = None,
-    country: str | None = None,
-    region: str | None = None,
-    city: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    **options: Unpack[Options],
-) -> OpensResponse:
+@_simple(OpensGetter, OpensGetter.search)
+def get_opens() -> None:
     """One page of opens of all messages; see :meth:`OpensGetter.search`."""
-    return _default(OpensGetter).search(
-        count=count, offset=offset, recipient=recipient, tag=tag, client_name=client_name,
-        client_company=client_company, client_family=client_family, os_name=os_name,
-        os_family=os_family, os_company=os_company, platform=platform, country=country,
-        region=region, city=city, message_stream=message_stream, from_date=from_date,
-        to_date=to_date, **options,
-    )  # fmt: skip
 
 
-def iter_opens(
-    *,
-    recipient: str | None = None,
-    tag: str | None = None,
-    client_name: str | None = None,
-    client_company: str | None = None,
-    client_family: str | None = None,
-    os_name: str | None = None,
-    os_family: str | None = None,
-    os_company: str | None = None,
-    platform: str | None = None,
-    country: str | None = None,
-    region: str | None = None,
-    city: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[MessageOpen]:
+@_simple(OpensGetter, OpensGetter.iter)
+def iter_opens() -> None:
     """Every matching open, up to Postmark's 10,000 cap.
 
     Opens carry no unique id, so the date window is not narrowed: past 10,000
     matches :class:`PagingError` is raised; split the search by date.
     """
-    return _default(OpensGetter).iter(
-        recipient=recipient, tag=tag, client_name=client_name, client_company=client_company,
-        client_family=client_family, os_name=os_name, os_family=os_family,
-        os_company=os_company, platform=platform, country=country, region=region, city=city,
-        message_stream=message_stream, from_date=from_date, to_date=to_date,
-        max_results=max_results, **options,
-    )  # fmt: skip
 
 
-def get_message_opens(
-    message_id: str, *, count: int = 25, offset: int = 0, **options: Unpack[Options]
-) -> OpensResponse:
+@_simple(OpensGetter, OpensGetter.get_for_message)
+def get_message_opens() -> None:
     """One page of one message's opens; see :meth:`OpensGetter.get_for_message`."""
-    return _default(OpensGetter).get_for_message(message_id, count=count, offset=offset, **options)
 
 
-def iter_message_opens(
-    message_id: str, *, max_results: int | None = None, **options: Unpack[Options]
-) -> Iterator[MessageOpen]:
+@_simple(OpensGetter, OpensGetter.iter_for_message)
+def iter_message_opens() -> None:
     """Every open of one message; see :meth:`OpensGetter.iter_for_message`."""
-    return _default(OpensGetter).iter_for_message(message_id, max_results=max_results, **options)
 
 
-def get_clicks(
-    *,
-    count: int = 25,
-    offset: int = 0,
-    recipient: str | None = None,
-    tag: str | None = None,
-    client_name: str | None = None,
-    client_company: str | None = None,
-    client_family: str | None = None,
-    os_name: str | None = None,
-    os_family: str | None = None,
-    os_company: str | None = None,
-    platform: str | None = None,
-    country: str | None = None,
-    region: str | None = None,
-    city: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    **options: Unpack[Options],
-) -> ClicksResponse:
+@_simple(ClicksGetter, ClicksGetter.search)
+def get_clicks() -> None:
     """One page of clicks on all messages' links; see :meth:`ClicksGetter.search`."""
-    return _default(ClicksGetter).search(
-        count=count, offset=offset, recipient=recipient, tag=tag, client_name=client_name,
-        client_company=client_company, client_family=client_family, os_name=os_name,
-        os_family=os_family, os_company=os_company, platform=platform, country=country,
-        region=region, city=city, message_stream=message_stream, from_date=from_date,
-        to_date=to_date, **options,
-    )  # fmt: skip
 
 
-def iter_clicks(
-    *,
-    recipient: str | None = None,
-    tag: str | None = None,
-    client_name: str | None = None,
-    client_company: str | None = None,
-    client_family: str | None = None,
-    os_name: str | None = None,
-    os_family: str | None = None,
-    os_company: str | None = None,
-    platform: str | None = None,
-    country: str | None = None,
-    region: str | None = None,
-    city: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[MessageClick]:
+@_simple(ClicksGetter, ClicksGetter.iter)
+def iter_clicks() -> None:
     """Every matching click, up to Postmark's 10,000 cap (as :func:`iter_opens`)."""
-    return _default(ClicksGetter).iter(
-        recipient=recipient, tag=tag, client_name=client_name, client_company=client_company,
-        client_family=client_family, os_name=os_name, os_family=os_family,
-        os_company=os_company, platform=platform, country=country, region=region, city=city,
-        message_stream=message_stream, from_date=from_date, to_date=to_date,
-        max_results=max_results, **options,
-    )  # fmt: skip
 
 
-def get_message_clicks(
-    message_id: str, *, count: int = 25, offset: int = 0, **options: Unpack[Options]
-) -> ClicksResponse:
+@_simple(ClicksGetter, ClicksGetter.get_for_message)
+def get_message_clicks() -> None:
     """One page of one message's clicks; see :meth:`ClicksGetter.get_for_message`."""
-    return _default(ClicksGetter).get_for_message(message_id, count=count, offset=offset, **options)
 
 
-def iter_message_clicks(
-    message_id: str, *, max_results: int | None = None, **options: Unpack[Options]
-) -> Iterator[MessageClick]:
+@_simple(ClicksGetter, ClicksGetter.iter_for_message)
+def iter_message_clicks() -> None:
     """Every click on one message's links; see :meth:`ClicksGetter.iter_for_message`."""
-    return _default(ClicksGetter).iter_for_message(message_id, max_results=max_results, **options)
 
 
-def get_inbound_messages(
-    *,
-    count: int = 25,
-    offset: int = 0,
-    recipient: str | None = None,
-    from_email: str | None = None,
-    subject: str | None = None,
-    mailbox_hash: str | None = None,
-    tag: str | None = None,
-    status: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    **options: Unpack[Options],
-) -> InboundMessagesResponse:
+@_simple(InboundMessageGetter, InboundMessageGetter.search)
+def get_inbound_messages() -> None:
     """One page of received messages; see :meth:`InboundMessageGetter.search`."""
-    return _default(InboundMessageGetter).search(
-        count=count, offset=offset, recipient=recipient, from_email=from_email, subject=subject,
-        mailbox_hash=mailbox_hash, tag=tag, status=status, from_date=from_date, to_date=to_date,
-        **options,
-    )  # fmt: skip
 
 
-def iter_inbound_messages(
-    *,
-    recipient: str | None = None,
-    from_email: str | None = None,
-    subject: str | None = None,
-    mailbox_hash: str | None = None,
-    tag: str | None = None,
-    status: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[InboundMessage]:
+@_simple(InboundMessageGetter, InboundMessageGetter.iter)
+def iter_inbound_messages() -> None:
     """Every matching received message; see :meth:`InboundMessageGetter.iter`."""
-    return _default(InboundMessageGetter).iter(
-        recipient=recipient, from_email=from_email, subject=subject, mailbox_hash=mailbox_hash,
-        tag=tag, status=status, from_date=from_date, to_date=to_date, max_results=max_results,
-        **options,
-    )  # fmt: skip
 
 
-def get_inbound_message_details(
-    message_id: str, **options: Unpack[Options]
-) -> InboundMessageDetailsResponse:
+@_simple(InboundMessageGetter, InboundMessageGetter.get_details)
+def get_inbound_message_details() -> None:
     """A received message in full; see :meth:`InboundMessageGetter.get_details`."""
-    return _default(InboundMessageGetter).get_details(message_id, **options)
 
 
-def retry_inbound_message(message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
+@_simple(InboundMessageGetter, InboundMessageGetter.retry)
+def retry_inbound_message() -> None:
     """Retry a failed inbound message; see :meth:`InboundMessageGetter.retry`."""
-    return _default(InboundMessageGetter).retry(message_id, **options)
 
 
-def bypass_inbound_message(message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
+@_simple(InboundMessageGetter, InboundMessageGetter.bypass)
+def bypass_inbound_message() -> None:
     """Process a blocked inbound message; see :meth:`InboundMessageGetter.bypass`."""
-    return _default(InboundMessageGetter).bypass(message_id, **options)
 
 
 # ---- Standard-library email: email.message.Message to Message -------------
@@ -8248,129 +8058,44 @@ class TemplateManager(Interface):
         return self._request(self.push_endpoint, locals())
 
 
-def get_templates(
-    count: int = 100,
-    offset: int = 0,
-    *,
-    template_type: TemplateType | str | None = None,
-    layout_template: str | None = None,
-    **options: Unpack[Options],
-) -> TemplatesResponse:
+@_simple(TemplateManager, TemplateManager.get_page)
+def get_templates() -> None:
     """One page of templates (``GET /templates``); see :class:`TemplateManager`."""
-    return _default(TemplateManager).get_page(
-        count, offset, template_type=template_type, layout_template=layout_template, **options
-    )
 
 
-def iter_templates(
-    *,
-    template_type: TemplateType | str | None = None,
-    layout_template: str | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[Template]:
+@_simple(TemplateManager, TemplateManager.iter)
+def iter_templates() -> None:
     """Every template, a page at a time (``GET /templates``)."""
-    return _default(TemplateManager).iter(
-        template_type=template_type,
-        layout_template=layout_template,
-        max_results=max_results,
-        **options,
-    )
 
 
-def get_template(template_id_or_alias: int | str, **options: Unpack[Options]) -> TemplateResponse:
+@_simple(TemplateManager, TemplateManager.get)
+def get_template() -> None:
     """One template with its content (``GET /templates/{id or alias}``)."""
-    return _default(TemplateManager).get(template_id_or_alias, **options)
 
 
-def create_template(
-    name: str,
-    *,
-    subject: str | None = None,
-    html_body: str | None = None,
-    text_body: str | None = None,
-    alias: str | None = None,
-    template_type: TemplateType | str | None = None,
-    layout_template: str | None = None,
-    **options: Unpack[Options],
-) -> TemplateResponse:
+@_simple(TemplateManager, TemplateManager.create)
+def create_template() -> None:
     """Create a template (``POST /templates``)."""
-    return _default(TemplateManager).create(
-        name,
-        subject=subject,
-        html_body=html_body,
-        text_body=text_body,
-        alias=alias,
-        template_type=template_type,
-        layout_template=layout_template,
-        **options,
-    )
 
 
-def edit_template(
-    template_id_or_alias: int | str,
-    *,
-    name: str | None = None,
-    subject: str | None = None,
-    html_body: str | None = None,
-    text_body: str | None = None,
-    alias: str | None = None,
-    layout_template: str | None = None,
-    **options: Unpack[Options],
-) -> TemplateResponse:
+@_simple(TemplateManager, TemplateManager.edit)
+def edit_template() -> None:
     """Change a template's fields (``PUT /templates/{id or alias}``)."""
-    return _default(TemplateManager).edit(
-        template_id_or_alias,
-        name=name,
-        subject=subject,
-        html_body=html_body,
-        text_body=text_body,
-        alias=alias,
-        layout_template=layout_template,
-        **options,
-    )
 
 
-def delete_template(template_id_or_alias: int | str, **options: Unpack[Options]) -> Response:
+@_simple(TemplateManager, TemplateManager.delete)
+def delete_template() -> None:
     """Delete a template (``DELETE /templates/{id or alias}``)."""
-    return _default(TemplateManager).delete(template_id_or_alias, **options)
 
 
-def validate_template(
-    *,
-    subject: str | None = None,
-    html_body: str | None = None,
-    text_body: str | None = None,
-    test_render_model: Mapping[str, Any] | None = None,
-    inline_css: bool | None = None,
-    template_type: TemplateType | str | None = None,
-    layout_template: str | None = None,
-    **options: Unpack[Options],
-) -> TemplateValidationResponse:
+@_simple(TemplateManager, TemplateManager.validate)
+def validate_template() -> None:
     """Validate and test-render template content (``POST /templates/validate``)."""
-    return _default(TemplateManager).validate(
-        subject=subject,
-        html_body=html_body,
-        text_body=text_body,
-        test_render_model=test_render_model,
-        inline_css=inline_css,
-        template_type=template_type,
-        layout_template=layout_template,
-        **options,
-    )
 
 
-def push_templates(
-    source_server_id: int,
-    destination_server_id: int,
-    *,
-    perform_changes: bool = False,
-    **options: Unpack[Options],
-) -> TemplatePushResponse:
+@_simple(TemplateManager, TemplateManager.push)
+def push_templates() -> None:
     """Copy templates to another server (``PUT /templates/push``, account token)."""
-    return _default(TemplateManager).push(
-        source_server_id, destination_server_id, perform_changes=perform_changes, **options
-    )
 
 
 # ---- Server, message streams, webhooks API, suppressions, stats, rules ------
@@ -8470,51 +8195,14 @@ class ServerManager(Interface):
         return ServerConfigurationResponse(*self._call(self.edit_endpoint, options, json_body=body))
 
 
-def get_server(**options: Unpack[Options]) -> ServerConfigurationResponse:
+@_simple(ServerManager, ServerManager.get)
+def get_server() -> None:
     """The settings of the token's server (``GET /server``); see :class:`ServerManager`."""
-    return _default(ServerManager).get(**options)
 
 
-def edit_server(
-    *,
-    name: str | None = None,
-    color: str | None = None,
-    smtp_api_activated: bool | None = None,
-    raw_email_enabled: bool | None = None,
-    inbound_hook_url: str | None = None,
-    bounce_hook_url: str | None = None,
-    open_hook_url: str | None = None,
-    delivery_hook_url: str | None = None,
-    click_hook_url: str | None = None,
-    post_first_open_only: bool | None = None,
-    track_opens: bool | None = None,
-    track_links: TrackLinks | str | None = None,
-    inbound_domain: str | None = None,
-    inbound_spam_threshold: int | None = None,
-    include_bounce_content_in_hook: bool | None = None,
-    enable_smtp_api_error_hooks: bool | None = None,
-    **options: Unpack[Options],
-) -> ServerConfigurationResponse:
+@_simple(ServerManager, ServerManager.edit)
+def edit_server() -> None:
     """Change the token's server settings (``PUT /server``); see :class:`ServerManager`."""
-    return _default(ServerManager).edit(
-        name=name,
-        color=color,
-        smtp_api_activated=smtp_api_activated,
-        raw_email_enabled=raw_email_enabled,
-        inbound_hook_url=inbound_hook_url,
-        bounce_hook_url=bounce_hook_url,
-        open_hook_url=open_hook_url,
-        delivery_hook_url=delivery_hook_url,
-        click_hook_url=click_hook_url,
-        post_first_open_only=post_first_open_only,
-        track_opens=track_opens,
-        track_links=track_links,
-        inbound_domain=inbound_domain,
-        inbound_spam_threshold=inbound_spam_threshold,
-        include_bounce_content_in_hook=include_bounce_content_in_hook,
-        enable_smtp_api_error_hooks=enable_smtp_api_error_hooks,
-        **options,
-    )
 
 
 # -- Message streams
@@ -8691,71 +8379,34 @@ class MessageStreamArchiveResponse(Response):
         return parse_datetime(_as_dict(self.data).get("ExpectedPurgeDate"))
 
 
-def get_message_streams(
-    *,
-    stream_type: MessageStreamType | str | None = None,
-    include_archived: bool | None = None,
-    **options: Unpack[Options],
-) -> MessageStreamsResponse:
+@_simple(MessageStreamManager, MessageStreamManager.get_all)
+def get_message_streams() -> None:
     """The server's message streams (``GET /message-streams``)."""
-    return _default(MessageStreamManager).get_all(
-        stream_type=stream_type, include_archived=include_archived, **options
-    )
 
 
-def get_message_stream(stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
+@_simple(MessageStreamManager, MessageStreamManager.get)
+def get_message_stream() -> None:
     """One message stream (``GET /message-streams/{id}``)."""
-    return _default(MessageStreamManager).get(stream_id, **options)
 
 
-def create_message_stream(
-    stream_id: str,
-    name: str,
-    stream_type: MessageStreamType | str,
-    *,
-    description: str | None = None,
-    unsubscribe_handling_type: str | None = None,
-    **options: Unpack[Options],
-) -> MessageStreamResponse:
+@_simple(MessageStreamManager, MessageStreamManager.create)
+def create_message_stream() -> None:
     """Create a message stream (``POST /message-streams``)."""
-    return _default(MessageStreamManager).create(
-        stream_id,
-        name,
-        stream_type,
-        description=description,
-        unsubscribe_handling_type=unsubscribe_handling_type,
-        **options,
-    )
 
 
-def edit_message_stream(
-    stream_id: str,
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    unsubscribe_handling_type: str | None = None,
-    **options: Unpack[Options],
-) -> MessageStreamResponse:
+@_simple(MessageStreamManager, MessageStreamManager.edit)
+def edit_message_stream() -> None:
     """Change a message stream (``PATCH /message-streams/{id}``)."""
-    return _default(MessageStreamManager).edit(
-        stream_id,
-        name=name,
-        description=description,
-        unsubscribe_handling_type=unsubscribe_handling_type,
-        **options,
-    )
 
 
-def archive_message_stream(
-    stream_id: str, **options: Unpack[Options]
-) -> MessageStreamArchiveResponse:
+@_simple(MessageStreamManager, MessageStreamManager.archive)
+def archive_message_stream() -> None:
     """Archive a message stream (``POST /message-streams/{id}/archive``)."""
-    return _default(MessageStreamManager).archive(stream_id, **options)
 
 
-def unarchive_message_stream(stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
+@_simple(MessageStreamManager, MessageStreamManager.unarchive)
+def unarchive_message_stream() -> None:
     """Unarchive a message stream (``POST /message-streams/{id}/unarchive``)."""
-    return _default(MessageStreamManager).unarchive(stream_id, **options)
 
 
 # -- Webhooks configuration (parsing the posts Postmark makes is elsewhere)
@@ -9032,61 +8683,29 @@ class WebhookManager(Interface):
         return Response(*self._call(self.delete_endpoint, options, path_args=[webhook_id]))
 
 
-def get_webhooks(
-    *, message_stream: str | None = None, **options: Unpack[Options]
-) -> WebhooksResponse:
+@_simple(WebhookManager, WebhookManager.get_all)
+def get_webhooks() -> None:
     """The configured webhooks (``GET /webhooks``); see :class:`WebhookManager`."""
-    return _default(WebhookManager).get_all(message_stream=message_stream, **options)
 
 
-def get_webhook(webhook_id: int, **options: Unpack[Options]) -> WebhookResponse:
+@_simple(WebhookManager, WebhookManager.get)
+def get_webhook() -> None:
     """One webhook configuration (``GET /webhooks/{id}``)."""
-    return _default(WebhookManager).get(webhook_id, **options)
 
 
-def create_webhook(
-    url: str,
-    *,
-    message_stream: str | None = None,
-    triggers: WebhookTriggers | None = None,
-    http_auth: tuple[str, str] | None = None,
-    http_headers: Mapping[str, str] | None = None,
-    **options: Unpack[Options],
-) -> WebhookResponse:
+@_simple(WebhookManager, WebhookManager.create)
+def create_webhook() -> None:
     """Create a webhook (``POST /webhooks``)."""
-    return _default(WebhookManager).create(
-        url,
-        message_stream=message_stream,
-        triggers=triggers,
-        http_auth=http_auth,
-        http_headers=http_headers,
-        **options,
-    )
 
 
-def edit_webhook(
-    webhook_id: int,
-    *,
-    url: str | None = None,
-    triggers: WebhookTriggers | None = None,
-    http_auth: tuple[str, str] | None = None,
-    http_headers: Mapping[str, str] | None = None,
-    **options: Unpack[Options],
-) -> WebhookResponse:
+@_simple(WebhookManager, WebhookManager.edit)
+def edit_webhook() -> None:
     """Change a webhook (``PUT /webhooks/{id}``)."""
-    return _default(WebhookManager).edit(
-        webhook_id,
-        url=url,
-        triggers=triggers,
-        http_auth=http_auth,
-        http_headers=http_headers,
-        **options,
-    )
 
 
-def delete_webhook(webhook_id: int, **options: Unpack[Options]) -> Response:
+@_simple(WebhookManager, WebhookManager.delete)
+def delete_webhook() -> None:
     """Delete a webhook (``DELETE /webhooks/{id}``)."""
-    return _default(WebhookManager).delete(webhook_id, **options)
 
 
 # -- Suppressions
@@ -9233,44 +8852,19 @@ class SuppressionManager(Interface):
         return SuppressionResults(responses, results)
 
 
-def get_suppressions(
-    message_stream: str = "outbound",
-    *,
-    suppression_reason: str | None = None,
-    origin: str | None = None,
-    from_date: date | str | None = None,
-    to_date: date | str | None = None,
-    email_address: str | None = None,
-    **options: Unpack[Options],
-) -> SuppressionsResponse:
+@_simple(SuppressionManager, SuppressionManager.get_all)
+def get_suppressions() -> None:
     """A stream's suppressed addresses; see :class:`SuppressionManager`."""
-    return _default(SuppressionManager).get_all(
-        message_stream,
-        suppression_reason=suppression_reason,
-        origin=origin,
-        from_date=from_date,
-        to_date=to_date,
-        email_address=email_address,
-        **options,
-    )
 
 
-def create_suppressions(
-    email_addresses: str | Iterable[str],
-    message_stream: str = "outbound",
-    **options: Unpack[Options],
-) -> SuppressionResults:
+@_simple(SuppressionManager, SuppressionManager.create)
+def create_suppressions() -> None:
     """Suppress addresses on a stream, 50 per request; every result is returned."""
-    return _default(SuppressionManager).create(email_addresses, message_stream, **options)
 
 
-def delete_suppressions(
-    email_addresses: str | Iterable[str],
-    message_stream: str = "outbound",
-    **options: Unpack[Options],
-) -> SuppressionResults:
+@_simple(SuppressionManager, SuppressionManager.delete)
+def delete_suppressions() -> None:
     """Reactivate suppressed addresses, 50 per request; every result is returned."""
-    return _default(SuppressionManager).delete(email_addresses, message_stream, **options)
 
 
 # -- Stats
@@ -9393,24 +8987,9 @@ class StatsGetter(Interface):
         return StatsResponse(*self._call(endpoint, options, params=params))
 
 
-def get_stats(
-    kind: str = "overview",
-    *,
-    tag: str | None = None,
-    from_date: date | str | None = None,
-    to_date: date | str | None = None,
-    message_stream: str | None = None,
-    **options: Unpack[Options],
-) -> StatsResponse:
+@_simple(StatsGetter, StatsGetter.get)
+def get_stats() -> None:
     """One outbound statistic (``GET /stats/outbound...``); see :data:`STATS`."""
-    return _default(StatsGetter).get(
-        kind,
-        tag=tag,
-        from_date=from_date,
-        to_date=to_date,
-        message_stream=message_stream,
-        **options,
-    )
 
 
 # -- Inbound rules
@@ -9479,28 +9058,24 @@ class InboundRuleManager(Interface):
         return Response(*self._call(self.delete_endpoint, options, path_args=[rule_id]))
 
 
-def get_inbound_rules(
-    count: int = 100, offset: int = 0, **options: Unpack[Options]
-) -> InboundRulesResponse:
+@_simple(InboundRuleManager, InboundRuleManager.get_page)
+def get_inbound_rules() -> None:
     """One page of inbound rules; see :class:`InboundRuleManager`."""
-    return _default(InboundRuleManager).get_page(count, offset, **options)
 
 
-def iter_inbound_rules(
-    *, max_results: int | None = None, **options: Unpack[Options]
-) -> Iterator[InboundRule]:
+@_simple(InboundRuleManager, InboundRuleManager.iterate)
+def iter_inbound_rules() -> None:
     """Every inbound rule, a page at a time."""
-    return _default(InboundRuleManager).iterate(max_results=max_results, **options)
 
 
-def create_inbound_rule(rule: str, **options: Unpack[Options]) -> InboundRuleResponse:
+@_simple(InboundRuleManager, InboundRuleManager.create)
+def create_inbound_rule() -> None:
     """Block inbound mail from an address or domain (``POST /triggers/inboundrules``)."""
-    return _default(InboundRuleManager).create(rule, **options)
 
 
-def delete_inbound_rule(rule_id: int, **options: Unpack[Options]) -> Response:
+@_simple(InboundRuleManager, InboundRuleManager.delete)
+def delete_inbound_rule() -> None:
     """Delete an inbound rule (``DELETE /triggers/inboundrules/{id}``)."""
-    return _default(InboundRuleManager).delete(rule_id, **options)
 
 
 # ---- Account API: servers, domains, sender signatures, data removals --------
@@ -10125,213 +9700,154 @@ class DataRemovalManager(Interface):
 # *server* token (GET/PUT /server).
 
 
-def get_servers(
-    count: int = 100, offset: int = 0, *, name: str | None = None, **options: Unpack[Options]
-) -> AccountServersResponse:
+@_simple(AccountServerManager, AccountServerManager.get_page)
+def get_servers() -> None:
     """One page of the account's servers (``GET /servers``); see :class:`AccountServerManager`."""
-    return _default(AccountServerManager).get_page(count, offset, name=name, **options)
 
 
-def iter_servers(
-    *, name: str | None = None, max_results: int | None = None, **options: Unpack[Options]
-) -> Iterator[AccountServer]:
+@_simple(AccountServerManager, AccountServerManager.iterate)
+def iter_servers() -> None:
     """Every server of the account, a page at a time; ``name`` filters by name."""
-    return _default(AccountServerManager).iterate(name=name, max_results=max_results, **options)
 
 
-def get_account_server(server_id: int, **options: Unpack[Options]) -> AccountServerResponse:
+@_simple(AccountServerManager, AccountServerManager.get)
+def get_account_server() -> None:
     """One server of the account by id (``GET /servers/{id}``)."""
-    return _default(AccountServerManager).get(server_id, **options)
 
 
-def create_server(
-    name: str,
-    *,
-    delivery_type: ServerDeliveryType | str | None = None,
-    **settings: Unpack[ServerSettings],
-) -> AccountServerResponse:
+@_simple(AccountServerManager, AccountServerManager.create)
+def create_server() -> None:
     """Create a server (``POST /servers``); ``settings`` are :class:`ServerSettings`."""
-    return _default(AccountServerManager).create(name, delivery_type=delivery_type, **settings)
 
 
-def edit_account_server(
-    server_id: int, *, name: str | None = None, **settings: Unpack[ServerSettings]
-) -> AccountServerResponse:
+@_simple(AccountServerManager, AccountServerManager.edit)
+def edit_account_server() -> None:
     """Change a server of the account by id (``PUT /servers/{id}``)."""
-    return _default(AccountServerManager).edit(server_id, name=name, **settings)
 
 
-def delete_server(server_id: int, **options: Unpack[Options]) -> Response:
+@_simple(AccountServerManager, AccountServerManager.delete)
+def delete_server() -> None:
     """Delete a server of the account (``DELETE /servers/{id}``)."""
-    return _default(AccountServerManager).delete(server_id, **options)
 
 
 # Simple API: domains.
 
 
-def get_domains(count: int = 100, offset: int = 0, **options: Unpack[Options]) -> DomainsResponse:
+@_simple(DomainManager, DomainManager.get_page)
+def get_domains() -> None:
     """One page of the account's domains (``GET /domains``); see :class:`DomainManager`."""
-    return _default(DomainManager).get_page(count, offset, **options)
 
 
-def iter_domains(*, max_results: int | None = None, **options: Unpack[Options]) -> Iterator[Domain]:
+@_simple(DomainManager, DomainManager.iterate)
+def iter_domains() -> None:
     """Every domain of the account, a page at a time."""
-    return _default(DomainManager).iterate(max_results=max_results, **options)
 
 
-def get_domain(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+@_simple(DomainManager, DomainManager.get)
+def get_domain() -> None:
     """One domain with its DNS records (``GET /domains/{id}``)."""
-    return _default(DomainManager).get(domain_id, **options)
 
 
-def create_domain(
-    name: str, *, return_path_domain: str | None = None, **options: Unpack[Options]
-) -> DomainResponse:
+@_simple(DomainManager, DomainManager.create)
+def create_domain() -> None:
     """Add a sending domain (``POST /domains``)."""
-    return _default(DomainManager).create(name, return_path_domain=return_path_domain, **options)
 
 
-def edit_domain(
-    domain_id: int, *, return_path_domain: str | None = None, **options: Unpack[Options]
-) -> DomainResponse:
+@_simple(DomainManager, DomainManager.edit)
+def edit_domain() -> None:
     """Change a domain's Return-Path domain (``PUT /domains/{id}``)."""
-    return _default(DomainManager).edit(domain_id, return_path_domain=return_path_domain, **options)
 
 
-def delete_domain(domain_id: int, **options: Unpack[Options]) -> Response:
+@_simple(DomainManager, DomainManager.delete)
+def delete_domain() -> None:
     """Delete a domain (``DELETE /domains/{id}``)."""
-    return _default(DomainManager).delete(domain_id, **options)
 
 
-def verify_domain_dkim(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+@_simple(DomainManager, DomainManager.verify_dkim)
+def verify_domain_dkim() -> None:
     """Check a domain's DKIM record now (``PUT /domains/{id}/verifyDkim``)."""
-    return _default(DomainManager).verify_dkim(domain_id, **options)
 
 
-def verify_domain_return_path(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+@_simple(DomainManager, DomainManager.verify_return_path)
+def verify_domain_return_path() -> None:
     """Check a domain's Return-Path CNAME now (``PUT /domains/{id}/verifyReturnPath``)."""
-    return _default(DomainManager).verify_return_path(domain_id, **options)
 
 
-def verify_domain_spf(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+@_simple(DomainManager, DomainManager.verify_spf)
+def verify_domain_spf() -> None:
     """Check a domain's SPF record (``POST /domains/{id}/verifyspf``)."""
-    return _default(DomainManager).verify_spf(domain_id, **options)
 
 
-def rotate_domain_dkim(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+@_simple(DomainManager, DomainManager.rotate_dkim)
+def rotate_domain_dkim() -> None:
     """Start replacing a domain's DKIM key (``POST /domains/{id}/rotatedkim``)."""
-    return _default(DomainManager).rotate_dkim(domain_id, **options)
 
 
 # Simple API: sender signatures.
 
 
-def get_sender_signatures(
-    count: int = 100, offset: int = 0, **options: Unpack[Options]
-) -> SenderSignaturesResponse:
+@_simple(SenderSignatureManager, SenderSignatureManager.get_page)
+def get_sender_signatures() -> None:
     """One page of sender signatures (``GET /senders``); see :class:`SenderSignatureManager`."""
-    return _default(SenderSignatureManager).get_page(count, offset, **options)
 
 
-def iter_sender_signatures(
-    *, max_results: int | None = None, **options: Unpack[Options]
-) -> Iterator[SenderSignature]:
+@_simple(SenderSignatureManager, SenderSignatureManager.iterate)
+def iter_sender_signatures() -> None:
     """Every sender signature of the account, a page at a time."""
-    return _default(SenderSignatureManager).iterate(max_results=max_results, **options)
 
 
-def get_sender_signature(signature_id: int, **options: Unpack[Options]) -> SenderSignatureResponse:
+@_simple(SenderSignatureManager, SenderSignatureManager.get)
+def get_sender_signature() -> None:
     """One sender signature (``GET /senders/{id}``)."""
-    return _default(SenderSignatureManager).get(signature_id, **options)
 
 
-def create_sender_signature(
-    from_email: str,
-    name: str,
-    *,
-    reply_to_email: str | None = None,
-    return_path_domain: str | None = None,
-    confirmation_personal_note: str | None = None,
-    **options: Unpack[Options],
-) -> SenderSignatureResponse:
+@_simple(SenderSignatureManager, SenderSignatureManager.create)
+def create_sender_signature() -> None:
     """Add a From address (``POST /senders``); Postmark emails it a confirmation link."""
-    return _default(SenderSignatureManager).create(
-        from_email,
-        name,
-        reply_to_email=reply_to_email,
-        return_path_domain=return_path_domain,
-        confirmation_personal_note=confirmation_personal_note,
-        **options,
-    )
 
 
-def edit_sender_signature(
-    signature_id: int,
-    *,
-    name: str | None = None,
-    reply_to_email: str | None = None,
-    return_path_domain: str | None = None,
-    confirmation_personal_note: str | None = None,
-    **options: Unpack[Options],
-) -> SenderSignatureResponse:
+@_simple(SenderSignatureManager, SenderSignatureManager.edit)
+def edit_sender_signature() -> None:
     """Change a sender signature (``PUT /senders/{id}``)."""
-    return _default(SenderSignatureManager).edit(
-        signature_id,
-        name=name,
-        reply_to_email=reply_to_email,
-        return_path_domain=return_path_domain,
-        confirmation_personal_note=confirmation_personal_note,
-        **options,
-    )
 
 
-def delete_sender_signature(signature_id: int, **options: Unpack[Options]) -> Response:
+@_simple(SenderSignatureManager, SenderSignatureManager.delete)
+def delete_sender_signature() -> None:
     """Delete a sender signature (``DELETE /senders/{id}``)."""
-    return _default(SenderSignatureManager).delete(signature_id, **options)
 
 
-def resend_sender_confirmation(signature_id: int, **options: Unpack[Options]) -> Response:
+@_simple(SenderSignatureManager, SenderSignatureManager.resend_confirmation)
+def resend_sender_confirmation() -> None:
     """Email a sender signature's confirmation link again (``POST /senders/{id}/resend``)."""
-    return _default(SenderSignatureManager).resend_confirmation(signature_id, **options)
 
 
-def verify_sender_signature_spf(
-    signature_id: int, **options: Unpack[Options]
-) -> SenderSignatureResponse:
+@_simple(SenderSignatureManager, SenderSignatureManager.verify_spf)
+def verify_sender_signature_spf() -> None:
     """Deprecated by Postmark: check a signature's SPF (``POST /senders/{id}/verifyspf``).
 
     Use :func:`verify_domain_spf` on the signature's domain instead.
     """
-    return _default(SenderSignatureManager).verify_spf(signature_id, **options)
 
 
-def request_new_sender_signature_dkim(signature_id: int, **options: Unpack[Options]) -> Response:
+@_simple(SenderSignatureManager, SenderSignatureManager.request_new_dkim)
+def request_new_sender_signature_dkim() -> None:
     """Deprecated by Postmark: a new DKIM key (``POST /senders/{id}/requestnewdkim``).
 
     Use :func:`rotate_domain_dkim` on the signature's domain instead.
     """
-    return _default(SenderSignatureManager).request_new_dkim(signature_id, **options)
 
 
 # Simple API: data removals.
 
 
-def create_data_removal(
-    requested_by: str,
-    requested_for: str,
-    *,
-    notify_when_completed: bool | None = None,
-    **options: Unpack[Options],
-) -> DataRemovalResponse:
+@_simple(DataRemovalManager, DataRemovalManager.create)
+def create_data_removal() -> None:
     """Ask Postmark to erase a recipient's data (``POST /data-removals``)."""
-    return _default(DataRemovalManager).create(
-        requested_by, requested_for, notify_when_completed=notify_when_completed, **options
-    )
 
 
-def get_data_removal(removal_id: int, **options: Unpack[Options]) -> DataRemovalResponse:
+@_simple(DataRemovalManager, DataRemovalManager.get)
+def get_data_removal() -> None:
     """A data removal request's status (``GET /data-removals/{id}``)."""
-    return _default(DataRemovalManager).get(removal_id, **options)
 
 
 # ---- Command line ----------------------------------------------------------
