@@ -9698,7 +9698,7 @@ def get_servers() -> None:
     """One page of the account's servers (``GET /servers``); see :class:`AccountServerManager`."""
 
 
-@_simple(AccountServerManager, AccountServerManager.iterate)
+@_simple(AccountServerManager, AccountServerManager.iter)
 def iter_servers() -> None:
     """Every server of the account, a page at a time; ``name`` filters by name."""
 
@@ -9731,7 +9731,7 @@ def get_domains() -> None:
     """One page of the account's domains (``GET /domains``); see :class:`DomainManager`."""
 
 
-@_simple(DomainManager, DomainManager.iterate)
+@_simple(DomainManager, DomainManager.iter)
 def iter_domains() -> None:
     """Every domain of the account, a page at a time."""
 
@@ -9784,7 +9784,7 @@ def get_sender_signatures() -> None:
     """One page of sender signatures (``GET /senders``); see :class:`SenderSignatureManager`."""
 
 
-@_simple(SenderSignatureManager, SenderSignatureManager.iterate)
+@_simple(SenderSignatureManager, SenderSignatureManager.iter)
 def iter_sender_signatures() -> None:
     """Every sender signature of the account, a page at a time."""
 
