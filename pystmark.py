@@ -8458,10 +8458,7 @@ def _subscription_management(name: str, value: Any, error: type[ArgumentError]) 
 
 
 #: How a stream's unsubscribe handling type is sent.
-_UNSUBSCRIBE_HANDLING: _FieldSpec = (
-    "SubscriptionManagementConfiguration",
-    _subscription_management,
-)
+_UNSUBSCRIBE: _FieldSpec = ("SubscriptionManagementConfiguration", _subscription_management)
 
 
 class MessageStreamManager(Interface):
@@ -8485,7 +8482,7 @@ class MessageStreamManager(Interface):
             "name": "required",
             "stream_type": ("MessageStreamType", MessageStreamType),
             "description": str,
-            "unsubscribe_handling_type": _UNSUBSCRIBE_HANDLING,
+            "unsubscribe_handling_type": _UNSUBSCRIBE,
         },
         answer=MessageStreamResponse,
     )
@@ -8496,7 +8493,7 @@ class MessageStreamManager(Interface):
         body={
             "name": "text",
             "description": str,
-            "unsubscribe_handling_type": _UNSUBSCRIBE_HANDLING,
+            "unsubscribe_handling_type": _UNSUBSCRIBE,
         },
         at_least_one=True,
         what="edit_message_stream",
