@@ -8837,8 +8837,8 @@ def _header_list(name: str, value: Any, error: type[ArgumentError]) -> Any:
     for header, text in value.items():
         if not isinstance(header, str) or not _HEADER_NAME.fullmatch(header):
             raise error(f"{name}: invalid header name {header!r}")
-        if not isinstance(text, str) or _HEADER_UNSAFE.search(text):
-            raise error(f"{name}[{header!r}] must be a string without CR, LF or NUL")
+        if not isinstance(text, str) or _HEADER_UNSAFE.search(text) or _has_surrogate(text):
+            raise error(f"{name}[{header!r}] must be text without CR, LF, NUL or lone surrogates")
     return [{"Name": header, "Value": text} for header, text in value.items()]
 
 

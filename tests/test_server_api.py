@@ -738,6 +738,7 @@ def no_io(monkeypatch: pytest.MonkeyPatch) -> None:
         lambda: pystmark.create_webhook(HOOK, http_headers=[("X", "y")], **SERVER),  # type: ignore[arg-type]
         lambda: pystmark.create_webhook(HOOK, http_headers={"X Y": "z"}, **SERVER),
         lambda: pystmark.edit_webhook(1, http_headers={"X": "a\r\nb"}, **SERVER),
+        lambda: pystmark.edit_webhook(1, http_headers={"X": "\ud800"}, **SERVER),
         lambda: pystmark.edit_webhook(1, http_auth=("user",), **SERVER),  # type: ignore[arg-type]
         lambda: pystmark.edit_webhook(
             1,
