@@ -573,6 +573,10 @@ def test_bad_page_arguments_fail_before_io(
          pystmark.ConfigurationError, "requested_for must be an email address"),
         (lambda: pystmark.create_sender_signature(None, "Billing"),  # type: ignore[arg-type]
          pystmark.ConfigurationError, "from_email must be a non-empty string"),
+        (lambda: pystmark.edit_account_server(1, bounce_hook_url="https://x\r\nX-Evil: 1"),
+         pystmark.ConfigurationError, "bounce_hook_url must be a string without CR, LF"),
+        (lambda: pystmark.edit_sender_signature(31, name="Billing\nteam"),
+         pystmark.ConfigurationError, "name must be a string without CR, LF"),
         (lambda: pystmark.AccountServerManager().create("P", colour="blue"), TypeError,
          "unknown server setting 'colour'; the settings are: color, "),
         (lambda: pystmark.create_data_removal("p@example.com", "s@example.org",
@@ -638,6 +642,8 @@ def test_server_settings_match_the_endpoint_declarations() -> None:
     assert manager.create_endpoint.body is not None and manager.edit_endpoint.body is not None
     assert set(manager.create_endpoint.body) == settings | {"name", "delivery_type"}
     assert set(manager.edit_endpoint.body) == settings | {"name"}
+    # One table of server fields: the account API checks them as edit_server does.
+    assert manager.edit_endpoint.body == pystmark.ServerManager.edit_endpoint.body
 
 
 def test_the_earlier_iterator_names_are_aliases() -> None:
