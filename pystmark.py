@@ -2957,7 +2957,7 @@ class Endpoint(Generic[AnswerT]):
         error = self.error
         path_args = [arguments[name] for name in self.path_names]
         for value in path_args:
-            _path_segment(value)  # now: an iterator's ids are checked before its first page
+            _path_segment(value)  # checked here too: an iterator refuses a bad id when called
         query = None if self.query is None else _fields(self.query, arguments, error)
         body = None if self.body is None else _fields(self.body, arguments, error)
         if "count" in arguments or "offset" in arguments:
@@ -5376,7 +5376,7 @@ class Bounces(_BounceGetterShim):
         offset: int | None = None,
         **options: Unpack[Options],
     ) -> BouncesResponse:
-        """List bounces; see :meth:`BounceGetter.get_bounces`."""
+        """List bounces; see :meth:`BounceGetter.get_page`."""
         return self._getter().get_page(
             bounce_type=bounce_type,
             inactive=inactive,
