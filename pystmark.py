@@ -79,6 +79,30 @@ subclass :class:`BounceError`, the name pystmark 0.5 raised there.
 A send answered by HTTP 500, a gateway error or an unreadable body raises an
 error that is both its API class and a :class:`SendOutcomeUnknownError`.
 ``ResponseError`` is the pystmark 0.5 name of :class:`APIError`.
+
+The module reads top to bottom; its ``# ---- Section ----`` banners, in order::
+
+    Constants              API URL, token headers, Postmark's limits, defaults
+    Exceptions             every error class; the ErrorCode -> class table
+    Settings               Options, configure(), tokens and the environment
+    Messages               Message and Attachment: building and checking a message
+    Records                Record, its typed fields and converters; shared records
+    Responses              Response, PageResponse and the send responses
+    Transport              sessions, requests, retries, the deadline, failures
+    Paging                 pages of listings, iterators, Postmark's paging limits
+    Arguments              the argument checks every endpoint shares
+    Advanced API           Interface and the senders (single, batch, bulk)
+    Simple API: sending    send(), send_batch()... over the default senders
+    Bounces                bounces, delivery stats, BounceGetter, get_bounces()...
+    Webhooks               webhook events, parse_webhook(), WebhookApp
+    Messages: outbound...  outbound and inbound messages, opens, clicks
+    Standard-library email email.message.Message -> Message
+    Django email backend   DjangoEmailBackend
+    Templates              templates, TemplateManager, get_templates()...
+    Server, streams...     server, message streams, webhooks, suppressions,
+                           stats, inbound rules: records, managers, functions
+    Account API            servers, domains, sender signatures, data removals
+    Command line           the ``pystmark`` command (main())
 """
 
 from __future__ import annotations
@@ -109,11 +133,14 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from types import MethodType
 from typing import (
     TYPE_CHECKING,
     Any,
     ClassVar,
+    Concatenate,
     Generic,
+    ParamSpec,
     SupportsIndex,
     TypedDict,
     TypeVar,
@@ -513,6 +540,10 @@ _INACTIVE_ADDRESSES = r"(?is)inactive addresses:\s*(.*?)(?:\.\s|\.?\s*$)"
 
 # ---- Exceptions ------------------------------------------------------------
 
+# Every error a public call raises, and the ErrorCode -> class table. (Two
+# internal signals stay beside their only users and never escape a call:
+# the transport's _Failure and the command line's _CliError.)
+
 
 class PystmarkError(Exception):
     """Base class of every error pystmark raises."""
@@ -562,8 +593,28 @@ class ArgumentError(ConfigurationError):
     """
 
 
+class BounceError(ArgumentError):
+    """An invalid bounce argument (type, id, count, date...); raised before any I/O.
+
+    pystmark 0.5's name, kept for the bounce calls: an :class:`ArgumentError`
+    (so also a :class:`ConfigurationError` and a ``ValueError``).
+    """
+
+
 class DataError(PystmarkError, ValueError):
     """Data from Postmark (or a webhook) did not have the documented shape."""
+
+
+class WebhookError(DataError):
+    """A webhook post that is not a valid Postmark event (a ``ValueError``)."""
+
+
+class PagingError(PystmarkError):
+    """A listing cannot be read completely within Postmark's paging limits.
+
+    Raised instead of silently skipping items: for example when more than
+    10,000 items share one second, or the server ignored the date filter.
+    """
 
 
 class TransportError(PystmarkError):
@@ -685,6 +736,98 @@ class InactiveRecipientError(UnprocessableEntityError):
         return _inactive_addresses(self.message)
 
 
+# The errors of the ErrorCodes of each area (the table _ERROR_CODES maps them).
+# Postmark answers a missing entity with HTTP 422 and an ErrorCode, not 404:
+# the "...NotFoundError" classes derive from both UnprocessableEntityError
+# (what the status says) and NotFoundError (what it means), so ``except
+# NotFoundError`` catches a missing entity whichever way Postmark reports it;
+# ``status_code`` stays 422.
+
+
+class SenderSignatureManagementError(UnprocessableEntityError):
+    """Postmark refused a sender signature request (ErrorCode 500-507, 520-522).
+
+    Not to be confused with :class:`SenderSignatureError`, raised when a message
+    is sent From an address without a confirmed signature.
+    """
+
+
+class SenderSignatureNotFoundError(SenderSignatureManagementError, NotFoundError):
+    """No sender signature of the account has this id (ErrorCode 501, 507)."""
+
+
+class DomainError(UnprocessableEntityError):
+    """Postmark refused a domain request (ErrorCode 510-516)."""
+
+
+class DomainNotFoundError(DomainError, NotFoundError):
+    """No domain of the account has this id (ErrorCode 510, 513)."""
+
+
+class ServerManagementError(UnprocessableEntityError):
+    """Postmark refused to list, create, change or delete a server (ErrorCode 600-611)."""
+
+
+class ServerNotFoundError(ServerManagementError, NotFoundError):
+    """No server of the account has this id (ErrorCode 601)."""
+
+
+class ServerNameTakenError(ServerManagementError):
+    """The account already has a server of this name (ErrorCode 603)."""
+
+
+class MessageNotFoundError(UnprocessableEntityError, NotFoundError):
+    """ErrorCode 701: no message has this id (or it is older than 45 days)."""
+
+
+class InboundBypassError(UnprocessableEntityError):
+    """ErrorCode 702: this inbound message cannot be bypassed (it was not blocked)."""
+
+
+class InboundRetryError(UnprocessableEntityError):
+    """ErrorCode 703: this inbound message cannot be retried (it has not failed)."""
+
+
+class InboundRuleError(UnprocessableEntityError):
+    """Postmark refused an inbound rule request (ErrorCode 800 to 813)."""
+
+
+class StatsQueryError(UnprocessableEntityError):
+    """Postmark could not run a statistics query (ErrorCode 900)."""
+
+
+class BounceQueryError(UnprocessableEntityError):
+    """Postmark could not run a bounce query (ErrorCode 1000, 1002)."""
+
+
+class BounceNotFoundError(UnprocessableEntityError, NotFoundError):
+    """No bounce has this id (ErrorCode 1001)."""
+
+
+class BounceActivationError(UnprocessableEntityError):
+    """The bounce cannot be activated (ErrorCode 1003)."""
+
+
+class TemplateError(UnprocessableEntityError):
+    """Postmark refused a template request (ErrorCode 1100 to 1131)."""
+
+
+class TemplateNotFoundError(TemplateError, NotFoundError):
+    """No template has this id or alias (ErrorCode 1101)."""
+
+
+class MessageStreamError(UnprocessableEntityError):
+    """Postmark refused a message stream request (ErrorCode 1221 to 1237)."""
+
+
+class MessageStreamNotFoundError(MessageStreamError, NotFoundError):
+    """No message stream has this id (ErrorCode 1226)."""
+
+
+class DataRemovalError(UnprocessableEntityError):
+    """Postmark refused a data removal request (ErrorCode 1300-1302)."""
+
+
 class RateLimitError(APIError):
     """Too many requests (HTTP 429); retried automatically."""
 
@@ -757,15 +900,51 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
     503: ServiceUnavailableError,
 }
 
-#: ErrorCode -> error class, consulted for HTTP 422 answers (and batch items).
+# Every ErrorCode with a class of its own (postmarkapp.com/developer/api/overview
+# #error-codes), as rows of (first code, last code, class). Precedence: a row of
+# one code wins over a range that contains it; ranges never overlap one another
+# and no code has two one-code rows (tests/test_errors.py checks both), so the
+# order of the rows does not matter. A code not listed gets the class of its
+# HTTP status (UnprocessableEntityError for 422).
+_ERROR_CODES: tuple[tuple[int, int, type[APIError]], ...] = (
+    (10, 10, UnauthorizedError),
+    (100, 100, ServiceUnavailableError),
+    (300, 300, InvalidEmailRequestError),
+    (400, 401, SenderSignatureError),
+    (406, 406, InactiveRecipientError),
+    (429, 429, RateLimitError),
+    (500, 507, SenderSignatureManagementError),
+    (501, 501, SenderSignatureNotFoundError),
+    (507, 507, SenderSignatureNotFoundError),
+    (510, 516, DomainError),
+    (510, 510, DomainNotFoundError),
+    (513, 513, DomainNotFoundError),
+    (520, 522, SenderSignatureManagementError),
+    (600, 611, ServerManagementError),
+    (601, 601, ServerNotFoundError),
+    (603, 603, ServerNameTakenError),
+    (701, 701, MessageNotFoundError),
+    (702, 702, InboundBypassError),
+    (703, 703, InboundRetryError),
+    (800, 813, InboundRuleError),
+    (900, 900, StatsQueryError),
+    (1000, 1000, BounceQueryError),
+    (1001, 1001, BounceNotFoundError),
+    (1002, 1002, BounceQueryError),
+    (1003, 1003, BounceActivationError),
+    (1100, 1131, TemplateError),
+    (1101, 1101, TemplateNotFoundError),
+    (1221, 1237, MessageStreamError),
+    (1226, 1226, MessageStreamNotFoundError),
+    (1300, 1302, DataRemovalError),
+)
+
+#: ErrorCode -> error class, consulted for HTTP 422 answers (and batch items):
+#: the ranges of _ERROR_CODES first, then its one-code rows over them.
 _ERROR_CODE_ERRORS: dict[int, type[APIError]] = {
-    10: UnauthorizedError,
-    100: ServiceUnavailableError,
-    300: InvalidEmailRequestError,
-    400: SenderSignatureError,
-    401: SenderSignatureError,
-    406: InactiveRecipientError,
-    429: RateLimitError,
+    code: error
+    for first, last, error in sorted(_ERROR_CODES, key=lambda row: row[0] == row[1])
+    for code in range(first, last + 1)
 }
 
 
@@ -2202,6 +2381,17 @@ _ENCODE_STEP = 3 * 64 * 1024
 
 # ---- Records: typed views of Postmark's JSON -------------------------------
 
+# One Python name per Postmark concept, on every record that carries it (older
+# spellings stay as aliases):
+#   from_address  the From header's text ("From"); InboundEvent.sender is an alias.
+#   from_name, from_full  "FromName", and "FromFull" as an EmailAddress.
+#   recipient     the address a bounce, open, click or delivery is about
+#                 (Bounce.email, Postmark's "Email", is pystmark 0.5's name).
+#   date          an inbound mail's Date header as an aware datetime (None when
+#                 the header is missing or no date); date_header keeps the text as
+#                 written; InboundMessage.sent_at is an alias of date.
+#   *_at          every other timestamp: an aware datetime (parse_datetime).
+
 _TIMESTAMP = (  # the forms the fast path below does not take; compiled on first use
     r"^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?\s*(Z|[+-]\d\d:?\d\d)?$"
 )
@@ -2247,6 +2437,25 @@ def parse_datetime(value: Any, naive_tz: tzinfo | None = timezone.utc) -> dateti
         )  # fmt: skip
     except ValueError as error:
         raise DataError(f"not a timestamp: {value[:40]!r}") from error
+
+
+def _as_mail_date(value: Any) -> datetime | None:
+    """A mail's ``Date`` header (RFC 5322, or ISO 8601) as an aware datetime.
+
+    The sender wrote it, so it may be anything: a value that is not a date
+    gives None (the text stays readable), never an error. A date without a
+    zone (RFC 5322's ``-0000``) is taken as UTC.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        try:
+            return parse_datetime(value)
+        except DataError:
+            return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def _as_str(value: Any) -> str:
@@ -2658,7 +2867,9 @@ class _Answer(Generic[T]):
     """
 
     @overload
-    def __init__(self: _Answer[RecordT], record: type[RecordT], *, doc: str) -> None: ...
+    def __init__(
+        self: _Answer[RecordT], record: type[RecordT], key: None = None, *, doc: str
+    ) -> None: ...
     @overload
     def __init__(
         self: _Answer[list[RecordT]], record: type[RecordT], key: str, *, doc: str
@@ -2907,10 +3118,30 @@ class Endpoint(Generic[AnswerT]):
         "answer", "at_least_one", "body", "error", "idempotent", "items", "method",
         "narrow", "path", "path_names", "query", "send", "token", "what",
     )  # fmt: skip
+    method: str
+    #: The path, its ids as ``{}`` (filled by :meth:`url`).
+    path: str
+    path_names: tuple[str, ...]
+    token: str
+    send: bool
+    idempotent: bool
+    answer: type[AnswerT]
+    query: dict[str, tuple[str, _FieldCheck]] | None
+    body: dict[str, tuple[str, _FieldCheck]] | None
+    items: tuple[str, Callable[[Any], Any]] | None
+    narrow: tuple[str, str, str] | None
+    at_least_one: bool
+    what: str
+    error: type[ArgumentError]
 
     @overload
     def __init__(
-        self: Endpoint[Response], method: str, path: str, **spec: Unpack[_EndpointSpec]
+        self: Endpoint[Response],
+        method: str,
+        path: str,
+        *,
+        answer: None = None,
+        **spec: Unpack[_EndpointSpec],
     ) -> None: ...
     @overload
     def __init__(
@@ -2923,7 +3154,6 @@ class Endpoint(Generic[AnswerT]):
         self.path_names = tuple(
             name for _, name, _, _ in string.Formatter().parse(path) if name is not None
         )
-        #: The path, its ids as ``{}`` (filled by :meth:`url`).
         self.path = re.sub(r"\{\w+\}", "{}", path)
         self.token = spec.get("token", "server")
         self.send = spec.get("send", False)
@@ -2933,7 +3163,7 @@ class Endpoint(Generic[AnswerT]):
             if idempotent is None
             else idempotent
         )
-        self.answer: type[AnswerT] = cast("type[AnswerT]", Response if answer is None else answer)
+        self.answer = cast("type[AnswerT]", Response if answer is None else answer)
         self.query = _field_specs(spec.get("query"))
         self.body = _field_specs(spec.get("body"))
         self.items = spec.get("items")
@@ -3935,14 +4165,6 @@ POSTMARK_TIME_ZONE = "America/New_York"
 _zone_cache: list[Any] = []
 
 
-class PagingError(PystmarkError):
-    """A listing cannot be read completely within Postmark's paging limits.
-
-    Raised instead of silently skipping items: for example when more than
-    10,000 items share one second, or the server ignored the date filter.
-    """
-
-
 def _postmark_zone() -> Any:
     """Postmark's time zone, from the system's (or ``tzdata``'s) tz database."""
     if not _zone_cache:
@@ -4829,6 +5051,45 @@ def _default(cls: type[InterfaceT]) -> InterfaceT:
     return cast(InterfaceT, instance)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _simple(
+    cls: type[InterfaceT], method: Callable[Concatenate[InterfaceT, P], R]
+) -> Callable[[Callable[[], None]], Callable[P, R]]:
+    """Make the decorated ``def`` a simple function: ``method`` on ``_default(cls)``.
+
+    The ``def`` gives only the name and the docstring; the result takes the
+    method's parameters (less ``self``) and returns what it returns, for type
+    checkers and IDEs (through ``P`` and ``R``, in this source and in the
+    wheel's stub alike) and for ``inspect.signature``, Sphinx and ``help()``.
+    The method is looked up by name on the shared instance at each call, so
+    patching it on the class patches the function.
+    """
+    attribute = method.__name__
+    annotations = {key: value for key, value in method.__annotations__.items() if key != "self"}
+
+    def simple(stub: Callable[[], None]) -> Callable[P, R]:
+        def function(*args: P.args, **kwargs: P.kwargs) -> R:
+            bound: Callable[P, R] = getattr(_default(cls), attribute)
+            return bound(*args, **kwargs)
+
+        function.__name__ = stub.__name__
+        function.__qualname__ = stub.__qualname__
+        function.__module__ = stub.__module__
+        function.__doc__ = stub.__doc__
+        function.__annotations__ = annotations
+        # inspect.signature() follows __wrapped__ and leaves out the bound
+        # first parameter: the method's signature less ``self``, worked out
+        # only when asked (importing inspect here would slow the import).
+        # Bound to the class, it is for introspection, not for calling.
+        function.__dict__["__wrapped__"] = MethodType(method, cls)
+        return function
+
+    return simple
+
+
 # ---- Simple API: sending ---------------------------------------------------
 
 
@@ -4876,9 +5137,9 @@ def send_bulk_with_template(
     return _default(BulkTemplateSender).send(message, recipients, **options)
 
 
-def get_bulk_status(bulk_id: str, **options: Unpack[Options]) -> BulkStatusResponse:
+@_simple(BulkSender, BulkSender.get_status)
+def get_bulk_status() -> None:
     """The progress of a bulk send (``GET /email/bulk/{id}``)."""
-    return _default(BulkSender).get_status(bulk_id, **options)
 
 
 def close() -> None:
@@ -4887,39 +5148,6 @@ def close() -> None:
 
 
 # ---- Bounces ---------------------------------------------------------------
-
-
-class BounceError(ArgumentError):
-    """An invalid bounce argument (type, id, count, date...); raised before any I/O.
-
-    pystmark 0.5's name, kept for the bounce calls: an :class:`ArgumentError`
-    (so also a :class:`ConfigurationError` and a ``ValueError``).
-    """
-
-
-class BounceQueryError(UnprocessableEntityError):
-    """Postmark could not run a bounce query (ErrorCode 1000, 1002)."""
-
-
-# Postmark answers a missing bounce with HTTP 422 and ErrorCode 1001, not 404.
-# Deriving from NotFoundError too lets ``except NotFoundError`` treat a
-# missing bounce like any other missing entity; ``status_code`` stays 422.
-class BounceNotFoundError(UnprocessableEntityError, NotFoundError):
-    """No bounce has this id (ErrorCode 1001)."""
-
-
-class BounceActivationError(UnprocessableEntityError):
-    """The bounce cannot be activated (ErrorCode 1003)."""
-
-
-_ERROR_CODE_ERRORS.update(
-    {
-        1000: BounceQueryError,
-        1001: BounceNotFoundError,
-        1002: BounceQueryError,
-        1003: BounceActivationError,
-    }
-)
 
 
 class BounceType(str, enum.Enum):
@@ -5042,7 +5270,7 @@ class Bounce(Record):
     message_stream = _field("MessageStream", _as_str)
     description = _field("Description", _as_str)
     details = _field("Details", _as_str)
-    #: The recipient that bounced.
+    #: The recipient that bounced (pystmark 0.5's name; see :attr:`recipient`).
     email = _field("Email", _as_str)
     from_address = _field("From", _as_str)
     bounced_at = _field("BouncedAt", parse_datetime)
@@ -5066,6 +5294,11 @@ class Bounce(Record):
         # Read only, so the bounces of one listing share one (copied) mapping.
         self._options: Mapping[str, Any] = {} if options is None else options
 
+    @property
+    def recipient(self) -> str:
+        """The recipient that bounced, by the name every other record uses (:attr:`email`)."""
+        return self.email
+
     def _bound(self, options: Mapping[str, Any]) -> tuple[BounceGetter, dict[str, Any]]:
         getter = self._getter or _default(BounceGetter)
         return getter, {**self._options, **options}
@@ -5088,10 +5321,15 @@ BouncedMessage = Bounce
 class BounceTypeCount(Record):
     """How many bounces of one type a server has (from delivery stats)."""
 
-    #: A :class:`BounceType`, or ``""`` for the "All" total.
+    #: A :class:`BounceType` (``""`` on the "All" total, which may also carry one).
     type = _field("Type", _as_bounce_type)
     name = _field("Name", _as_str)
     count = _field("Count", _as_int)
+
+    @property
+    def is_total(self) -> bool:
+        """True for the total of every type: the entry named "All", whatever its type."""
+        return self.name == "All"
 
 
 #: The pystmark 0.5 name of :class:`BounceTypeCount`.
@@ -5117,15 +5355,17 @@ class DeliveryStatsResponse(Response):
         """Counts keyed by type (``"HardBounce"``), and the total under ``"All"`` (as in 0.5)."""
         found: dict[str, BounceTypeCount] = {}
         for entry in self.counts:
-            if entry.type or entry.name == "All":
-                found[str(entry.type or entry.name)] = entry
+            if entry.is_total:
+                found["All"] = entry
+            elif entry.type:
+                found[str(entry.type)] = entry
         return found
 
     @property
     def total(self) -> int:
         """All bounces: the entry named "All", or else the sum of the types."""
         for entry in self.counts:
-            if entry.name == "All":
+            if entry.is_total:
                 return entry.count
         return sum(entry.count for entry in self.counts if entry.type)
 
@@ -5420,87 +5660,39 @@ class BounceActivate(_BounceGetterShim):
         return self._getter().activate(bounce_id, **options)
 
 
-def get_delivery_stats(**options: Unpack[Options]) -> DeliveryStatsResponse:
+@_simple(BounceGetter, BounceGetter.get_delivery_stats)
+def get_delivery_stats() -> None:
     """Inactive addresses and bounce counts per type (``GET /deliverystats``)."""
-    return _default(BounceGetter).get_delivery_stats(**options)
 
 
-def get_bounces(
-    *,
-    count: int | None = None,
-    offset: int | None = None,
-    bounce_type: BounceType | str | None = None,
-    inactive: bool | None = None,
-    email_filter: str | None = None,
-    tag: str | None = None,
-    message_id: str | None = None,
-    from_date: date | datetime | None = None,
-    to_date: date | datetime | None = None,
-    message_stream: str | None = None,
-    **options: Unpack[Options],
-) -> BouncesResponse:
+@_simple(BounceGetter, BounceGetter.get_bounces)
+def get_bounces() -> None:
     """One page of bounces, newest first; see :meth:`BounceGetter.get_bounces`."""
-    return _default(BounceGetter).get_bounces(
-        count=count,
-        offset=offset,
-        bounce_type=bounce_type,
-        inactive=inactive,
-        email_filter=email_filter,
-        tag=tag,
-        message_id=message_id,
-        from_date=from_date,
-        to_date=to_date,
-        message_stream=message_stream,
-        **options,
-    )
 
 
-def iter_bounces(
-    *,
-    bounce_type: BounceType | str | None = None,
-    inactive: bool | None = None,
-    email_filter: str | None = None,
-    tag: str | None = None,
-    message_id: str | None = None,
-    from_date: date | datetime | None = None,
-    to_date: date | datetime | None = None,
-    message_stream: str | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[Bounce]:
+@_simple(BounceGetter, BounceGetter.iter_bounces)
+def iter_bounces() -> None:
     """Every matching bounce, newest first; see :meth:`BounceGetter.iter_bounces`."""
-    return _default(BounceGetter).iter_bounces(
-        bounce_type=bounce_type,
-        inactive=inactive,
-        email_filter=email_filter,
-        tag=tag,
-        message_id=message_id,
-        from_date=from_date,
-        to_date=to_date,
-        message_stream=message_stream,
-        max_results=max_results,
-        **options,
-    )
 
 
-def get_bounce(bounce_id: int | str, **options: Unpack[Options]) -> BounceResponse:
+@_simple(BounceGetter, BounceGetter.get)
+def get_bounce() -> None:
     """One bounce by id (``GET /bounces/{id}``)."""
-    return _default(BounceGetter).get(bounce_id, **options)
 
 
-def get_bounce_dump(bounce_id: int | str, **options: Unpack[Options]) -> BounceDumpResponse:
+@_simple(BounceGetter, BounceGetter.get_dump)
+def get_bounce_dump() -> None:
     """The raw source of a bounce (``GET /bounces/{id}/dump``)."""
-    return _default(BounceGetter).get_dump(bounce_id, **options)
 
 
-def activate_bounce(bounce_id: int | str, **options: Unpack[Options]) -> BounceActivateResponse:
+@_simple(BounceGetter, BounceGetter.activate)
+def activate_bounce() -> None:
     """Reactivate a bounced recipient (``PUT /bounces/{id}/activate``)."""
-    return _default(BounceGetter).activate(bounce_id, **options)
 
 
-def get_bounce_tags(**options: Unpack[Options]) -> BounceTagsResponse:
+@_simple(BounceGetter, BounceGetter.get_tags)
+def get_bounce_tags() -> None:
     """The tags of bounced messages (``GET /bounces/tags``)."""
-    return _default(BounceGetter).get_tags(**options)
 
 
 # ---- Webhooks --------------------------------------------------------------
@@ -5510,10 +5702,6 @@ MAX_WEBHOOK_BYTES = 10 * _MIB
 #: The deepest JSON nesting accepted (Postmark's payloads nest 3 levels).
 MAX_WEBHOOK_DEPTH = 32
 _MAX_INT_DIGITS = 30
-
-
-class WebhookError(DataError):
-    """A webhook post that is not a valid Postmark event (a ``ValueError``)."""
 
 
 class WebhookEvent(Record):
@@ -5611,24 +5799,6 @@ class SubscriptionChangeEvent(WebhookEvent):
         return self.changed_at
 
 
-def _as_mail_date(value: Any) -> datetime | None:
-    """An inbound ``Date`` header (RFC 5322, or ISO 8601) as a datetime.
-
-    The sender wrote it, so it may be anything: a value that is not a date
-    gives None (``raw["Date"]`` keeps it), never an error.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        pass
-    try:
-        return parse_datetime(value)
-    except DataError:
-        return None
-
-
 class InboundEvent(WebhookEvent):
     """An inbound email post (Postmark's inbound webhook has no ``RecordType``)."""
 
@@ -5637,7 +5807,7 @@ class InboundEvent(WebhookEvent):
     #: ``"Inbound"``.
     record_type = _field("RecordType", lambda value: _as_str(value) or "Inbound")
 
-    sender = _field("From", _as_str)
+    from_address = _field("From", _as_str)
     from_name = _field("FromName", _as_str)
     from_full = _field("FromFull", _as_record(EmailAddress))
     to = _field("To", _as_str)
@@ -5650,13 +5820,20 @@ class InboundEvent(WebhookEvent):
     reply_to = _field("ReplyTo", _as_str)
     subject = _field("Subject", _as_str)
     mailbox_hash = _field("MailboxHash", _as_str)
-    #: The message's ``Date`` header, parsed.
+    #: The message's ``Date`` header as an aware datetime (None if it is not a date).
     date = _field("Date", _as_mail_date)
+    #: The ``Date`` header as the sender wrote it.
+    date_header = _field("Date", _as_str)
     text_body = _field("TextBody", _as_str)
     html_body = _field("HtmlBody", _as_str)
     stripped_text_reply = _field("StrippedTextReply", _as_str)
     headers = _field("Headers", _as_records(MessageHeader))
     attachments = _field("Attachments", _as_records(MessageAttachment))
+
+    @property
+    def sender(self) -> str:
+        """The From header's text: an alias of :attr:`from_address`."""
+        return self.from_address
 
     def to_email_message(self) -> EmailMessage:
         """The post as a standard :class:`email.message.EmailMessage`."""
@@ -6138,29 +6315,6 @@ def _event_class(event_type: type[WebhookEvent] | str) -> type[WebhookEvent]:
 
 # ---- Messages: outbound, inbound, opens and clicks -------------------------
 
-# ErrorCodes of the Messages API (postmarkapp.com/developer/api/overview#error-codes).
-
-
-class MessageNotFoundError(UnprocessableEntityError, NotFoundError):
-    """ErrorCode 701: no message has this id (or it is older than 45 days)."""
-
-
-class InboundBypassError(UnprocessableEntityError):
-    """ErrorCode 702: this inbound message cannot be bypassed (it was not blocked)."""
-
-
-class InboundRetryError(UnprocessableEntityError):
-    """ErrorCode 703: this inbound message cannot be retried (it has not failed)."""
-
-
-# Postmark answers a missing message with HTTP 422 + ErrorCode 701, not 404.
-# MessageNotFoundError derives from both UnprocessableEntityError (what the
-# HTTP status says) and NotFoundError (what it means), so ``except
-# NotFoundError`` catches a missing message whichever way Postmark reports it.
-_ERROR_CODE_ERRORS.update(
-    {701: MessageNotFoundError, 702: InboundBypassError, 703: InboundRetryError}
-)
-
 DateFilter = date | datetime | str
 """A ``fromdate``/``todate`` filter: a date, a datetime, or Postmark's own text form.
 
@@ -6255,8 +6409,10 @@ class InboundMessage(Record):
     reply_to = _field("ReplyTo", _as_str)
     original_recipient = _field("OriginalRecipient", _as_str)
     subject = _field("Subject", _as_str)
-    #: The Date header as the sender wrote it (RFC 2822 text).
-    date = _field("Date", _as_str)
+    #: The message's ``Date`` header as an aware datetime (None if it is not a date).
+    date = _field("Date", _as_mail_date)
+    #: The ``Date`` header as the sender wrote it (RFC 5322 text).
+    date_header = _field("Date", _as_str)
     mailbox_hash = _field("MailboxHash", _as_str)
     tag = _field("Tag", _as_str)
     #: ``"Processed"``, ``"Blocked"``, ``"Failed"``, ``"Queued"`` or ``"Scheduled"``.
@@ -6271,11 +6427,8 @@ class InboundMessage(Record):
 
     @property
     def sent_at(self) -> datetime | None:
-        """The Date header parsed into an aware datetime (``None`` if absent or invalid)."""
-        try:
-            return email.utils.parsedate_to_datetime(self.date) if self.date else None
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
+        """The Date header as an aware datetime: an alias of :attr:`date`."""
+        return self.date
 
     @classmethod
     def from_webhook(cls, payload: Mapping[str, Any] | str | bytes) -> InboundMessage:
@@ -6319,7 +6472,7 @@ class InboundMessage(Record):
             _set_header(message, name, ", ".join(map(str, full)) if full else plain)
         _set_header(message, "Reply-To", self.reply_to)
         _set_header(message, "Subject", self.subject)
-        _set_header(message, "Date", self.date)
+        _set_header(message, "Date", self.date_header)
         for header in self.headers:
             if header.name.lower() not in _EMAIL_OWN_HEADERS:
                 _set_header(message, header.name, header.value)
@@ -6848,277 +7001,93 @@ class InboundMessageGetter(Interface):
         return self._request(self.bypass_endpoint, locals())
 
 
-def get_outbound_messages(
-    *,
-    count: int = 25,
-    offset: int = 0,
-    recipient: str | None = None,
-    from_email: str | None = None,
-    tag: str | None = None,
-    status: str | None = None,
-    subject: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    **options: Unpack[Options],
-) -> OutboundMessagesResponse:
+@_simple(OutboundMessageGetter, OutboundMessageGetter.search)
+def get_outbound_messages() -> None:
     """One page of sent messages; see :meth:`OutboundMessageGetter.search`."""
-    return _default(OutboundMessageGetter).search(
-        count=count, offset=offset, recipient=recipient, from_email=from_email, tag=tag,
-        status=status, subject=subject, message_stream=message_stream, from_date=from_date,
-        to_date=to_date, metadata=metadata, **options,
-    )  # fmt: skip
 
 
-def iter_outbound_messages(
-    *,
-    recipient: str | None = None,
-    from_email: str | None = None,
-    tag: str | None = None,
-    status: str | None = None,
-    subject: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[OutboundMessage]:
+@_simple(OutboundMessageGetter, OutboundMessageGetter.iter)
+def iter_outbound_messages() -> None:
     """Every matching sent message; see :meth:`OutboundMessageGetter.iter`."""
-    return _default(OutboundMessageGetter).iter(
-        recipient=recipient, from_email=from_email, tag=tag, status=status, subject=subject,
-        message_stream=message_stream, from_date=from_date, to_date=to_date, metadata=metadata,
-        max_results=max_results, **options,
-    )  # fmt: skip
 
 
-def get_outbound_message_details(
-    message_id: str, **options: Unpack[Options]
-) -> OutboundMessageDetailsResponse:
+@_simple(OutboundMessageGetter, OutboundMessageGetter.get_details)
+def get_outbound_message_details() -> None:
     """A sent message's bodies and events; see :meth:`OutboundMessageGetter.get_details`."""
-    return _default(OutboundMessageGetter).get_details(message_id, **options)
 
 
-def get_outbound_message_dump(
-    message_id: str, **options: Unpack[Options]
-) -> OutboundMessageDumpResponse:
+@_simple(OutboundMessageGetter, OutboundMessageGetter.get_dump)
+def get_outbound_message_dump() -> None:
     """A sent message's raw source; see :meth:`OutboundMessageGetter.get_dump`."""
-    return _default(OutboundMessageGetter).get_dump(message_id, **options)
 
 
-def get_opens(
-    *,
-    count: int = 25,
-    offset: int = 0,
-    recipient: str | None = None,
-    tag: str | None = None,
-    client_name: str | None = None,
-    client_company: str | None = None,
-    client_family: str | None = None,
-    os_name: str | None = None,
-    os_family: str | None = None,
-    os_company: str | None = None,
-    platform: str | None = None,
-    country: str | None = None,
-    region: str | None = None,
-    city: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    **options: Unpack[Options],
-) -> OpensResponse:
+@_simple(OpensGetter, OpensGetter.search)
+def get_opens() -> None:
     """One page of opens of all messages; see :meth:`OpensGetter.search`."""
-    return _default(OpensGetter).search(
-        count=count, offset=offset, recipient=recipient, tag=tag, client_name=client_name,
-        client_company=client_company, client_family=client_family, os_name=os_name,
-        os_family=os_family, os_company=os_company, platform=platform, country=country,
-        region=region, city=city, message_stream=message_stream, from_date=from_date,
-        to_date=to_date, **options,
-    )  # fmt: skip
 
 
-def iter_opens(
-    *,
-    recipient: str | None = None,
-    tag: str | None = None,
-    client_name: str | None = None,
-    client_company: str | None = None,
-    client_family: str | None = None,
-    os_name: str | None = None,
-    os_family: str | None = None,
-    os_company: str | None = None,
-    platform: str | None = None,
-    country: str | None = None,
-    region: str | None = None,
-    city: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[MessageOpen]:
+@_simple(OpensGetter, OpensGetter.iter)
+def iter_opens() -> None:
     """Every matching open, up to Postmark's 10,000 cap.
 
     Opens carry no unique id, so the date window is not narrowed: past 10,000
     matches :class:`PagingError` is raised; split the search by date.
     """
-    return _default(OpensGetter).iter(
-        recipient=recipient, tag=tag, client_name=client_name, client_company=client_company,
-        client_family=client_family, os_name=os_name, os_family=os_family,
-        os_company=os_company, platform=platform, country=country, region=region, city=city,
-        message_stream=message_stream, from_date=from_date, to_date=to_date,
-        max_results=max_results, **options,
-    )  # fmt: skip
 
 
-def get_message_opens(
-    message_id: str, *, count: int = 25, offset: int = 0, **options: Unpack[Options]
-) -> OpensResponse:
+@_simple(OpensGetter, OpensGetter.get_for_message)
+def get_message_opens() -> None:
     """One page of one message's opens; see :meth:`OpensGetter.get_for_message`."""
-    return _default(OpensGetter).get_for_message(message_id, count=count, offset=offset, **options)
 
 
-def iter_message_opens(
-    message_id: str, *, max_results: int | None = None, **options: Unpack[Options]
-) -> Iterator[MessageOpen]:
+@_simple(OpensGetter, OpensGetter.iter_for_message)
+def iter_message_opens() -> None:
     """Every open of one message; see :meth:`OpensGetter.iter_for_message`."""
-    return _default(OpensGetter).iter_for_message(message_id, max_results=max_results, **options)
 
 
-def get_clicks(
-    *,
-    count: int = 25,
-    offset: int = 0,
-    recipient: str | None = None,
-    tag: str | None = None,
-    client_name: str | None = None,
-    client_company: str | None = None,
-    client_family: str | None = None,
-    os_name: str | None = None,
-    os_family: str | None = None,
-    os_company: str | None = None,
-    platform: str | None = None,
-    country: str | None = None,
-    region: str | None = None,
-    city: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    **options: Unpack[Options],
-) -> ClicksResponse:
+@_simple(ClicksGetter, ClicksGetter.search)
+def get_clicks() -> None:
     """One page of clicks on all messages' links; see :meth:`ClicksGetter.search`."""
-    return _default(ClicksGetter).search(
-        count=count, offset=offset, recipient=recipient, tag=tag, client_name=client_name,
-        client_company=client_company, client_family=client_family, os_name=os_name,
-        os_family=os_family, os_company=os_company, platform=platform, country=country,
-        region=region, city=city, message_stream=message_stream, from_date=from_date,
-        to_date=to_date, **options,
-    )  # fmt: skip
 
 
-def iter_clicks(
-    *,
-    recipient: str | None = None,
-    tag: str | None = None,
-    client_name: str | None = None,
-    client_company: str | None = None,
-    client_family: str | None = None,
-    os_name: str | None = None,
-    os_family: str | None = None,
-    os_company: str | None = None,
-    platform: str | None = None,
-    country: str | None = None,
-    region: str | None = None,
-    city: str | None = None,
-    message_stream: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[MessageClick]:
+@_simple(ClicksGetter, ClicksGetter.iter)
+def iter_clicks() -> None:
     """Every matching click, up to Postmark's 10,000 cap (as :func:`iter_opens`)."""
-    return _default(ClicksGetter).iter(
-        recipient=recipient, tag=tag, client_name=client_name, client_company=client_company,
-        client_family=client_family, os_name=os_name, os_family=os_family,
-        os_company=os_company, platform=platform, country=country, region=region, city=city,
-        message_stream=message_stream, from_date=from_date, to_date=to_date,
-        max_results=max_results, **options,
-    )  # fmt: skip
 
 
-def get_message_clicks(
-    message_id: str, *, count: int = 25, offset: int = 0, **options: Unpack[Options]
-) -> ClicksResponse:
+@_simple(ClicksGetter, ClicksGetter.get_for_message)
+def get_message_clicks() -> None:
     """One page of one message's clicks; see :meth:`ClicksGetter.get_for_message`."""
-    return _default(ClicksGetter).get_for_message(message_id, count=count, offset=offset, **options)
 
 
-def iter_message_clicks(
-    message_id: str, *, max_results: int | None = None, **options: Unpack[Options]
-) -> Iterator[MessageClick]:
+@_simple(ClicksGetter, ClicksGetter.iter_for_message)
+def iter_message_clicks() -> None:
     """Every click on one message's links; see :meth:`ClicksGetter.iter_for_message`."""
-    return _default(ClicksGetter).iter_for_message(message_id, max_results=max_results, **options)
 
 
-def get_inbound_messages(
-    *,
-    count: int = 25,
-    offset: int = 0,
-    recipient: str | None = None,
-    from_email: str | None = None,
-    subject: str | None = None,
-    mailbox_hash: str | None = None,
-    tag: str | None = None,
-    status: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    **options: Unpack[Options],
-) -> InboundMessagesResponse:
+@_simple(InboundMessageGetter, InboundMessageGetter.search)
+def get_inbound_messages() -> None:
     """One page of received messages; see :meth:`InboundMessageGetter.search`."""
-    return _default(InboundMessageGetter).search(
-        count=count, offset=offset, recipient=recipient, from_email=from_email, subject=subject,
-        mailbox_hash=mailbox_hash, tag=tag, status=status, from_date=from_date, to_date=to_date,
-        **options,
-    )  # fmt: skip
 
 
-def iter_inbound_messages(
-    *,
-    recipient: str | None = None,
-    from_email: str | None = None,
-    subject: str | None = None,
-    mailbox_hash: str | None = None,
-    tag: str | None = None,
-    status: str | None = None,
-    from_date: DateFilter | None = None,
-    to_date: DateFilter | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[InboundMessage]:
+@_simple(InboundMessageGetter, InboundMessageGetter.iter)
+def iter_inbound_messages() -> None:
     """Every matching received message; see :meth:`InboundMessageGetter.iter`."""
-    return _default(InboundMessageGetter).iter(
-        recipient=recipient, from_email=from_email, subject=subject, mailbox_hash=mailbox_hash,
-        tag=tag, status=status, from_date=from_date, to_date=to_date, max_results=max_results,
-        **options,
-    )  # fmt: skip
 
 
-def get_inbound_message_details(
-    message_id: str, **options: Unpack[Options]
-) -> InboundMessageDetailsResponse:
+@_simple(InboundMessageGetter, InboundMessageGetter.get_details)
+def get_inbound_message_details() -> None:
     """A received message in full; see :meth:`InboundMessageGetter.get_details`."""
-    return _default(InboundMessageGetter).get_details(message_id, **options)
 
 
-def retry_inbound_message(message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
+@_simple(InboundMessageGetter, InboundMessageGetter.retry)
+def retry_inbound_message() -> None:
     """Retry a failed inbound message; see :meth:`InboundMessageGetter.retry`."""
-    return _default(InboundMessageGetter).retry(message_id, **options)
 
 
-def bypass_inbound_message(message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
+@_simple(InboundMessageGetter, InboundMessageGetter.bypass)
+def bypass_inbound_message() -> None:
     """Process a blocked inbound message; see :meth:`InboundMessageGetter.bypass`."""
-    return _default(InboundMessageGetter).bypass(message_id, **options)
 
 
 # ---- Standard-library email: email.message.Message to Message -------------
@@ -7681,19 +7650,6 @@ def _address_set(value: Addresses | None) -> set[str]:
 # ---- Templates -------------------------------------------------------------
 
 
-class TemplateError(UnprocessableEntityError):
-    """Postmark refused a template request (ErrorCode 1100 to 1131)."""
-
-
-class TemplateNotFoundError(TemplateError, NotFoundError):
-    """No template has this id or alias (ErrorCode 1101)."""
-
-
-# Template ErrorCodes: postmarkapp.com/developer/api/overview#error-codes.
-_ERROR_CODE_ERRORS.update({code: TemplateError for code in range(1100, 1132)})
-_ERROR_CODE_ERRORS[1101] = TemplateNotFoundError
-
-
 def _camel_key(name: str) -> str:
     """``post_first_open_only`` -> ``PostFirstOpenOnly`` (``id`` -> ``ID``)."""
     return "".join("ID" if part == "id" else part.capitalize() for part in name.split("_"))
@@ -7975,154 +7931,47 @@ class TemplateManager(Interface):
         return self._request(self.push_endpoint, locals())
 
 
-def get_templates(
-    count: int = 100,
-    offset: int = 0,
-    *,
-    template_type: TemplateType | str | None = None,
-    layout_template: str | None = None,
-    **options: Unpack[Options],
-) -> TemplatesResponse:
+@_simple(TemplateManager, TemplateManager.get_page)
+def get_templates() -> None:
     """One page of templates (``GET /templates``); see :class:`TemplateManager`."""
-    return _default(TemplateManager).get_page(
-        count, offset, template_type=template_type, layout_template=layout_template, **options
-    )
 
 
-def iter_templates(
-    *,
-    template_type: TemplateType | str | None = None,
-    layout_template: str | None = None,
-    max_results: int | None = None,
-    **options: Unpack[Options],
-) -> Iterator[Template]:
+@_simple(TemplateManager, TemplateManager.iter)
+def iter_templates() -> None:
     """Every template, a page at a time (``GET /templates``)."""
-    return _default(TemplateManager).iter(
-        template_type=template_type,
-        layout_template=layout_template,
-        max_results=max_results,
-        **options,
-    )
 
 
-def get_template(template_id_or_alias: int | str, **options: Unpack[Options]) -> TemplateResponse:
+@_simple(TemplateManager, TemplateManager.get)
+def get_template() -> None:
     """One template with its content (``GET /templates/{id or alias}``)."""
-    return _default(TemplateManager).get(template_id_or_alias, **options)
 
 
-def create_template(
-    name: str,
-    *,
-    subject: str | None = None,
-    html_body: str | None = None,
-    text_body: str | None = None,
-    alias: str | None = None,
-    template_type: TemplateType | str | None = None,
-    layout_template: str | None = None,
-    **options: Unpack[Options],
-) -> TemplateResponse:
+@_simple(TemplateManager, TemplateManager.create)
+def create_template() -> None:
     """Create a template (``POST /templates``)."""
-    return _default(TemplateManager).create(
-        name,
-        subject=subject,
-        html_body=html_body,
-        text_body=text_body,
-        alias=alias,
-        template_type=template_type,
-        layout_template=layout_template,
-        **options,
-    )
 
 
-def edit_template(
-    template_id_or_alias: int | str,
-    *,
-    name: str | None = None,
-    subject: str | None = None,
-    html_body: str | None = None,
-    text_body: str | None = None,
-    alias: str | None = None,
-    layout_template: str | None = None,
-    **options: Unpack[Options],
-) -> TemplateResponse:
+@_simple(TemplateManager, TemplateManager.edit)
+def edit_template() -> None:
     """Change a template's fields (``PUT /templates/{id or alias}``)."""
-    return _default(TemplateManager).edit(
-        template_id_or_alias,
-        name=name,
-        subject=subject,
-        html_body=html_body,
-        text_body=text_body,
-        alias=alias,
-        layout_template=layout_template,
-        **options,
-    )
 
 
-def delete_template(template_id_or_alias: int | str, **options: Unpack[Options]) -> Response:
+@_simple(TemplateManager, TemplateManager.delete)
+def delete_template() -> None:
     """Delete a template (``DELETE /templates/{id or alias}``)."""
-    return _default(TemplateManager).delete(template_id_or_alias, **options)
 
 
-def validate_template(
-    *,
-    subject: str | None = None,
-    html_body: str | None = None,
-    text_body: str | None = None,
-    test_render_model: Mapping[str, Any] | None = None,
-    inline_css: bool | None = None,
-    template_type: TemplateType | str | None = None,
-    layout_template: str | None = None,
-    **options: Unpack[Options],
-) -> TemplateValidationResponse:
+@_simple(TemplateManager, TemplateManager.validate)
+def validate_template() -> None:
     """Validate and test-render template content (``POST /templates/validate``)."""
-    return _default(TemplateManager).validate(
-        subject=subject,
-        html_body=html_body,
-        text_body=text_body,
-        test_render_model=test_render_model,
-        inline_css=inline_css,
-        template_type=template_type,
-        layout_template=layout_template,
-        **options,
-    )
 
 
-def push_templates(
-    source_server_id: int,
-    destination_server_id: int,
-    *,
-    perform_changes: bool = False,
-    **options: Unpack[Options],
-) -> TemplatePushResponse:
+@_simple(TemplateManager, TemplateManager.push)
+def push_templates() -> None:
     """Copy templates to another server (``PUT /templates/push``, account token)."""
-    return _default(TemplateManager).push(
-        source_server_id, destination_server_id, perform_changes=perform_changes, **options
-    )
 
 
 # ---- Server, message streams, webhooks API, suppressions, stats, rules ------
-
-
-class MessageStreamError(UnprocessableEntityError):
-    """Postmark refused a message stream request (ErrorCode 1221 to 1237)."""
-
-
-class MessageStreamNotFoundError(MessageStreamError, NotFoundError):
-    """No message stream has this id (ErrorCode 1226)."""
-
-
-class InboundRuleError(UnprocessableEntityError):
-    """Postmark refused an inbound rule request (ErrorCode 800 to 813)."""
-
-
-class StatsQueryError(UnprocessableEntityError):
-    """Postmark could not run a statistics query (ErrorCode 900)."""
-
-
-# ErrorCodes: postmarkapp.com/developer/api/overview#error-codes.
-_ERROR_CODE_ERRORS.update({code: MessageStreamError for code in range(1221, 1238)})
-_ERROR_CODE_ERRORS.update({code: InboundRuleError for code in range(800, 814)})
-_ERROR_CODE_ERRORS.update({1226: MessageStreamNotFoundError, 900: StatsQueryError})
 
 
 # -- Server
@@ -8219,51 +8068,14 @@ class ServerManager(Interface):
         return ServerConfigurationResponse(*self._call(self.edit_endpoint, options, json_body=body))
 
 
-def get_server(**options: Unpack[Options]) -> ServerConfigurationResponse:
+@_simple(ServerManager, ServerManager.get)
+def get_server() -> None:
     """The settings of the token's server (``GET /server``); see :class:`ServerManager`."""
-    return _default(ServerManager).get(**options)
 
 
-def edit_server(
-    *,
-    name: str | None = None,
-    color: str | None = None,
-    smtp_api_activated: bool | None = None,
-    raw_email_enabled: bool | None = None,
-    inbound_hook_url: str | None = None,
-    bounce_hook_url: str | None = None,
-    open_hook_url: str | None = None,
-    delivery_hook_url: str | None = None,
-    click_hook_url: str | None = None,
-    post_first_open_only: bool | None = None,
-    track_opens: bool | None = None,
-    track_links: TrackLinks | str | None = None,
-    inbound_domain: str | None = None,
-    inbound_spam_threshold: int | None = None,
-    include_bounce_content_in_hook: bool | None = None,
-    enable_smtp_api_error_hooks: bool | None = None,
-    **options: Unpack[Options],
-) -> ServerConfigurationResponse:
+@_simple(ServerManager, ServerManager.edit)
+def edit_server() -> None:
     """Change the token's server settings (``PUT /server``); see :class:`ServerManager`."""
-    return _default(ServerManager).edit(
-        name=name,
-        color=color,
-        smtp_api_activated=smtp_api_activated,
-        raw_email_enabled=raw_email_enabled,
-        inbound_hook_url=inbound_hook_url,
-        bounce_hook_url=bounce_hook_url,
-        open_hook_url=open_hook_url,
-        delivery_hook_url=delivery_hook_url,
-        click_hook_url=click_hook_url,
-        post_first_open_only=post_first_open_only,
-        track_opens=track_opens,
-        track_links=track_links,
-        inbound_domain=inbound_domain,
-        inbound_spam_threshold=inbound_spam_threshold,
-        include_bounce_content_in_hook=include_bounce_content_in_hook,
-        enable_smtp_api_error_hooks=enable_smtp_api_error_hooks,
-        **options,
-    )
 
 
 # -- Message streams
@@ -8440,71 +8252,34 @@ class MessageStreamArchiveResponse(Response):
         return parse_datetime(_as_dict(self.data).get("ExpectedPurgeDate"))
 
 
-def get_message_streams(
-    *,
-    stream_type: MessageStreamType | str | None = None,
-    include_archived: bool | None = None,
-    **options: Unpack[Options],
-) -> MessageStreamsResponse:
+@_simple(MessageStreamManager, MessageStreamManager.get_all)
+def get_message_streams() -> None:
     """The server's message streams (``GET /message-streams``)."""
-    return _default(MessageStreamManager).get_all(
-        stream_type=stream_type, include_archived=include_archived, **options
-    )
 
 
-def get_message_stream(stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
+@_simple(MessageStreamManager, MessageStreamManager.get)
+def get_message_stream() -> None:
     """One message stream (``GET /message-streams/{id}``)."""
-    return _default(MessageStreamManager).get(stream_id, **options)
 
 
-def create_message_stream(
-    stream_id: str,
-    name: str,
-    stream_type: MessageStreamType | str,
-    *,
-    description: str | None = None,
-    unsubscribe_handling_type: str | None = None,
-    **options: Unpack[Options],
-) -> MessageStreamResponse:
+@_simple(MessageStreamManager, MessageStreamManager.create)
+def create_message_stream() -> None:
     """Create a message stream (``POST /message-streams``)."""
-    return _default(MessageStreamManager).create(
-        stream_id,
-        name,
-        stream_type,
-        description=description,
-        unsubscribe_handling_type=unsubscribe_handling_type,
-        **options,
-    )
 
 
-def edit_message_stream(
-    stream_id: str,
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    unsubscribe_handling_type: str | None = None,
-    **options: Unpack[Options],
-) -> MessageStreamResponse:
+@_simple(MessageStreamManager, MessageStreamManager.edit)
+def edit_message_stream() -> None:
     """Change a message stream (``PATCH /message-streams/{id}``)."""
-    return _default(MessageStreamManager).edit(
-        stream_id,
-        name=name,
-        description=description,
-        unsubscribe_handling_type=unsubscribe_handling_type,
-        **options,
-    )
 
 
-def archive_message_stream(
-    stream_id: str, **options: Unpack[Options]
-) -> MessageStreamArchiveResponse:
+@_simple(MessageStreamManager, MessageStreamManager.archive)
+def archive_message_stream() -> None:
     """Archive a message stream (``POST /message-streams/{id}/archive``)."""
-    return _default(MessageStreamManager).archive(stream_id, **options)
 
 
-def unarchive_message_stream(stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
+@_simple(MessageStreamManager, MessageStreamManager.unarchive)
+def unarchive_message_stream() -> None:
     """Unarchive a message stream (``POST /message-streams/{id}/unarchive``)."""
-    return _default(MessageStreamManager).unarchive(stream_id, **options)
 
 
 # -- Webhooks configuration (parsing the posts Postmark makes is elsewhere)
@@ -8781,61 +8556,29 @@ class WebhookManager(Interface):
         return Response(*self._call(self.delete_endpoint, options, path_args=[webhook_id]))
 
 
-def get_webhooks(
-    *, message_stream: str | None = None, **options: Unpack[Options]
-) -> WebhooksResponse:
+@_simple(WebhookManager, WebhookManager.get_all)
+def get_webhooks() -> None:
     """The configured webhooks (``GET /webhooks``); see :class:`WebhookManager`."""
-    return _default(WebhookManager).get_all(message_stream=message_stream, **options)
 
 
-def get_webhook(webhook_id: int, **options: Unpack[Options]) -> WebhookResponse:
+@_simple(WebhookManager, WebhookManager.get)
+def get_webhook() -> None:
     """One webhook configuration (``GET /webhooks/{id}``)."""
-    return _default(WebhookManager).get(webhook_id, **options)
 
 
-def create_webhook(
-    url: str,
-    *,
-    message_stream: str | None = None,
-    triggers: WebhookTriggers | None = None,
-    http_auth: tuple[str, str] | None = None,
-    http_headers: Mapping[str, str] | None = None,
-    **options: Unpack[Options],
-) -> WebhookResponse:
+@_simple(WebhookManager, WebhookManager.create)
+def create_webhook() -> None:
     """Create a webhook (``POST /webhooks``)."""
-    return _default(WebhookManager).create(
-        url,
-        message_stream=message_stream,
-        triggers=triggers,
-        http_auth=http_auth,
-        http_headers=http_headers,
-        **options,
-    )
 
 
-def edit_webhook(
-    webhook_id: int,
-    *,
-    url: str | None = None,
-    triggers: WebhookTriggers | None = None,
-    http_auth: tuple[str, str] | None = None,
-    http_headers: Mapping[str, str] | None = None,
-    **options: Unpack[Options],
-) -> WebhookResponse:
+@_simple(WebhookManager, WebhookManager.edit)
+def edit_webhook() -> None:
     """Change a webhook (``PUT /webhooks/{id}``)."""
-    return _default(WebhookManager).edit(
-        webhook_id,
-        url=url,
-        triggers=triggers,
-        http_auth=http_auth,
-        http_headers=http_headers,
-        **options,
-    )
 
 
-def delete_webhook(webhook_id: int, **options: Unpack[Options]) -> Response:
+@_simple(WebhookManager, WebhookManager.delete)
+def delete_webhook() -> None:
     """Delete a webhook (``DELETE /webhooks/{id}``)."""
-    return _default(WebhookManager).delete(webhook_id, **options)
 
 
 # -- Suppressions
@@ -8982,44 +8725,19 @@ class SuppressionManager(Interface):
         return SuppressionResults(responses, results)
 
 
-def get_suppressions(
-    message_stream: str = "outbound",
-    *,
-    suppression_reason: str | None = None,
-    origin: str | None = None,
-    from_date: date | str | None = None,
-    to_date: date | str | None = None,
-    email_address: str | None = None,
-    **options: Unpack[Options],
-) -> SuppressionsResponse:
+@_simple(SuppressionManager, SuppressionManager.get_all)
+def get_suppressions() -> None:
     """A stream's suppressed addresses; see :class:`SuppressionManager`."""
-    return _default(SuppressionManager).get_all(
-        message_stream,
-        suppression_reason=suppression_reason,
-        origin=origin,
-        from_date=from_date,
-        to_date=to_date,
-        email_address=email_address,
-        **options,
-    )
 
 
-def create_suppressions(
-    email_addresses: str | Iterable[str],
-    message_stream: str = "outbound",
-    **options: Unpack[Options],
-) -> SuppressionResults:
+@_simple(SuppressionManager, SuppressionManager.create)
+def create_suppressions() -> None:
     """Suppress addresses on a stream, 50 per request; every result is returned."""
-    return _default(SuppressionManager).create(email_addresses, message_stream, **options)
 
 
-def delete_suppressions(
-    email_addresses: str | Iterable[str],
-    message_stream: str = "outbound",
-    **options: Unpack[Options],
-) -> SuppressionResults:
+@_simple(SuppressionManager, SuppressionManager.delete)
+def delete_suppressions() -> None:
     """Reactivate suppressed addresses, 50 per request; every result is returned."""
-    return _default(SuppressionManager).delete(email_addresses, message_stream, **options)
 
 
 # -- Stats
@@ -9142,24 +8860,9 @@ class StatsGetter(Interface):
         return StatsResponse(*self._call(endpoint, options, params=params))
 
 
-def get_stats(
-    kind: str = "overview",
-    *,
-    tag: str | None = None,
-    from_date: date | str | None = None,
-    to_date: date | str | None = None,
-    message_stream: str | None = None,
-    **options: Unpack[Options],
-) -> StatsResponse:
+@_simple(StatsGetter, StatsGetter.get)
+def get_stats() -> None:
     """One outbound statistic (``GET /stats/outbound...``); see :data:`STATS`."""
-    return _default(StatsGetter).get(
-        kind,
-        tag=tag,
-        from_date=from_date,
-        to_date=to_date,
-        message_stream=message_stream,
-        **options,
-    )
 
 
 # -- Inbound rules
@@ -9228,88 +8931,30 @@ class InboundRuleManager(Interface):
         return Response(*self._call(self.delete_endpoint, options, path_args=[rule_id]))
 
 
-def get_inbound_rules(
-    count: int = 100, offset: int = 0, **options: Unpack[Options]
-) -> InboundRulesResponse:
+@_simple(InboundRuleManager, InboundRuleManager.get_page)
+def get_inbound_rules() -> None:
     """One page of inbound rules; see :class:`InboundRuleManager`."""
-    return _default(InboundRuleManager).get_page(count, offset, **options)
 
 
-def iter_inbound_rules(
-    *, max_results: int | None = None, **options: Unpack[Options]
-) -> Iterator[InboundRule]:
+@_simple(InboundRuleManager, InboundRuleManager.iterate)
+def iter_inbound_rules() -> None:
     """Every inbound rule, a page at a time."""
-    return _default(InboundRuleManager).iterate(max_results=max_results, **options)
 
 
-def create_inbound_rule(rule: str, **options: Unpack[Options]) -> InboundRuleResponse:
+@_simple(InboundRuleManager, InboundRuleManager.create)
+def create_inbound_rule() -> None:
     """Block inbound mail from an address or domain (``POST /triggers/inboundrules``)."""
-    return _default(InboundRuleManager).create(rule, **options)
 
 
-def delete_inbound_rule(rule_id: int, **options: Unpack[Options]) -> Response:
+@_simple(InboundRuleManager, InboundRuleManager.delete)
+def delete_inbound_rule() -> None:
     """Delete an inbound rule (``DELETE /triggers/inboundrules/{id}``)."""
-    return _default(InboundRuleManager).delete(rule_id, **options)
 
 
 # ---- Account API: servers, domains, sender signatures, data removals --------
 
 # Account endpoints send the account token (X-Postmark-Account-Token) and never
 # the server token; without one they fail with ConfigurationError before any I/O.
-
-
-class ServerManagementError(UnprocessableEntityError):
-    """Postmark refused to list, create, change or delete a server (ErrorCode 600-611)."""
-
-
-class ServerNotFoundError(ServerManagementError, NotFoundError):
-    """No server of the account has this id (ErrorCode 601)."""
-
-
-class ServerNameTakenError(ServerManagementError):
-    """The account already has a server of this name (ErrorCode 603)."""
-
-
-class DomainError(UnprocessableEntityError):
-    """Postmark refused a domain request (ErrorCode 510-516)."""
-
-
-class DomainNotFoundError(DomainError, NotFoundError):
-    """No domain of the account has this id (ErrorCode 510, 513)."""
-
-
-class SenderSignatureManagementError(UnprocessableEntityError):
-    """Postmark refused a sender signature request (ErrorCode 500-507, 520-522).
-
-    Not to be confused with :class:`SenderSignatureError`, raised when a message
-    is sent From an address without a confirmed signature.
-    """
-
-
-class SenderSignatureNotFoundError(SenderSignatureManagementError, NotFoundError):
-    """No sender signature of the account has this id (ErrorCode 501, 507)."""
-
-
-class DataRemovalError(UnprocessableEntityError):
-    """Postmark refused a data removal request (ErrorCode 1300-1302)."""
-
-
-# ErrorCodes: postmarkapp.com/developer/api/overview#error-codes.
-_ERROR_CODE_ERRORS.update({code: ServerManagementError for code in range(600, 612)})
-_ERROR_CODE_ERRORS.update({601: ServerNotFoundError, 603: ServerNameTakenError})
-_ERROR_CODE_ERRORS.update(
-    {code: SenderSignatureManagementError for code in (*range(500, 508), *range(520, 523))}
-)
-_ERROR_CODE_ERRORS.update({code: DomainError for code in range(510, 517)})
-_ERROR_CODE_ERRORS.update(
-    {
-        501: SenderSignatureNotFoundError,
-        507: SenderSignatureNotFoundError,
-        510: DomainNotFoundError,
-        513: DomainNotFoundError,
-    }
-)
-_ERROR_CODE_ERRORS.update({code: DataRemovalError for code in range(1300, 1303)})
 
 
 class ServerDeliveryType(str, enum.Enum):
@@ -9928,213 +9573,154 @@ class DataRemovalManager(Interface):
 # *server* token (GET/PUT /server).
 
 
-def get_servers(
-    count: int = 100, offset: int = 0, *, name: str | None = None, **options: Unpack[Options]
-) -> AccountServersResponse:
+@_simple(AccountServerManager, AccountServerManager.get_page)
+def get_servers() -> None:
     """One page of the account's servers (``GET /servers``); see :class:`AccountServerManager`."""
-    return _default(AccountServerManager).get_page(count, offset, name=name, **options)
 
 
-def iter_servers(
-    *, name: str | None = None, max_results: int | None = None, **options: Unpack[Options]
-) -> Iterator[AccountServer]:
+@_simple(AccountServerManager, AccountServerManager.iterate)
+def iter_servers() -> None:
     """Every server of the account, a page at a time; ``name`` filters by name."""
-    return _default(AccountServerManager).iterate(name=name, max_results=max_results, **options)
 
 
-def get_account_server(server_id: int, **options: Unpack[Options]) -> AccountServerResponse:
+@_simple(AccountServerManager, AccountServerManager.get)
+def get_account_server() -> None:
     """One server of the account by id (``GET /servers/{id}``)."""
-    return _default(AccountServerManager).get(server_id, **options)
 
 
-def create_server(
-    name: str,
-    *,
-    delivery_type: ServerDeliveryType | str | None = None,
-    **settings: Unpack[ServerSettings],
-) -> AccountServerResponse:
+@_simple(AccountServerManager, AccountServerManager.create)
+def create_server() -> None:
     """Create a server (``POST /servers``); ``settings`` are :class:`ServerSettings`."""
-    return _default(AccountServerManager).create(name, delivery_type=delivery_type, **settings)
 
 
-def edit_account_server(
-    server_id: int, *, name: str | None = None, **settings: Unpack[ServerSettings]
-) -> AccountServerResponse:
+@_simple(AccountServerManager, AccountServerManager.edit)
+def edit_account_server() -> None:
     """Change a server of the account by id (``PUT /servers/{id}``)."""
-    return _default(AccountServerManager).edit(server_id, name=name, **settings)
 
 
-def delete_server(server_id: int, **options: Unpack[Options]) -> Response:
+@_simple(AccountServerManager, AccountServerManager.delete)
+def delete_server() -> None:
     """Delete a server of the account (``DELETE /servers/{id}``)."""
-    return _default(AccountServerManager).delete(server_id, **options)
 
 
 # Simple API: domains.
 
 
-def get_domains(count: int = 100, offset: int = 0, **options: Unpack[Options]) -> DomainsResponse:
+@_simple(DomainManager, DomainManager.get_page)
+def get_domains() -> None:
     """One page of the account's domains (``GET /domains``); see :class:`DomainManager`."""
-    return _default(DomainManager).get_page(count, offset, **options)
 
 
-def iter_domains(*, max_results: int | None = None, **options: Unpack[Options]) -> Iterator[Domain]:
+@_simple(DomainManager, DomainManager.iterate)
+def iter_domains() -> None:
     """Every domain of the account, a page at a time."""
-    return _default(DomainManager).iterate(max_results=max_results, **options)
 
 
-def get_domain(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+@_simple(DomainManager, DomainManager.get)
+def get_domain() -> None:
     """One domain with its DNS records (``GET /domains/{id}``)."""
-    return _default(DomainManager).get(domain_id, **options)
 
 
-def create_domain(
-    name: str, *, return_path_domain: str | None = None, **options: Unpack[Options]
-) -> DomainResponse:
+@_simple(DomainManager, DomainManager.create)
+def create_domain() -> None:
     """Add a sending domain (``POST /domains``)."""
-    return _default(DomainManager).create(name, return_path_domain=return_path_domain, **options)
 
 
-def edit_domain(
-    domain_id: int, *, return_path_domain: str | None = None, **options: Unpack[Options]
-) -> DomainResponse:
+@_simple(DomainManager, DomainManager.edit)
+def edit_domain() -> None:
     """Change a domain's Return-Path domain (``PUT /domains/{id}``)."""
-    return _default(DomainManager).edit(domain_id, return_path_domain=return_path_domain, **options)
 
 
-def delete_domain(domain_id: int, **options: Unpack[Options]) -> Response:
+@_simple(DomainManager, DomainManager.delete)
+def delete_domain() -> None:
     """Delete a domain (``DELETE /domains/{id}``)."""
-    return _default(DomainManager).delete(domain_id, **options)
 
 
-def verify_domain_dkim(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+@_simple(DomainManager, DomainManager.verify_dkim)
+def verify_domain_dkim() -> None:
     """Check a domain's DKIM record now (``PUT /domains/{id}/verifyDkim``)."""
-    return _default(DomainManager).verify_dkim(domain_id, **options)
 
 
-def verify_domain_return_path(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+@_simple(DomainManager, DomainManager.verify_return_path)
+def verify_domain_return_path() -> None:
     """Check a domain's Return-Path CNAME now (``PUT /domains/{id}/verifyReturnPath``)."""
-    return _default(DomainManager).verify_return_path(domain_id, **options)
 
 
-def verify_domain_spf(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+@_simple(DomainManager, DomainManager.verify_spf)
+def verify_domain_spf() -> None:
     """Check a domain's SPF record (``POST /domains/{id}/verifyspf``)."""
-    return _default(DomainManager).verify_spf(domain_id, **options)
 
 
-def rotate_domain_dkim(domain_id: int, **options: Unpack[Options]) -> DomainResponse:
+@_simple(DomainManager, DomainManager.rotate_dkim)
+def rotate_domain_dkim() -> None:
     """Start replacing a domain's DKIM key (``POST /domains/{id}/rotatedkim``)."""
-    return _default(DomainManager).rotate_dkim(domain_id, **options)
 
 
 # Simple API: sender signatures.
 
 
-def get_sender_signatures(
-    count: int = 100, offset: int = 0, **options: Unpack[Options]
-) -> SenderSignaturesResponse:
+@_simple(SenderSignatureManager, SenderSignatureManager.get_page)
+def get_sender_signatures() -> None:
     """One page of sender signatures (``GET /senders``); see :class:`SenderSignatureManager`."""
-    return _default(SenderSignatureManager).get_page(count, offset, **options)
 
 
-def iter_sender_signatures(
-    *, max_results: int | None = None, **options: Unpack[Options]
-) -> Iterator[SenderSignature]:
+@_simple(SenderSignatureManager, SenderSignatureManager.iterate)
+def iter_sender_signatures() -> None:
     """Every sender signature of the account, a page at a time."""
-    return _default(SenderSignatureManager).iterate(max_results=max_results, **options)
 
 
-def get_sender_signature(signature_id: int, **options: Unpack[Options]) -> SenderSignatureResponse:
+@_simple(SenderSignatureManager, SenderSignatureManager.get)
+def get_sender_signature() -> None:
     """One sender signature (``GET /senders/{id}``)."""
-    return _default(SenderSignatureManager).get(signature_id, **options)
 
 
-def create_sender_signature(
-    from_email: str,
-    name: str,
-    *,
-    reply_to_email: str | None = None,
-    return_path_domain: str | None = None,
-    confirmation_personal_note: str | None = None,
-    **options: Unpack[Options],
-) -> SenderSignatureResponse:
+@_simple(SenderSignatureManager, SenderSignatureManager.create)
+def create_sender_signature() -> None:
     """Add a From address (``POST /senders``); Postmark emails it a confirmation link."""
-    return _default(SenderSignatureManager).create(
-        from_email,
-        name,
-        reply_to_email=reply_to_email,
-        return_path_domain=return_path_domain,
-        confirmation_personal_note=confirmation_personal_note,
-        **options,
-    )
 
 
-def edit_sender_signature(
-    signature_id: int,
-    *,
-    name: str | None = None,
-    reply_to_email: str | None = None,
-    return_path_domain: str | None = None,
-    confirmation_personal_note: str | None = None,
-    **options: Unpack[Options],
-) -> SenderSignatureResponse:
+@_simple(SenderSignatureManager, SenderSignatureManager.edit)
+def edit_sender_signature() -> None:
     """Change a sender signature (``PUT /senders/{id}``)."""
-    return _default(SenderSignatureManager).edit(
-        signature_id,
-        name=name,
-        reply_to_email=reply_to_email,
-        return_path_domain=return_path_domain,
-        confirmation_personal_note=confirmation_personal_note,
-        **options,
-    )
 
 
-def delete_sender_signature(signature_id: int, **options: Unpack[Options]) -> Response:
+@_simple(SenderSignatureManager, SenderSignatureManager.delete)
+def delete_sender_signature() -> None:
     """Delete a sender signature (``DELETE /senders/{id}``)."""
-    return _default(SenderSignatureManager).delete(signature_id, **options)
 
 
-def resend_sender_confirmation(signature_id: int, **options: Unpack[Options]) -> Response:
+@_simple(SenderSignatureManager, SenderSignatureManager.resend_confirmation)
+def resend_sender_confirmation() -> None:
     """Email a sender signature's confirmation link again (``POST /senders/{id}/resend``)."""
-    return _default(SenderSignatureManager).resend_confirmation(signature_id, **options)
 
 
-def verify_sender_signature_spf(
-    signature_id: int, **options: Unpack[Options]
-) -> SenderSignatureResponse:
+@_simple(SenderSignatureManager, SenderSignatureManager.verify_spf)
+def verify_sender_signature_spf() -> None:
     """Deprecated by Postmark: check a signature's SPF (``POST /senders/{id}/verifyspf``).
 
     Use :func:`verify_domain_spf` on the signature's domain instead.
     """
-    return _default(SenderSignatureManager).verify_spf(signature_id, **options)
 
 
-def request_new_sender_signature_dkim(signature_id: int, **options: Unpack[Options]) -> Response:
+@_simple(SenderSignatureManager, SenderSignatureManager.request_new_dkim)
+def request_new_sender_signature_dkim() -> None:
     """Deprecated by Postmark: a new DKIM key (``POST /senders/{id}/requestnewdkim``).
 
     Use :func:`rotate_domain_dkim` on the signature's domain instead.
     """
-    return _default(SenderSignatureManager).request_new_dkim(signature_id, **options)
 
 
 # Simple API: data removals.
 
 
-def create_data_removal(
-    requested_by: str,
-    requested_for: str,
-    *,
-    notify_when_completed: bool | None = None,
-    **options: Unpack[Options],
-) -> DataRemovalResponse:
+@_simple(DataRemovalManager, DataRemovalManager.create)
+def create_data_removal() -> None:
     """Ask Postmark to erase a recipient's data (``POST /data-removals``)."""
-    return _default(DataRemovalManager).create(
-        requested_by, requested_for, notify_when_completed=notify_when_completed, **options
-    )
 
 
-def get_data_removal(removal_id: int, **options: Unpack[Options]) -> DataRemovalResponse:
+@_simple(DataRemovalManager, DataRemovalManager.get)
+def get_data_removal() -> None:
     """A data removal request's status (``GET /data-removals/{id}``)."""
-    return _default(DataRemovalManager).get(removal_id, **options)
 
 
 # ---- Command line ----------------------------------------------------------
@@ -10887,7 +10473,11 @@ def _cli_stats(run: _CliRun) -> int:
 
 def _cli_delivery_stats(response: DeliveryStatsResponse) -> list[dict[str, Any]]:
     rows = [
-        {"type": str(entry.type or "All"), "name": entry.name, "count": entry.count}
+        {
+            "type": "All" if entry.is_total else str(entry.type),
+            "name": entry.name,
+            "count": entry.count,
+        }
         for entry in response.counts
     ]
     rows.append({"type": "Inactive", "name": "Inactive addresses", "count": response.inactive})

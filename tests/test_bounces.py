@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import requests
 import responses
 
 import pystmark
@@ -105,6 +107,37 @@ def test_delivery_stats_total_without_all_entry_is_the_sum() -> None:
         json={"InactiveMails": 0, "Bounces": [{"Type": "HardBounce", "Name": "H", "Count": 3}]},
     )
     assert pystmark.get_delivery_stats(api_key=K).total == 3
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_delivery_stats_total_is_the_entry_named_all_whatever_it_carries(
+    position: int,
+) -> None:
+    entries: list[dict[str, Any]] = [
+        {"Type": "HardBounce", "Name": "Hard bounce", "Count": 5},
+        {"Type": "Transient", "Name": "Message delayed", "Count": 4},
+    ]
+    # The total also carries a Type (and one Postmark lists for another entry).
+    entries.insert(position, {"Name": "All", "Type": "HardBounce", "Count": 9})
+    stats = pystmark.DeliveryStatsResponse(requests.Response(), {"Bounces": entries})
+    assert stats.total == 9
+    assert set(stats.bounces) == {"All", "HardBounce", "Transient"}
+    assert stats.bounces["All"].count == 9
+    assert stats.bounces["HardBounce"].count == 5
+    assert [entry.is_total for entry in stats.counts] == [
+        entry["Name"] == "All" for entry in entries
+    ]
+
+
+def test_delivery_stats_without_a_total_sums_the_types() -> None:
+    entries = [
+        {"Type": "HardBounce", "Name": "Hard bounce", "Count": 5},
+        {"Type": "Transient", "Name": "Message delayed", "Count": 4},
+        {"Type": "", "Name": "Allowed", "Count": 100},  # neither a type nor the total
+    ]
+    stats = pystmark.DeliveryStatsResponse(requests.Response(), {"Bounces": entries})
+    assert stats.total == 9
+    assert set(stats.bounces) == {"HardBounce", "Transient"}
 
 
 # ---- listing ----------------------------------------------------------------

@@ -901,6 +901,25 @@ def test_bounce_get_dump_stats_tags(
     assert bad.code == 2 and "bounce id must be an integer" in bad.err
 
 
+def test_bounce_stats_total_row_is_the_entry_named_all(
+    postmark: Postmark, cli: Callable[..., Result], token: str
+) -> None:
+    # The total is the entry named "All", even when it also carries a Type.
+    postmark.on(
+        "GET",
+        "/deliverystats",
+        {
+            "InactiveMails": 1,
+            "Bounces": [
+                {"Name": "All", "Type": "HardBounce", "Count": 9},
+                {"Type": "HardBounce", "Name": "Hard bounce", "Count": 9},
+            ],
+        },
+    )
+    stats = cli("bounces", "stats", "--format", "csv").out.splitlines()
+    assert stats[1:3] == ["All,All,9", "HardBounce,Hard bounce,9"]
+
+
 def test_bounces_activate_a_list(
     postmark: Postmark, cli: Callable[..., Result], token: str, tmp_path: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from typing import Any
@@ -105,6 +106,88 @@ def test_error_class_for_status_and_error_code(
         if code is not None:
             assert f"ErrorCode {code}" in text
         assert TOKEN not in text and TOKEN not in repr(error)
+
+
+# ---- the ErrorCode map -------------------------------------------------------------
+
+# The complete ErrorCode -> class map, pinned as it stood before the map became
+# one table: runs of consecutive codes with one class (first, last, class name).
+ERROR_CODE_MAP: list[tuple[int, int, str]] = [
+    (10, 10, "UnauthorizedError"),
+    (100, 100, "ServiceUnavailableError"),
+    (300, 300, "InvalidEmailRequestError"),
+    (400, 401, "SenderSignatureError"),
+    (406, 406, "InactiveRecipientError"),
+    (429, 429, "RateLimitError"),
+    (500, 500, "SenderSignatureManagementError"),
+    (501, 501, "SenderSignatureNotFoundError"),
+    (502, 506, "SenderSignatureManagementError"),
+    (507, 507, "SenderSignatureNotFoundError"),
+    (510, 510, "DomainNotFoundError"),
+    (511, 512, "DomainError"),
+    (513, 513, "DomainNotFoundError"),
+    (514, 516, "DomainError"),
+    (520, 522, "SenderSignatureManagementError"),
+    (600, 600, "ServerManagementError"),
+    (601, 601, "ServerNotFoundError"),
+    (602, 602, "ServerManagementError"),
+    (603, 603, "ServerNameTakenError"),
+    (604, 611, "ServerManagementError"),
+    (701, 701, "MessageNotFoundError"),
+    (702, 702, "InboundBypassError"),
+    (703, 703, "InboundRetryError"),
+    (800, 813, "InboundRuleError"),
+    (900, 900, "StatsQueryError"),
+    (1000, 1000, "BounceQueryError"),
+    (1001, 1001, "BounceNotFoundError"),
+    (1002, 1002, "BounceQueryError"),
+    (1003, 1003, "BounceActivationError"),
+    (1100, 1100, "TemplateError"),
+    (1101, 1101, "TemplateNotFoundError"),
+    (1102, 1131, "TemplateError"),
+    (1221, 1225, "MessageStreamError"),
+    (1226, 1226, "MessageStreamNotFoundError"),
+    (1227, 1237, "MessageStreamError"),
+    (1300, 1302, "DataRemovalError"),
+]
+EXPECTED_CODES = {
+    code: name for first, last, name in ERROR_CODE_MAP for code in range(first, last + 1)
+}
+
+
+def test_error_code_map_is_complete_and_unchanged() -> None:
+    mapped = {code: error.__name__ for code, error in pystmark._ERROR_CODE_ERRORS.items()}
+    assert mapped == EXPECTED_CODES
+    assert len(mapped) == 111
+
+
+@pytest.mark.parametrize("code", sorted({*EXPECTED_CODES, 1, 99, 508, 517, 612, 1132, 1303}))
+def test_every_error_code_gets_its_class(code: int) -> None:
+    # What a user sees: a refused batch item's error, and _error_class for any 422.
+    expected = EXPECTED_CODES.get(code, "UnprocessableEntityError")
+    error = pystmark.SendResult({"ErrorCode": code, "Message": "refused"}).error
+    assert type(error).__name__ == expected
+    assert getattr(pystmark, expected) is type(error)  # every class is exported
+    assert isinstance(error, APIError) and error.error_code == code
+    if expected.endswith("NotFoundError"):
+        assert isinstance(error, NotFoundError)
+        assert isinstance(error, UnprocessableEntityError)
+
+
+def test_error_code_table_has_one_reading() -> None:
+    # A one-code row wins over a range; ranges do not overlap one another and no
+    # code has two one-code rows, so the order of the table's rows cannot matter.
+    rows = pystmark._ERROR_CODES
+    ranges = sorted((first, last) for first, last, _ in rows if first < last)
+    for (_, end), (start, _) in itertools.pairwise(ranges):
+        assert end < start
+    singles = [first for first, last, _ in rows if first == last]
+    assert len(singles) == len(set(singles))
+    assert all(first <= last for first, last, _ in rows)
+    for first, last, error in rows:
+        assert issubclass(error, APIError)
+        if first == last:  # a one-code row is never overridden
+            assert pystmark._ERROR_CODE_ERRORS[first] is error
 
 
 def test_inactive_recipients_are_parsed(mocked: responses_lib.RequestsMock) -> None:

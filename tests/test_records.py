@@ -163,6 +163,114 @@ def test_records_are_read_only_and_report_bad_data() -> None:
         Box({"Items": [1]}).validate()
 
 
+# ---- one name per Postmark concept ----------------------------------------------------
+
+
+def _record_classes() -> list[type[Record]]:
+    found: list[type[Record]] = []
+    todo = [Record]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found and sub.__module__ == "pystmark":
+                found.append(sub)
+                todo.append(sub)
+    return found
+
+
+# Postmark's key -> the one Python name every record gives it.
+CONCEPT_NAMES = {
+    "From": "from_address",
+    "FromName": "from_name",
+    "FromFull": "from_full",
+    "Recipient": "recipient",
+}
+
+
+def test_every_record_names_a_concept_one_way() -> None:
+    named: dict[str, set[str]] = {key: set() for key in CONCEPT_NAMES}
+    for cls in _record_classes():
+        for name in cls._fields:
+            key = getattr(cls, name).key
+            if key in named:
+                named[key].add(name)
+    assert named == {key: {name} for key, name in CONCEPT_NAMES.items()}
+
+
+MAIL = {
+    "From": "ana@example.net",
+    "FromName": "Ana Reyes",
+    "FromFull": {"Email": "ana@example.net", "Name": "Ana Reyes"},
+    "Email": "bounced@example.com",
+}
+FROM_RECORDS = [
+    pystmark.Bounce,
+    pystmark.BounceEvent,
+    pystmark.SpamComplaintEvent,
+    pystmark.OutboundMessage,
+    pystmark.OutboundMessageDetails,
+    pystmark.InboundMessage,
+    pystmark.InboundEvent,
+]
+
+
+@pytest.mark.parametrize("cls", FROM_RECORDS)
+def test_from_address_on_every_record_with_a_sender(cls: Any) -> None:
+    assert cls(MAIL).from_address == "ana@example.net"
+    assert "from_address" in cls(MAIL).to_dict()
+
+
+@pytest.mark.parametrize("cls", [pystmark.InboundMessage, pystmark.InboundEvent])
+def test_both_inbound_records_read_from_the_same_way(cls: Any) -> None:
+    record = cls(MAIL)
+    assert record.from_name == "Ana Reyes"
+    assert record.from_full == pystmark.EmailAddress(MAIL["FromFull"])
+
+
+def test_old_names_are_aliases() -> None:
+    event = pystmark.InboundEvent(MAIL)
+    assert event.sender == event.from_address == "ana@example.net"
+    for cls in (pystmark.Bounce, pystmark.BounceEvent, pystmark.BouncedMessage):
+        bounce = cls(MAIL)
+        assert bounce.recipient == bounce.email == "bounced@example.com"
+    message = pystmark.InboundMessage({"Date": "Thu, 5 Apr 2012 16:59:01 +0200"})
+    assert message.sent_at == message.date == datetime(2012, 4, 5, 14, 59, 1, tzinfo=timezone.utc)
+
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Thu, 5 Apr 2012 16:59:01 +0200", datetime(2012, 4, 5, 14, 59, 1, tzinfo=UTC)),
+        # RFC 5322's "-0000": a time in UTC whose sender's zone is unknown.
+        ("Thu, 5 Apr 2012 16:59:01 -0000", datetime(2012, 4, 5, 16, 59, 1, tzinfo=UTC)),
+        ("2024-06-03T16:45:32-04:00", datetime(2024, 6, 3, 20, 45, 32, tzinfo=UTC)),
+        ("not a date", None),
+        ("", None),
+        (None, None),
+    ],
+)
+@pytest.mark.parametrize("cls", [pystmark.InboundMessage, pystmark.InboundEvent])
+def test_inbound_date_is_an_aware_datetime_on_both_records(
+    cls: Any, header: str | None, expected: datetime | None
+) -> None:
+    record = cls({} if header is None else {"Date": header})
+    assert record.date == expected
+    assert record.date is None or record.date.utcoffset() is not None
+    assert record.date_header == (header or "")  # the text as the sender wrote it
+    assert record.to_dict()["date"] == expected
+
+
+def test_inbound_date_header_is_rebuilt_as_written() -> None:
+    header = "Thu, 05 Apr 2012 16:59:01 +0200"  # as the email package writes it
+    for record in (
+        pystmark.InboundMessage({"Date": header, "TextBody": "x"}),
+        pystmark.InboundEvent({"Date": header, "TextBody": "x"}),
+    ):
+        assert record.to_email_message()["Date"] == header
+
+
 # ---- responses -----------------------------------------------------------------------
 
 

@@ -29,3 +29,12 @@ try:
     pystmark.send_batch([message], api_key="token").raise_for_errors()
 except pystmark.MessageError as error:
     assert_type(error.field, str | None)
+
+# The simple functions are made from their manager methods: the same parameters and results.
+assert_type(pystmark.get_bounce(1, api_key="token"), pystmark.BounceResponse)
+edited = pystmark.edit_server(track_opens=True, color="red", timeout=5.0, api_key="token")
+assert_type(edited, pystmark.ServerConfigurationResponse)
+created = pystmark.create_server("Staging", delivery_type="Sandbox", track_opens=True)
+assert_type(created, pystmark.AccountServerResponse)
+for rule in pystmark.iter_inbound_rules(max_results=5, api_key="token"):
+    assert_type(rule, pystmark.InboundRule)
