@@ -5665,14 +5665,14 @@ def get_delivery_stats() -> None:
     """Inactive addresses and bounce counts per type (``GET /deliverystats``)."""
 
 
-@_simple(BounceGetter, BounceGetter.get_bounces)
+@_simple(BounceGetter, BounceGetter.get_page)
 def get_bounces() -> None:
-    """One page of bounces, newest first; see :meth:`BounceGetter.get_bounces`."""
+    """One page of bounces, newest first; see :meth:`BounceGetter.get_page`."""
 
 
-@_simple(BounceGetter, BounceGetter.iter_bounces)
+@_simple(BounceGetter, BounceGetter.iter)
 def iter_bounces() -> None:
-    """Every matching bounce, newest first; see :meth:`BounceGetter.iter_bounces`."""
+    """Every matching bounce, newest first; see :meth:`BounceGetter.iter`."""
 
 
 @_simple(BounceGetter, BounceGetter.get)
@@ -7001,9 +7001,9 @@ class InboundMessageGetter(Interface):
         return self._request(self.bypass_endpoint, locals())
 
 
-@_simple(OutboundMessageGetter, OutboundMessageGetter.search)
+@_simple(OutboundMessageGetter, OutboundMessageGetter.get_page)
 def get_outbound_messages() -> None:
-    """One page of sent messages; see :meth:`OutboundMessageGetter.search`."""
+    """One page of sent messages; see :meth:`OutboundMessageGetter.get_page`."""
 
 
 @_simple(OutboundMessageGetter, OutboundMessageGetter.iter)
@@ -7011,9 +7011,9 @@ def iter_outbound_messages() -> None:
     """Every matching sent message; see :meth:`OutboundMessageGetter.iter`."""
 
 
-@_simple(OutboundMessageGetter, OutboundMessageGetter.get_details)
+@_simple(OutboundMessageGetter, OutboundMessageGetter.get)
 def get_outbound_message_details() -> None:
-    """A sent message's bodies and events; see :meth:`OutboundMessageGetter.get_details`."""
+    """A sent message's bodies and events; see :meth:`OutboundMessageGetter.get`."""
 
 
 @_simple(OutboundMessageGetter, OutboundMessageGetter.get_dump)
@@ -7021,9 +7021,9 @@ def get_outbound_message_dump() -> None:
     """A sent message's raw source; see :meth:`OutboundMessageGetter.get_dump`."""
 
 
-@_simple(OpensGetter, OpensGetter.search)
+@_simple(OpensGetter, OpensGetter.get_page)
 def get_opens() -> None:
-    """One page of opens of all messages; see :meth:`OpensGetter.search`."""
+    """One page of opens of all messages; see :meth:`OpensGetter.get_page`."""
 
 
 @_simple(OpensGetter, OpensGetter.iter)
@@ -7045,9 +7045,9 @@ def iter_message_opens() -> None:
     """Every open of one message; see :meth:`OpensGetter.iter_for_message`."""
 
 
-@_simple(ClicksGetter, ClicksGetter.search)
+@_simple(ClicksGetter, ClicksGetter.get_page)
 def get_clicks() -> None:
-    """One page of clicks on all messages' links; see :meth:`ClicksGetter.search`."""
+    """One page of clicks on all messages' links; see :meth:`ClicksGetter.get_page`."""
 
 
 @_simple(ClicksGetter, ClicksGetter.iter)
@@ -7065,9 +7065,9 @@ def iter_message_clicks() -> None:
     """Every click on one message's links; see :meth:`ClicksGetter.iter_for_message`."""
 
 
-@_simple(InboundMessageGetter, InboundMessageGetter.search)
+@_simple(InboundMessageGetter, InboundMessageGetter.get_page)
 def get_inbound_messages() -> None:
-    """One page of received messages; see :meth:`InboundMessageGetter.search`."""
+    """One page of received messages; see :meth:`InboundMessageGetter.get_page`."""
 
 
 @_simple(InboundMessageGetter, InboundMessageGetter.iter)
@@ -7075,9 +7075,9 @@ def iter_inbound_messages() -> None:
     """Every matching received message; see :meth:`InboundMessageGetter.iter`."""
 
 
-@_simple(InboundMessageGetter, InboundMessageGetter.get_details)
+@_simple(InboundMessageGetter, InboundMessageGetter.get)
 def get_inbound_message_details() -> None:
-    """A received message in full; see :meth:`InboundMessageGetter.get_details`."""
+    """A received message in full; see :meth:`InboundMessageGetter.get`."""
 
 
 @_simple(InboundMessageGetter, InboundMessageGetter.retry)
