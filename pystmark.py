@@ -468,7 +468,7 @@ __all__ = [
     "BatchTemplateSendResponse",
 ]
 
-logger = logging.getLogger("pystmark")
+logger: logging.Logger = logging.getLogger("pystmark")
 
 T = TypeVar("T")
 
@@ -886,8 +886,8 @@ class BatchSendError(PystmarkError):
     ) -> None:
         super().__init__(message)
         self.results = results
-        self.failed = [result for result in results if not result.ok]
-        self.unsent = list(unsent)
+        self.failed: list[SendResult] = [result for result in results if not result.ok]
+        self.unsent: list[int] = list(unsent)
 
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {
@@ -1374,15 +1374,15 @@ class Attachment(Mapping[str, Any]):
         if data is not None and not isinstance(data, bytes | bytearray | memoryview):
             raise MessageError("attachments", f"data must be bytes, not {type(data).__name__}")
         base_name = re.split(r"[/\\]", name)[-1]
-        self.name = base_name
+        self.name: str = base_name
         if not content_type:
             import mimetypes  # lazy: rarely needed, and slow to import
 
             content_type = mimetypes.guess_type(base_name)[0] or "application/octet-stream"
-        self.content_type = content_type
+        self.content_type: str = content_type
         if content_id and isinstance(content_id, str) and not content_id.startswith("cid:"):
             content_id = "cid:" + content_id
-        self.content_id = content_id
+        self.content_id: str | None = content_id
         self._data = None if data is None else bytes(data)
         self._content = content
 
@@ -1499,7 +1499,7 @@ class Attachment(Mapping[str, Any]):
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return (
@@ -1999,7 +1999,7 @@ class Message:
             return NotImplemented
         return all(getattr(self, name) == getattr(other, name) for name in _MESSAGE_KEYS)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         fields = []
@@ -2549,9 +2549,10 @@ class _Field(Generic[T]):
     def __init__(self, key: str | tuple[str, ...], convert: Callable[[Any], T]) -> None:
         keys = (key,) if isinstance(key, str) else key
         #: The JSON key, and other spellings Postmark uses for it (tried in order).
-        self.key, self.other_keys = keys[0], keys[1:]
-        self.convert = convert
-        self.name = ""
+        self.key: str = keys[0]
+        self.other_keys: tuple[str, ...] = keys[1:]
+        self.convert: Callable[[Any], T] = convert
+        self.name: str = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -2598,7 +2599,7 @@ class Record:
         if type(raw) is not dict and not isinstance(raw, Mapping):
             raise DataError(f"{type(self).__name__}: expected an object, not {type(raw).__name__}")
         #: Postmark's JSON object, unchanged.
-        self.raw = raw
+        self.raw: Mapping[str, Any] = raw
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -2619,7 +2620,7 @@ class Record:
             return NotImplemented
         return self.raw == other.raw
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         shown = []
@@ -2648,18 +2649,18 @@ class SendResult(Record):
     __slots__ = ("index",)
 
     #: 0 when the message was accepted.
-    error_code = _field("ErrorCode", _as_int)
+    error_code: _Field[int] = _field("ErrorCode", _as_int)
     #: Postmark's message, ``"OK"`` on success.
-    message = _field("Message", _as_str)
-    message_id = _field("MessageID", _as_str)
-    submitted_at = _field("SubmittedAt", parse_datetime)
+    message: _Field[str] = _field("Message", _as_str)
+    message_id: _Field[str] = _field("MessageID", _as_str)
+    submitted_at: _Field[datetime | None] = _field("SubmittedAt", parse_datetime)
     #: The recipients, as Postmark echoes them.
-    to = _field("To", _as_str)
+    to: _Field[str] = _field("To", _as_str)
 
     def __init__(self, raw: Mapping[str, Any], index: int = 0) -> None:
         super().__init__(raw)
         #: The message's position in the input of a batch (0 for single sends).
-        self.index = index
+        self.index: int = index
 
     @property
     def id(self) -> str:
@@ -2691,11 +2692,11 @@ class SendResult(Record):
 class BulkStatus(Record):
     """The progress of a bulk send."""
 
-    id = _field(("Id", "ID"), _as_str)
-    status = _field("Status", _as_str)
-    submitted_at = _field("SubmittedAt", parse_datetime)
-    total_messages = _field("TotalMessages", _as_int)
-    percentage_completed = _field("PercentageCompleted", _as_number)
+    id: _Field[str] = _field(("Id", "ID"), _as_str)
+    status: _Field[str] = _field("Status", _as_str)
+    submitted_at: _Field[datetime | None] = _field("SubmittedAt", parse_datetime)
+    total_messages: _Field[int] = _field("TotalMessages", _as_int)
+    percentage_completed: _Field[float] = _field("PercentageCompleted", _as_number)
 
 
 # Small records shared by the messages API and webhook posts.
@@ -2704,10 +2705,10 @@ class BulkStatus(Record):
 class EmailAddress(Record):
     """A name and address pair (``FromFull``, ``ToFull``... of messages and webhooks)."""
 
-    email = _field("Email", _as_str)
-    name = _field("Name", _as_str)
+    email: _Field[str] = _field("Email", _as_str)
+    name: _Field[str] = _field("Name", _as_str)
     #: The ``+hash`` part of an inbound address, when there is one.
-    mailbox_hash = _field("MailboxHash", _as_str)
+    mailbox_hash: _Field[str] = _field("MailboxHash", _as_str)
 
     def __str__(self) -> str:
         if not self.name:
@@ -2726,12 +2727,12 @@ class EmailAddress(Record):
 class MessageAttachment(Record):
     """An attachment of a stored or inbound message (inbound ones carry the content)."""
 
-    name = _field("Name", _as_str)
+    name: _Field[str] = _field("Name", _as_str)
     #: Base64 text, as Postmark sends it (empty for outbound messages).
-    content = _field("Content", _as_str)
-    content_type = _field("ContentType", _as_str)
-    content_id = _field("ContentID", _as_optional_str)
-    content_length = _field("ContentLength", _as_int)
+    content: _Field[str] = _field("Content", _as_str)
+    content_type: _Field[str] = _field("ContentType", _as_str)
+    content_id: _Field[str | None] = _field("ContentID", _as_optional_str)
+    content_length: _Field[int] = _field("ContentLength", _as_int)
 
     @property
     def data(self) -> bytes:
@@ -2745,61 +2746,61 @@ class MessageAttachment(Record):
 class MessageHeader(Record):
     """One header of a stored or inbound message."""
 
-    name = _field("Name", _as_str)
-    value = _field("Value", _as_str)
+    name: _Field[str] = _field("Name", _as_str)
+    value: _Field[str] = _field("Value", _as_str)
 
 
 class ClientInfo(Record):
     """The email client, browser or operating system of an open or click."""
 
-    name = _field("Name", _as_str)
-    company = _field("Company", _as_str)
-    family = _field("Family", _as_str)
+    name: _Field[str] = _field("Name", _as_str)
+    company: _Field[str] = _field("Company", _as_str)
+    family: _Field[str] = _field("Family", _as_str)
 
 
 class GeoLocation(Record):
     """Where an open or click came from."""
 
-    country_iso_code = _field("CountryISOCode", _as_str)
-    country = _field("Country", _as_str)
-    region_iso_code = _field("RegionISOCode", _as_str)
-    region = _field("Region", _as_str)
-    city = _field("City", _as_str)
-    zip = _field("Zip", _as_str)
+    country_iso_code: _Field[str] = _field("CountryISOCode", _as_str)
+    country: _Field[str] = _field("Country", _as_str)
+    region_iso_code: _Field[str] = _field("RegionISOCode", _as_str)
+    region: _Field[str] = _field("Region", _as_str)
+    city: _Field[str] = _field("City", _as_str)
+    zip: _Field[str] = _field("Zip", _as_str)
     #: ``"latitude,longitude"``.
-    coords = _field("Coords", _as_str)
-    ip = _field("IP", _as_str)
+    coords: _Field[str] = _field("Coords", _as_str)
+    ip: _Field[str] = _field("IP", _as_str)
 
 
 class _TrackingEvent(Record):
-    record_type = _field("RecordType", _as_str)
-    message_id = _field("MessageID", _as_str)
-    recipient = _field("Recipient", _as_str)
-    tag = _field("Tag", _as_optional_str)
-    message_stream = _field("MessageStream", _as_str)
-    received_at = _field("ReceivedAt", parse_datetime)
-    client = _field("Client", _as_record(ClientInfo))
-    os = _field("OS", _as_record(ClientInfo))
-    platform = _field("Platform", _as_str)
-    user_agent = _field("UserAgent", _as_str)
-    geo = _field("Geo", _as_record(GeoLocation))
-    metadata = _field("Metadata", _as_dict)
+    record_type: _Field[str] = _field("RecordType", _as_str)
+    message_id: _Field[str] = _field("MessageID", _as_str)
+    recipient: _Field[str] = _field("Recipient", _as_str)
+    tag: _Field[str | None] = _field("Tag", _as_optional_str)
+    message_stream: _Field[str] = _field("MessageStream", _as_str)
+    received_at: _Field[datetime | None] = _field("ReceivedAt", parse_datetime)
+    client: _Field[ClientInfo | None] = _field("Client", _as_record(ClientInfo))
+    os: _Field[ClientInfo | None] = _field("OS", _as_record(ClientInfo))
+    platform: _Field[str] = _field("Platform", _as_str)
+    user_agent: _Field[str] = _field("UserAgent", _as_str)
+    geo: _Field[GeoLocation | None] = _field("Geo", _as_record(GeoLocation))
+    metadata: _Field[dict[str, Any]] = _field("Metadata", _as_dict)
 
 
 class MessageOpen(_TrackingEvent):
     """One open of a tracked message."""
 
     #: True for the recipient's first open of the message.
-    first_open = _field("FirstOpen", _as_optional_bool)
-    read_seconds = _field("ReadSeconds", _as_int)
+    first_open: _Field[bool | None] = _field("FirstOpen", _as_optional_bool)
+    read_seconds: _Field[int] = _field("ReadSeconds", _as_int)
 
 
 class MessageClick(_TrackingEvent):
     """One click on a tracked link."""
 
-    original_link = _field("OriginalLink", _as_str)
+    original_link: _Field[str] = _field("OriginalLink", _as_str)
     #: ``"HTML"`` or ``"Text"``: the body the link was clicked in.
-    click_location = _field("ClickLocation", _as_str)
+    click_location: _Field[str] = _field("ClickLocation", _as_str)
 
 
 # ---- Responses -------------------------------------------------------------
@@ -2951,7 +2952,7 @@ class SendResponse(Response):
     def __init__(self, http_response: requests.Response, data: Any) -> None:
         super().__init__(http_response, data)
         #: The parsed answer.
-        self.result = SendResult(data)
+        self.result: SendResult = SendResult(data)
 
     @property
     def message_id(self) -> str:
@@ -5204,7 +5205,7 @@ _BOUNCE_TYPE_CODES: dict[str, int] = {
 # fmt: on
 _BOUNCE_TYPES_FOLDED = {member.value.lower(): member for member in BounceType}
 #: pystmark 0.5's table of bounce type -> ``TypeCode`` (see :class:`BounceType`).
-bounce_types = dict(_BOUNCE_TYPE_CODES)
+bounce_types: dict[str, int] = dict(_BOUNCE_TYPE_CODES)
 
 
 def _as_bounce_type(value: Any) -> BounceType | str:
@@ -5258,30 +5259,30 @@ class Bounce(Record):
 
     __slots__ = ("_getter", "_options")
 
-    id = _field("ID", _as_id)
+    id: _Field[int] = _field("ID", _as_id)
     #: A :class:`BounceType` (or the server's string for a type not known here).
-    type = _field("Type", _as_bounce_type)
-    type_code = _field("TypeCode", _as_int)
+    type: _Field[BounceType | str] = _field("Type", _as_bounce_type)
+    type_code: _Field[int] = _field("TypeCode", _as_int)
     #: The type's readable name (``"Hard bounce"``).
-    name = _field("Name", _as_str)
-    record_type = _field("RecordType", _as_str)
-    message_id = _field("MessageID", _as_str)
-    server_id = _field("ServerID", _as_int)
-    message_stream = _field("MessageStream", _as_str)
-    description = _field("Description", _as_str)
-    details = _field("Details", _as_str)
+    name: _Field[str] = _field("Name", _as_str)
+    record_type: _Field[str] = _field("RecordType", _as_str)
+    message_id: _Field[str] = _field("MessageID", _as_str)
+    server_id: _Field[int] = _field("ServerID", _as_int)
+    message_stream: _Field[str] = _field("MessageStream", _as_str)
+    description: _Field[str] = _field("Description", _as_str)
+    details: _Field[str] = _field("Details", _as_str)
     #: The recipient that bounced (pystmark 0.5's name; see :attr:`recipient`).
-    email = _field("Email", _as_str)
-    from_address = _field("From", _as_str)
-    bounced_at = _field("BouncedAt", parse_datetime)
-    dump_available = _field("DumpAvailable", _as_bool)
-    inactive = _field("Inactive", _as_bool)
-    can_activate = _field("CanActivate", _as_bool)
-    subject = _field("Subject", _as_str)
-    tag = _field("Tag", _as_optional_str)
+    email: _Field[str] = _field("Email", _as_str)
+    from_address: _Field[str] = _field("From", _as_str)
+    bounced_at: _Field[datetime | None] = _field("BouncedAt", parse_datetime)
+    dump_available: _Field[bool] = _field("DumpAvailable", _as_bool)
+    inactive: _Field[bool] = _field("Inactive", _as_bool)
+    can_activate: _Field[bool] = _field("CanActivate", _as_bool)
+    subject: _Field[str] = _field("Subject", _as_str)
+    tag: _Field[str | None] = _field("Tag", _as_optional_str)
     #: The bounce message's content, when Postmark includes it.
-    content = _field("Content", _as_optional_str)
-    metadata = _field("Metadata", _as_dict)
+    content: _Field[str | None] = _field("Content", _as_optional_str)
+    metadata: _Field[dict[str, Any]] = _field("Metadata", _as_dict)
 
     def __init__(
         self,
@@ -5322,9 +5323,9 @@ class BounceTypeCount(Record):
     """How many bounces of one type a server has (from delivery stats)."""
 
     #: A :class:`BounceType` (``""`` on the "All" total, which may also carry one).
-    type = _field("Type", _as_bounce_type)
-    name = _field("Name", _as_str)
-    count = _field("Count", _as_int)
+    type: _Field[BounceType | str] = _field("Type", _as_bounce_type)
+    name: _Field[str] = _field("Name", _as_str)
+    count: _Field[int] = _field("Count", _as_int)
 
     @property
     def is_total(self) -> bool:
@@ -5710,12 +5711,12 @@ class WebhookEvent(Record):
     __slots__ = ()
 
     #: Postmark's ``RecordType`` (``"Bounce"``, ``"Open"``...).
-    record_type = _field("RecordType", _as_str)
-    message_id = _field("MessageID", _as_str)
-    message_stream = _field("MessageStream", _as_str)
-    tag = _field("Tag", _as_optional_str)
+    record_type: _Field[str] = _field("RecordType", _as_str)
+    message_id: _Field[str] = _field("MessageID", _as_str)
+    message_stream: _Field[str] = _field("MessageStream", _as_str)
+    tag: _Field[str | None] = _field("Tag", _as_optional_str)
     #: The metadata the message was sent with.
-    metadata = _field("Metadata", _as_dict)
+    metadata: _Field[dict[str, Any]] = _field("Metadata", _as_dict)
 
     @property
     def occurred_at(self) -> datetime | None:
@@ -5767,10 +5768,10 @@ class DeliveryEvent(WebhookEvent):
 
     __slots__ = ()
 
-    server_id = _field("ServerID", _as_int)
-    recipient = _field("Recipient", _as_str)
-    delivered_at = _field("DeliveredAt", parse_datetime)
-    details = _field("Details", _as_str)
+    server_id: _Field[int] = _field("ServerID", _as_int)
+    recipient: _Field[str] = _field("Recipient", _as_str)
+    delivered_at: _Field[datetime | None] = _field("DeliveredAt", parse_datetime)
+    details: _Field[str] = _field("Details", _as_str)
 
     @property
     def occurred_at(self) -> datetime | None:
@@ -5783,15 +5784,15 @@ class SubscriptionChangeEvent(WebhookEvent):
 
     __slots__ = ()
 
-    server_id = _field("ServerID", _as_int)
-    recipient = _field("Recipient", _as_str)
-    changed_at = _field("ChangedAt", parse_datetime)
+    server_id: _Field[int] = _field("ServerID", _as_int)
+    recipient: _Field[str] = _field("Recipient", _as_str)
+    changed_at: _Field[datetime | None] = _field("ChangedAt", parse_datetime)
     #: ``"Recipient"``, ``"Customer"`` or ``"Admin"``.
-    origin = _field("Origin", _as_str)
+    origin: _Field[str] = _field("Origin", _as_str)
     #: True when sending to the recipient is now suppressed.
-    suppress_sending = _field("SuppressSending", _as_bool)
+    suppress_sending: _Field[bool] = _field("SuppressSending", _as_bool)
     #: ``"HardBounce"``, ``"SpamComplaint"``, ``"ManualSuppression"`` or None.
-    suppression_reason = _field("SuppressionReason", _as_optional_str)
+    suppression_reason: _Field[str | None] = _field("SuppressionReason", _as_optional_str)
 
     @property
     def occurred_at(self) -> datetime | None:
@@ -5805,30 +5806,32 @@ class InboundEvent(WebhookEvent):
     __slots__ = ()
 
     #: ``"Inbound"``.
-    record_type = _field("RecordType", lambda value: _as_str(value) or "Inbound")
+    record_type: _Field[str] = _field("RecordType", lambda value: _as_str(value) or "Inbound")
 
-    from_address = _field("From", _as_str)
-    from_name = _field("FromName", _as_str)
-    from_full = _field("FromFull", _as_record(EmailAddress))
-    to = _field("To", _as_str)
-    to_full = _field("ToFull", _as_records(EmailAddress))
-    cc = _field("Cc", _as_str)
-    cc_full = _field("CcFull", _as_records(EmailAddress))
-    bcc = _field("Bcc", _as_str)
-    bcc_full = _field("BccFull", _as_records(EmailAddress))
-    original_recipient = _field("OriginalRecipient", _as_str)
-    reply_to = _field("ReplyTo", _as_str)
-    subject = _field("Subject", _as_str)
-    mailbox_hash = _field("MailboxHash", _as_str)
+    from_address: _Field[str] = _field("From", _as_str)
+    from_name: _Field[str] = _field("FromName", _as_str)
+    from_full: _Field[EmailAddress | None] = _field("FromFull", _as_record(EmailAddress))
+    to: _Field[str] = _field("To", _as_str)
+    to_full: _Field[list[EmailAddress]] = _field("ToFull", _as_records(EmailAddress))
+    cc: _Field[str] = _field("Cc", _as_str)
+    cc_full: _Field[list[EmailAddress]] = _field("CcFull", _as_records(EmailAddress))
+    bcc: _Field[str] = _field("Bcc", _as_str)
+    bcc_full: _Field[list[EmailAddress]] = _field("BccFull", _as_records(EmailAddress))
+    original_recipient: _Field[str] = _field("OriginalRecipient", _as_str)
+    reply_to: _Field[str] = _field("ReplyTo", _as_str)
+    subject: _Field[str] = _field("Subject", _as_str)
+    mailbox_hash: _Field[str] = _field("MailboxHash", _as_str)
     #: The message's ``Date`` header as an aware datetime (None if it is not a date).
-    date = _field("Date", _as_mail_date)
+    date: _Field[datetime | None] = _field("Date", _as_mail_date)
     #: The ``Date`` header as the sender wrote it.
-    date_header = _field("Date", _as_str)
-    text_body = _field("TextBody", _as_str)
-    html_body = _field("HtmlBody", _as_str)
-    stripped_text_reply = _field("StrippedTextReply", _as_str)
-    headers = _field("Headers", _as_records(MessageHeader))
-    attachments = _field("Attachments", _as_records(MessageAttachment))
+    date_header: _Field[str] = _field("Date", _as_str)
+    text_body: _Field[str] = _field("TextBody", _as_str)
+    html_body: _Field[str] = _field("HtmlBody", _as_str)
+    stripped_text_reply: _Field[str] = _field("StrippedTextReply", _as_str)
+    headers: _Field[list[MessageHeader]] = _field("Headers", _as_records(MessageHeader))
+    attachments: _Field[list[MessageAttachment]] = _field(
+        "Attachments", _as_records(MessageAttachment)
+    )
 
     @property
     def sender(self) -> str:
@@ -6190,7 +6193,9 @@ class WebhookApp:
         max_bytes: int = MAX_WEBHOOK_BYTES,
         realm: str = "postmark",
     ) -> None:
-        self.credentials = None if credentials is None else _pairs(credentials)
+        self.credentials: list[tuple[str, str]] | None = (
+            None if credentials is None else _pairs(credentials)
+        )
         if self.credentials is not None and not self.credentials:
             raise ConfigurationError("give at least one (user, password) pair, or None")
         _check_line("realm", realm)
@@ -6352,78 +6357,78 @@ class MessageEvent(Record):
     """One event in an outbound message's life (delivered, opened, bounced ...)."""
 
     #: ``"Delivered"``, ``"Opened"``, ``"LinkClicked"``, ``"Bounced"`` ...
-    type = _field("Type", _as_str)
-    recipient = _field("Recipient", _as_str)
-    received_at = _field("ReceivedAt", parse_datetime)
+    type: _Field[str] = _field("Type", _as_str)
+    recipient: _Field[str] = _field("Recipient", _as_str)
+    received_at: _Field[datetime | None] = _field("ReceivedAt", parse_datetime)
     #: Event-specific details (``Summary``, ``DeliveryMessage``, ``BounceID`` ...).
-    details = _field("Details", _as_dict)
+    details: _Field[dict[str, Any]] = _field("Details", _as_dict)
 
 
 class OutboundMessage(Record):
     """A sent message as Postmark's outbound search lists it."""
 
-    message_id = _field("MessageID", _as_str)
-    to = _field("To", _as_records(EmailAddress))
-    cc = _field("Cc", _as_records(EmailAddress))
-    bcc = _field("Bcc", _as_records(EmailAddress))
+    message_id: _Field[str] = _field("MessageID", _as_str)
+    to: _Field[list[EmailAddress]] = _field("To", _as_records(EmailAddress))
+    cc: _Field[list[EmailAddress]] = _field("Cc", _as_records(EmailAddress))
+    bcc: _Field[list[EmailAddress]] = _field("Bcc", _as_records(EmailAddress))
     #: Every recipient's address.
-    recipients = _field("Recipients", _as_str_list)
-    from_address = _field("From", _as_str)
-    subject = _field("Subject", _as_str)
-    tag = _field("Tag", _as_str)
+    recipients: _Field[list[str]] = _field("Recipients", _as_str_list)
+    from_address: _Field[str] = _field("From", _as_str)
+    subject: _Field[str] = _field("Subject", _as_str)
+    tag: _Field[str] = _field("Tag", _as_str)
     #: ``"Sent"`` or ``"Queued"``.
-    status = _field("Status", _as_str)
-    received_at = _field("ReceivedAt", parse_datetime)
-    metadata = _field("Metadata", _as_dict)
-    message_stream = _field("MessageStream", _as_str)
-    attachments = _field("Attachments", _as_attachments)
-    track_opens = _field("TrackOpens", _as_optional_bool)
-    track_links = _field("TrackLinks", _as_optional_str)
-    sandboxed = _field("Sandboxed", _as_optional_bool)
+    status: _Field[str] = _field("Status", _as_str)
+    received_at: _Field[datetime | None] = _field("ReceivedAt", parse_datetime)
+    metadata: _Field[dict[str, Any]] = _field("Metadata", _as_dict)
+    message_stream: _Field[str] = _field("MessageStream", _as_str)
+    attachments: _Field[list[MessageAttachment]] = _field("Attachments", _as_attachments)
+    track_opens: _Field[bool | None] = _field("TrackOpens", _as_optional_bool)
+    track_links: _Field[str | None] = _field("TrackLinks", _as_optional_str)
+    sandboxed: _Field[bool | None] = _field("Sandboxed", _as_optional_bool)
 
 
 class OutboundMessageDetails(OutboundMessage):
     """A sent message with its bodies and events."""
 
-    text_body = _field("TextBody", _as_str)
-    html_body = _field("HtmlBody", _as_str)
+    text_body: _Field[str] = _field("TextBody", _as_str)
+    html_body: _Field[str] = _field("HtmlBody", _as_str)
     #: The raw message source as Postmark stored it (may be truncated).
-    body = _field("Body", _as_str)
-    message_events = _field("MessageEvents", _as_records(MessageEvent))
+    body: _Field[str] = _field("Body", _as_str)
+    message_events: _Field[list[MessageEvent]] = _field("MessageEvents", _as_records(MessageEvent))
 
 
 class InboundMessage(Record):
     """A message Postmark received: from the inbound API or an inbound webhook."""
 
-    message_id = _field("MessageID", _as_str)
-    from_address = _field("From", _as_str)
-    from_name = _field("FromName", _as_str)
-    from_full = _field("FromFull", _as_record(EmailAddress))
+    message_id: _Field[str] = _field("MessageID", _as_str)
+    from_address: _Field[str] = _field("From", _as_str)
+    from_name: _Field[str] = _field("FromName", _as_str)
+    from_full: _Field[EmailAddress | None] = _field("FromFull", _as_record(EmailAddress))
     #: The To header's addresses, comma separated.
-    to = _field("To", _as_str)
-    to_full = _field("ToFull", _as_records(EmailAddress))
-    cc = _field("Cc", _as_str)
-    cc_full = _field("CcFull", _as_records(EmailAddress))
-    bcc = _field("Bcc", _as_str)
-    bcc_full = _field("BccFull", _as_records(EmailAddress))
-    reply_to = _field("ReplyTo", _as_str)
-    original_recipient = _field("OriginalRecipient", _as_str)
-    subject = _field("Subject", _as_str)
+    to: _Field[str] = _field("To", _as_str)
+    to_full: _Field[list[EmailAddress]] = _field("ToFull", _as_records(EmailAddress))
+    cc: _Field[str] = _field("Cc", _as_str)
+    cc_full: _Field[list[EmailAddress]] = _field("CcFull", _as_records(EmailAddress))
+    bcc: _Field[str] = _field("Bcc", _as_str)
+    bcc_full: _Field[list[EmailAddress]] = _field("BccFull", _as_records(EmailAddress))
+    reply_to: _Field[str] = _field("ReplyTo", _as_str)
+    original_recipient: _Field[str] = _field("OriginalRecipient", _as_str)
+    subject: _Field[str] = _field("Subject", _as_str)
     #: The message's ``Date`` header as an aware datetime (None if it is not a date).
-    date = _field("Date", _as_mail_date)
+    date: _Field[datetime | None] = _field("Date", _as_mail_date)
     #: The ``Date`` header as the sender wrote it (RFC 5322 text).
-    date_header = _field("Date", _as_str)
-    mailbox_hash = _field("MailboxHash", _as_str)
-    tag = _field("Tag", _as_str)
+    date_header: _Field[str] = _field("Date", _as_str)
+    mailbox_hash: _Field[str] = _field("MailboxHash", _as_str)
+    tag: _Field[str] = _field("Tag", _as_str)
     #: ``"Processed"``, ``"Blocked"``, ``"Failed"``, ``"Queued"`` or ``"Scheduled"``.
-    status = _field("Status", _as_str)
-    blocked_reason = _field("BlockedReason", _as_str)
-    message_stream = _field("MessageStream", _as_str)
-    text_body = _field("TextBody", _as_str)
-    html_body = _field("HtmlBody", _as_str)
-    stripped_text_reply = _field("StrippedTextReply", _as_str)
-    headers = _field("Headers", _as_records(MessageHeader))
-    attachments = _field("Attachments", _as_attachments)
+    status: _Field[str] = _field("Status", _as_str)
+    blocked_reason: _Field[str] = _field("BlockedReason", _as_str)
+    message_stream: _Field[str] = _field("MessageStream", _as_str)
+    text_body: _Field[str] = _field("TextBody", _as_str)
+    html_body: _Field[str] = _field("HtmlBody", _as_str)
+    stripped_text_reply: _Field[str] = _field("StrippedTextReply", _as_str)
+    headers: _Field[list[MessageHeader]] = _field("Headers", _as_records(MessageHeader))
+    attachments: _Field[list[MessageAttachment]] = _field("Attachments", _as_attachments)
 
     @property
     def sent_at(self) -> datetime | None:
@@ -7412,7 +7417,7 @@ class DjangoEmailBackend:
         #: The pystmark options every request uses (the token masked in ``repr``).
         self.options: dict[str, Any] = options
         #: Fields set on every message unless the message sets them.
-        self.defaults = Message(**defaults)
+        self.defaults: Message = Message(**defaults)
         self._session: requests.Session | None = None
 
     def open(self) -> bool:
@@ -7672,45 +7677,47 @@ def _require_text(name: str, value: Any) -> None:
 class Template(Record):
     """A template (listings fill in only the id, name, alias, type and layout)."""
 
-    template_id = _field(("TemplateId", "TemplateID"), _as_int)
-    name = _field("Name", _as_str)
-    alias = _field("Alias", _as_optional_str)
-    subject = _field("Subject", _as_optional_str)
-    html_body = _field("HtmlBody", _as_optional_str)
-    text_body = _field("TextBody", _as_optional_str)
-    active = _field("Active", _as_bool)
-    associated_server_id = _field("AssociatedServerId", _as_int)
+    template_id: _Field[int] = _field(("TemplateId", "TemplateID"), _as_int)
+    name: _Field[str] = _field("Name", _as_str)
+    alias: _Field[str | None] = _field("Alias", _as_optional_str)
+    subject: _Field[str | None] = _field("Subject", _as_optional_str)
+    html_body: _Field[str | None] = _field("HtmlBody", _as_optional_str)
+    text_body: _Field[str | None] = _field("TextBody", _as_optional_str)
+    active: _Field[bool] = _field("Active", _as_bool)
+    associated_server_id: _Field[int] = _field("AssociatedServerId", _as_int)
     #: ``"Standard"`` or ``"Layout"``.
-    template_type = _field("TemplateType", _as_str)
+    template_type: _Field[str] = _field("TemplateType", _as_str)
     #: The alias of the layout a standard template uses, if any.
-    layout_template = _field("LayoutTemplate", _as_optional_str)
+    layout_template: _Field[str | None] = _field("LayoutTemplate", _as_optional_str)
 
 
 class TemplateIssue(Record):
     """One problem :func:`validate_template` found in a template part."""
 
-    message = _field("Message", _as_str)
-    line = _field("Line", _as_int)
-    character_position = _field("CharacterPosition", _as_int)
+    message: _Field[str] = _field("Message", _as_str)
+    line: _Field[int] = _field("Line", _as_int)
+    character_position: _Field[int] = _field("CharacterPosition", _as_int)
 
 
 class TemplatePartValidation(Record):
     """The validation of one template part: subject, HTML or text body."""
 
-    content_is_valid = _field("ContentIsValid", _as_bool)
+    content_is_valid: _Field[bool] = _field("ContentIsValid", _as_bool)
     #: The part rendered with the test model.
-    rendered_content = _field("RenderedContent", _as_optional_str)
-    validation_errors = _field("ValidationErrors", _as_records(TemplateIssue))
+    rendered_content: _Field[str | None] = _field("RenderedContent", _as_optional_str)
+    validation_errors: _Field[list[TemplateIssue]] = _field(
+        "ValidationErrors", _as_records(TemplateIssue)
+    )
 
 
 class TemplatePushAction(Record):
     """One template that :func:`push_templates` creates or changes."""
 
-    action = _field("Action", _as_str)
-    template_id = _field(("TemplateId", "TemplateID"), _as_int)
-    alias = _field("Alias", _as_optional_str)
-    name = _field("Name", _as_str)
-    template_type = _field("TemplateType", _as_str)
+    action: _Field[str] = _field("Action", _as_str)
+    template_id: _Field[int] = _field(("TemplateId", "TemplateID"), _as_int)
+    alias: _Field[str | None] = _field("Alias", _as_optional_str)
+    name: _Field[str] = _field("Name", _as_str)
+    template_type: _Field[str] = _field("TemplateType", _as_str)
 
 
 class TemplatesResponse(PageResponse):
@@ -7980,28 +7987,28 @@ def push_templates() -> None:
 class ServerConfiguration(Record):
     """The settings of the server whose token made the request."""
 
-    id = _field("ID", _as_int)
-    name = _field("Name", _as_str)
-    api_tokens = _field("ApiTokens", _as_str_list)
-    color = _field("Color", _as_str)
-    server_link = _field("ServerLink", _as_str)
-    delivery_type = _field("DeliveryType", _as_optional_str)
-    smtp_api_activated = _field("SmtpApiActivated", _as_bool)
-    raw_email_enabled = _field("RawEmailEnabled", _as_bool)
-    inbound_address = _field("InboundAddress", _as_optional_str)
-    inbound_domain = _field("InboundDomain", _as_optional_str)
-    inbound_hash = _field("InboundHash", _as_optional_str)
-    inbound_spam_threshold = _field("InboundSpamThreshold", _as_int)
-    inbound_hook_url = _field("InboundHookUrl", _as_optional_str)
-    bounce_hook_url = _field("BounceHookUrl", _as_optional_str)
-    open_hook_url = _field("OpenHookUrl", _as_optional_str)
-    delivery_hook_url = _field("DeliveryHookUrl", _as_optional_str)
-    click_hook_url = _field("ClickHookUrl", _as_optional_str)
-    post_first_open_only = _field("PostFirstOpenOnly", _as_bool)
-    track_opens = _field("TrackOpens", _as_bool)
-    track_links = _field("TrackLinks", _as_optional_str)
-    include_bounce_content_in_hook = _field("IncludeBounceContentInHook", _as_bool)
-    enable_smtp_api_error_hooks = _field("EnableSmtpApiErrorHooks", _as_bool)
+    id: _Field[int] = _field("ID", _as_int)
+    name: _Field[str] = _field("Name", _as_str)
+    api_tokens: _Field[list[str]] = _field("ApiTokens", _as_str_list)
+    color: _Field[str] = _field("Color", _as_str)
+    server_link: _Field[str] = _field("ServerLink", _as_str)
+    delivery_type: _Field[str | None] = _field("DeliveryType", _as_optional_str)
+    smtp_api_activated: _Field[bool] = _field("SmtpApiActivated", _as_bool)
+    raw_email_enabled: _Field[bool] = _field("RawEmailEnabled", _as_bool)
+    inbound_address: _Field[str | None] = _field("InboundAddress", _as_optional_str)
+    inbound_domain: _Field[str | None] = _field("InboundDomain", _as_optional_str)
+    inbound_hash: _Field[str | None] = _field("InboundHash", _as_optional_str)
+    inbound_spam_threshold: _Field[int] = _field("InboundSpamThreshold", _as_int)
+    inbound_hook_url: _Field[str | None] = _field("InboundHookUrl", _as_optional_str)
+    bounce_hook_url: _Field[str | None] = _field("BounceHookUrl", _as_optional_str)
+    open_hook_url: _Field[str | None] = _field("OpenHookUrl", _as_optional_str)
+    delivery_hook_url: _Field[str | None] = _field("DeliveryHookUrl", _as_optional_str)
+    click_hook_url: _Field[str | None] = _field("ClickHookUrl", _as_optional_str)
+    post_first_open_only: _Field[bool] = _field("PostFirstOpenOnly", _as_bool)
+    track_opens: _Field[bool] = _field("TrackOpens", _as_bool)
+    track_links: _Field[str | None] = _field("TrackLinks", _as_optional_str)
+    include_bounce_content_in_hook: _Field[bool] = _field("IncludeBounceContentInHook", _as_bool)
+    enable_smtp_api_error_hooks: _Field[bool] = _field("EnableSmtpApiErrorHooks", _as_bool)
 
 
 class ServerConfigurationResponse(Response):
@@ -8084,17 +8091,19 @@ def edit_server() -> None:
 class MessageStream(Record):
     """A message stream: transactional, broadcasts or inbound."""
 
-    id = _field("ID", _as_str)
-    server_id = _field("ServerID", _as_int)
-    name = _field("Name", _as_str)
-    description = _field("Description", _as_optional_str)
+    id: _Field[str] = _field("ID", _as_str)
+    server_id: _Field[int] = _field("ServerID", _as_int)
+    name: _Field[str] = _field("Name", _as_str)
+    description: _Field[str | None] = _field("Description", _as_optional_str)
     #: ``"Transactional"``, ``"Broadcasts"`` or ``"Inbound"``.
-    message_stream_type = _field("MessageStreamType", _as_str)
-    created_at = _field("CreatedAt", parse_datetime)
-    updated_at = _field("UpdatedAt", parse_datetime)
-    archived_at = _field("ArchivedAt", parse_datetime)
-    expected_purge_date = _field("ExpectedPurgeDate", parse_datetime)
-    subscription_management_configuration = _field("SubscriptionManagementConfiguration", _as_dict)
+    message_stream_type: _Field[str] = _field("MessageStreamType", _as_str)
+    created_at: _Field[datetime | None] = _field("CreatedAt", parse_datetime)
+    updated_at: _Field[datetime | None] = _field("UpdatedAt", parse_datetime)
+    archived_at: _Field[datetime | None] = _field("ArchivedAt", parse_datetime)
+    expected_purge_date: _Field[datetime | None] = _field("ExpectedPurgeDate", parse_datetime)
+    subscription_management_configuration: _Field[dict[str, Any]] = _field(
+        "SubscriptionManagementConfiguration", _as_dict
+    )
 
     @property
     def unsubscribe_handling_type(self) -> str | None:
@@ -8298,7 +8307,7 @@ class _ValueObject:
             return NotImplemented
         return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
@@ -8425,14 +8434,14 @@ def _http_auth(value: Any) -> tuple[str, str] | None:
 class Webhook(Record):
     """A webhook configured on a message stream."""
 
-    id = _field("ID", _as_int)
-    url = _field("Url", _as_str)
-    message_stream = _field("MessageStream", _as_str)
+    id: _Field[int] = _field("ID", _as_int)
+    url: _Field[str] = _field("Url", _as_str)
+    message_stream: _Field[str] = _field("MessageStream", _as_str)
     #: ``(username, password)`` for HTTP basic auth, or ``None``.
-    http_auth = _field("HttpAuth", _http_auth)
+    http_auth: _Field[tuple[str, str] | None] = _field("HttpAuth", _http_auth)
     #: Extra headers Postmark sends with each post.
-    http_headers = _field("HttpHeaders", _http_headers)
-    triggers = _field("Triggers", WebhookTriggers.from_dict)
+    http_headers: _Field[dict[str, str]] = _field("HttpHeaders", _http_headers)
+    triggers: _Field[WebhookTriggers] = _field("Triggers", WebhookTriggers.from_dict)
 
     def __repr__(self) -> str:
         # The password is a secret: show only whether there is one.
@@ -8590,21 +8599,21 @@ MAX_SUPPRESSIONS_PER_REQUEST = 50
 class Suppression(Record):
     """An address that a message stream does not deliver to."""
 
-    email_address = _field("EmailAddress", _as_str)
+    email_address: _Field[str] = _field("EmailAddress", _as_str)
     #: ``"HardBounce"``, ``"SpamComplaint"`` or ``"ManualSuppression"``.
-    suppression_reason = _field("SuppressionReason", _as_str)
+    suppression_reason: _Field[str] = _field("SuppressionReason", _as_str)
     #: ``"Recipient"``, ``"Customer"`` or ``"Admin"``.
-    origin = _field("Origin", _as_str)
-    created_at = _field("CreatedAt", parse_datetime)
+    origin: _Field[str] = _field("Origin", _as_str)
+    created_at: _Field[datetime | None] = _field("CreatedAt", parse_datetime)
 
 
 class SuppressionResult(Record):
     """What happened to one address of a suppress or unsuppress request."""
 
-    email_address = _field("EmailAddress", _as_str)
+    email_address: _Field[str] = _field("EmailAddress", _as_str)
     #: ``"Suppressed"``, ``"Deleted"`` or ``"Failed"``.
-    status = _field("Status", _as_str)
-    message = _field("Message", _as_optional_str)
+    status: _Field[str] = _field("Status", _as_str)
+    message: _Field[str | None] = _field("Message", _as_optional_str)
 
     @property
     def ok(self) -> bool:
@@ -8758,7 +8767,7 @@ def _as_day(value: Any) -> date | None:
 class StatsDay(Record):
     """One day of a statistic: its date and counts."""
 
-    date = _field("Date", _as_day)
+    date: _Field[date | None] = _field("Date", _as_day)
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -8779,7 +8788,7 @@ class StatsDay(Record):
 class Stats(Record):
     """A statistic: totals as snake_case attributes (``stats.sent``) and ``days``."""
 
-    days = _field("Days", _as_records(StatsDay))
+    days: _Field[list[StatsDay]] = _field("Days", _as_records(StatsDay))
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -8871,8 +8880,8 @@ def get_stats() -> None:
 class InboundRule(Record):
     """An inbound rule trigger: an address or domain whose mail is blocked."""
 
-    id = _field("ID", _as_int)
-    rule = _field("Rule", _as_str)
+    id: _Field[int] = _field("ID", _as_int)
+    rule: _Field[str] = _field("Rule", _as_str)
 
 
 class InboundRulesResponse(PageResponse):
@@ -9085,31 +9094,31 @@ class ServerSettings(Options, total=False):
 class AccountServer(Record):
     """A server of the account (``ID``, tokens, hooks and tracking settings)."""
 
-    id = _field("ID", _as_int)
-    name = _field("Name", _as_str)
+    id: _Field[int] = _field("ID", _as_int)
+    name: _Field[str] = _field("Name", _as_str)
     #: The server's API tokens (its server tokens).
-    api_tokens = _field("ApiTokens", _as_str_list)
-    color = _field("Color", _as_str)
-    smtp_api_activated = _field("SmtpApiActivated", _as_bool)
-    raw_email_enabled = _field("RawEmailEnabled", _as_bool)
+    api_tokens: _Field[list[str]] = _field("ApiTokens", _as_str_list)
+    color: _Field[str] = _field("Color", _as_str)
+    smtp_api_activated: _Field[bool] = _field("SmtpApiActivated", _as_bool)
+    raw_email_enabled: _Field[bool] = _field("RawEmailEnabled", _as_bool)
     #: ``"Live"`` or ``"Sandbox"``.
-    delivery_type = _field("DeliveryType", _as_optional_str)
-    server_link = _field("ServerLink", _as_str)
-    inbound_address = _field("InboundAddress", _as_str)
-    inbound_hook_url = _field("InboundHookUrl", _as_optional_str)
-    bounce_hook_url = _field("BounceHookUrl", _as_optional_str)
-    open_hook_url = _field("OpenHookUrl", _as_optional_str)
-    delivery_hook_url = _field("DeliveryHookUrl", _as_optional_str)
-    click_hook_url = _field("ClickHookUrl", _as_optional_str)
-    post_first_open_only = _field("PostFirstOpenOnly", _as_bool)
-    inbound_domain = _field("InboundDomain", _as_optional_str)
-    inbound_hash = _field("InboundHash", _as_str)
-    inbound_spam_threshold = _field("InboundSpamThreshold", _as_int)
-    track_opens = _field("TrackOpens", _as_bool)
+    delivery_type: _Field[str | None] = _field("DeliveryType", _as_optional_str)
+    server_link: _Field[str] = _field("ServerLink", _as_str)
+    inbound_address: _Field[str] = _field("InboundAddress", _as_str)
+    inbound_hook_url: _Field[str | None] = _field("InboundHookUrl", _as_optional_str)
+    bounce_hook_url: _Field[str | None] = _field("BounceHookUrl", _as_optional_str)
+    open_hook_url: _Field[str | None] = _field("OpenHookUrl", _as_optional_str)
+    delivery_hook_url: _Field[str | None] = _field("DeliveryHookUrl", _as_optional_str)
+    click_hook_url: _Field[str | None] = _field("ClickHookUrl", _as_optional_str)
+    post_first_open_only: _Field[bool] = _field("PostFirstOpenOnly", _as_bool)
+    inbound_domain: _Field[str | None] = _field("InboundDomain", _as_optional_str)
+    inbound_hash: _Field[str] = _field("InboundHash", _as_str)
+    inbound_spam_threshold: _Field[int] = _field("InboundSpamThreshold", _as_int)
+    track_opens: _Field[bool] = _field("TrackOpens", _as_bool)
     #: ``"None"``, ``"HtmlAndText"``, ``"HtmlOnly"`` or ``"TextOnly"``.
-    track_links = _field("TrackLinks", _as_optional_str)
-    include_bounce_content_in_hook = _field("IncludeBounceContentInHook", _as_bool)
-    enable_smtp_api_error_hooks = _field("EnableSmtpApiErrorHooks", _as_bool)
+    track_links: _Field[str | None] = _field("TrackLinks", _as_optional_str)
+    include_bounce_content_in_hook: _Field[bool] = _field("IncludeBounceContentInHook", _as_bool)
+    enable_smtp_api_error_hooks: _Field[bool] = _field("EnableSmtpApiErrorHooks", _as_bool)
 
 
 class Domain(Record):
@@ -9118,25 +9127,29 @@ class Domain(Record):
     Listings fill in only the id, name and the ``*_verified`` flags.
     """
 
-    id = _field("ID", _as_int)
-    name = _field("Name", _as_str)
-    spf_verified = _field("SPFVerified", _as_bool)
-    spf_host = _field("SPFHost", _as_optional_str)
-    spf_text_value = _field("SPFTextValue", _as_optional_str)
-    dkim_verified = _field("DKIMVerified", _as_bool)
-    weak_dkim = _field("WeakDKIM", _as_bool)
-    dkim_host = _field("DKIMHost", _as_optional_str)
-    dkim_text_value = _field("DKIMTextValue", _as_optional_str)
+    id: _Field[int] = _field("ID", _as_int)
+    name: _Field[str] = _field("Name", _as_str)
+    spf_verified: _Field[bool] = _field("SPFVerified", _as_bool)
+    spf_host: _Field[str | None] = _field("SPFHost", _as_optional_str)
+    spf_text_value: _Field[str | None] = _field("SPFTextValue", _as_optional_str)
+    dkim_verified: _Field[bool] = _field("DKIMVerified", _as_bool)
+    weak_dkim: _Field[bool] = _field("WeakDKIM", _as_bool)
+    dkim_host: _Field[str | None] = _field("DKIMHost", _as_optional_str)
+    dkim_text_value: _Field[str | None] = _field("DKIMTextValue", _as_optional_str)
     #: The new key's DNS record while a DKIM rotation waits for verification.
-    dkim_pending_host = _field("DKIMPendingHost", _as_optional_str)
-    dkim_pending_text_value = _field("DKIMPendingTextValue", _as_optional_str)
-    dkim_revoked_host = _field("DKIMRevokedHost", _as_optional_str)
-    dkim_revoked_text_value = _field("DKIMRevokedTextValue", _as_optional_str)
-    safe_to_remove_revoked_key_from_dns = _field("SafeToRemoveRevokedKeyFromDNS", _as_bool)
-    dkim_update_status = _field("DKIMUpdateStatus", _as_optional_str)
-    return_path_domain = _field("ReturnPathDomain", _as_optional_str)
-    return_path_domain_verified = _field("ReturnPathDomainVerified", _as_bool)
-    return_path_domain_cname_value = _field("ReturnPathDomainCNAMEValue", _as_optional_str)
+    dkim_pending_host: _Field[str | None] = _field("DKIMPendingHost", _as_optional_str)
+    dkim_pending_text_value: _Field[str | None] = _field("DKIMPendingTextValue", _as_optional_str)
+    dkim_revoked_host: _Field[str | None] = _field("DKIMRevokedHost", _as_optional_str)
+    dkim_revoked_text_value: _Field[str | None] = _field("DKIMRevokedTextValue", _as_optional_str)
+    safe_to_remove_revoked_key_from_dns: _Field[bool] = _field(
+        "SafeToRemoveRevokedKeyFromDNS", _as_bool
+    )
+    dkim_update_status: _Field[str | None] = _field("DKIMUpdateStatus", _as_optional_str)
+    return_path_domain: _Field[str | None] = _field("ReturnPathDomain", _as_optional_str)
+    return_path_domain_verified: _Field[bool] = _field("ReturnPathDomainVerified", _as_bool)
+    return_path_domain_cname_value: _Field[str | None] = _field(
+        "ReturnPathDomainCNAMEValue", _as_optional_str
+    )
 
 
 class SenderSignature(Domain):
@@ -9145,19 +9158,21 @@ class SenderSignature(Domain):
     Listings fill in only the id, domain, addresses, name and ``confirmed``.
     """
 
-    domain = _field("Domain", _as_str)
-    email_address = _field("EmailAddress", _as_str)
-    reply_to_email_address = _field("ReplyToEmailAddress", _as_optional_str)
+    domain: _Field[str] = _field("Domain", _as_str)
+    email_address: _Field[str] = _field("EmailAddress", _as_str)
+    reply_to_email_address: _Field[str | None] = _field("ReplyToEmailAddress", _as_optional_str)
     #: Whether the address owner clicked the confirmation link.
-    confirmed = _field("Confirmed", _as_bool)
-    confirmation_personal_note = _field("ConfirmationPersonalNote", _as_optional_str)
+    confirmed: _Field[bool] = _field("Confirmed", _as_bool)
+    confirmation_personal_note: _Field[str | None] = _field(
+        "ConfirmationPersonalNote", _as_optional_str
+    )
 
 
 class DataRemoval(Record):
     """A data removal request: its id and ``status`` (``"Pending"`` or ``"Done"``)."""
 
-    id = _field("ID", _as_int)
-    status = _field("Status", _as_str)
+    id: _Field[int] = _field("ID", _as_int)
+    status: _Field[str] = _field("Status", _as_str)
 
     @property
     def done(self) -> bool:
