@@ -7660,20 +7660,6 @@ def _camel_key(name: str) -> str:
     return "".join("ID" if part == "id" else part.capitalize() for part in name.split("_"))
 
 
-def _snake_body(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON body from snake_case keyword values, leaving out ``None``."""
-    return {
-        _camel_key(name): (value.value if isinstance(value, enum.Enum) else value)
-        for name, value in values.items()
-        if value is not None
-    }
-
-
-def _require_text(name: str, value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ArgumentError(f"{name} must be a non-empty string, not {value!r}")
-
-
 class Template(Record):
     """A template (listings fill in only the id, name, alias, type and layout)."""
 
@@ -8014,21 +8000,48 @@ class ServerConfiguration(Record):
 class ServerConfigurationResponse(Response):
     """The server's settings."""
 
-    @property
-    def server(self) -> ServerConfiguration:
-        """The settings."""
-        return ServerConfiguration(_as_dict(self.data))
+    server = _Answer(ServerConfiguration, doc="The settings.")
+
+
+#: A server's name and settings as :func:`edit_server` sends them (the account
+#: API's server calls take the same fields): one line of text, a bool, an int
+#: or a :class:`TrackLinks` mode each.
+_SERVER_FIELDS: dict[str, _FieldSpec] = {
+    "name": "text",
+    "color": "text",
+    "smtp_api_activated": bool,
+    "raw_email_enabled": bool,
+    "inbound_hook_url": "text",
+    "bounce_hook_url": "text",
+    "open_hook_url": "text",
+    "delivery_hook_url": "text",
+    "click_hook_url": "text",
+    "post_first_open_only": bool,
+    "track_opens": bool,
+    "track_links": TrackLinks,
+    "inbound_domain": "text",
+    "inbound_spam_threshold": int,
+    "include_bounce_content_in_hook": bool,
+    "enable_smtp_api_error_hooks": bool,
+}
 
 
 class ServerManager(Interface):
     """Reads and edits the settings of the server the token belongs to."""
 
-    get_endpoint = Endpoint("GET", "/server")
-    edit_endpoint = Endpoint("PUT", "/server")
+    get_endpoint = Endpoint("GET", "/server", answer=ServerConfigurationResponse)
+    edit_endpoint = Endpoint(
+        "PUT",
+        "/server",
+        body=_SERVER_FIELDS,
+        at_least_one=True,
+        what="edit_server",
+        answer=ServerConfigurationResponse,
+    )
 
     def get(self, **options: Unpack[Options]) -> ServerConfigurationResponse:
         """The server's settings (``GET /server``)."""
-        return ServerConfigurationResponse(*self._call(self.get_endpoint, options))
+        return self._request(self.get_endpoint, locals())
 
     def edit(
         self,
@@ -8052,27 +8065,7 @@ class ServerManager(Interface):
         **options: Unpack[Options],
     ) -> ServerConfigurationResponse:
         """Change the settings given (``PUT /server``); the rest stay as they are."""
-        changes = {
-            "name": name,
-            "color": color,
-            "smtp_api_activated": smtp_api_activated,
-            "raw_email_enabled": raw_email_enabled,
-            "inbound_hook_url": inbound_hook_url,
-            "bounce_hook_url": bounce_hook_url,
-            "open_hook_url": open_hook_url,
-            "delivery_hook_url": delivery_hook_url,
-            "click_hook_url": click_hook_url,
-            "post_first_open_only": post_first_open_only,
-            "track_opens": track_opens,
-            "track_links": track_links,
-            "inbound_domain": inbound_domain,
-            "inbound_spam_threshold": inbound_spam_threshold,
-            "include_bounce_content_in_hook": include_bounce_content_in_hook,
-            "enable_smtp_api_error_hooks": enable_smtp_api_error_hooks,
-        }
-        # The account API's table of server settings: the same fields, the same checks.
-        body, _ = _SERVER_EDIT.body(changes, at_least_one=True)
-        return ServerConfigurationResponse(*self._call(self.edit_endpoint, options, json_body=body))
+        return self._request(self.edit_endpoint, locals())
 
 
 @_simple(ServerManager, ServerManager.get)
@@ -8116,130 +8109,13 @@ class MessageStream(Record):
 class MessageStreamsResponse(PageResponse):
     """The server's message streams."""
 
-    @property
-    def message_streams(self) -> list[MessageStream]:
-        """The streams."""
-        return _as_records(MessageStream)(_as_dict(self.data).get("MessageStreams"))
+    message_streams = _Answer(MessageStream, "MessageStreams", doc="The streams.")
 
 
 class MessageStreamResponse(Response):
     """One message stream."""
 
-    @property
-    def message_stream(self) -> MessageStream:
-        """The stream."""
-        return MessageStream(_as_dict(self.data))
-
-
-class MessageStreamType(str, enum.Enum):
-    """Kinds of message stream (``ALL`` only for listing)."""
-
-    ALL = "All"
-    TRANSACTIONAL = "Transactional"
-    BROADCASTS = "Broadcasts"
-    INBOUND = "Inbound"
-
-
-def _subscription_management(handling: str | None) -> dict[str, Any] | None:
-    return None if handling is None else {"UnsubscribeHandlingType": handling}
-
-
-class MessageStreamManager(Interface):
-    """Lists, reads, creates, edits, archives and unarchives message streams."""
-
-    list_endpoint = Endpoint("GET", "/message-streams")
-    get_endpoint = Endpoint("GET", "/message-streams/{}")
-    create_endpoint = Endpoint("POST", "/message-streams")
-    edit_endpoint = Endpoint("PATCH", "/message-streams/{}", idempotent=True)
-    archive_endpoint = Endpoint("POST", "/message-streams/{}/archive")
-    unarchive_endpoint = Endpoint("POST", "/message-streams/{}/unarchive")
-
-    def get_all(
-        self,
-        *,
-        stream_type: MessageStreamType | str | None = None,
-        include_archived: bool | None = None,
-        **options: Unpack[Options],
-    ) -> MessageStreamsResponse:
-        """The server's streams, of one type or all (``GET /message-streams``)."""
-        params = {
-            "MessageStreamType": _check_value("stream_type", stream_type, MessageStreamType),
-            "IncludeArchivedStreams": _check_value("include_archived", include_archived, bool),
-        }
-        return MessageStreamsResponse(*self._call(self.list_endpoint, options, params=params))
-
-    def get(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
-        """One stream (``GET /message-streams/{id}``)."""
-        return MessageStreamResponse(*self._call(self.get_endpoint, options, path_args=[stream_id]))
-
-    def create(
-        self,
-        stream_id: str,
-        name: str,
-        stream_type: MessageStreamType | str,
-        *,
-        description: str | None = None,
-        unsubscribe_handling_type: str | None = None,
-        **options: Unpack[Options],
-    ) -> MessageStreamResponse:
-        """Create a stream (``POST /message-streams``); its id cannot change later."""
-        _require_text("stream_id", stream_id)
-        _require_text("name", name)
-        _require_text("stream_type", stream_type)
-        _check_value("description", description, str)
-        _check_text("unsubscribe_handling_type", unsubscribe_handling_type)
-        body = _snake_body(
-            {
-                "id": stream_id,
-                "name": name,
-                "message_stream_type": _check_value("stream_type", stream_type, MessageStreamType),
-                "description": description,
-                "subscription_management_configuration": _subscription_management(
-                    unsubscribe_handling_type
-                ),
-            }
-        )
-        return MessageStreamResponse(*self._call(self.create_endpoint, options, json_body=body))
-
-    def edit(
-        self,
-        stream_id: str,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        unsubscribe_handling_type: str | None = None,
-        **options: Unpack[Options],
-    ) -> MessageStreamResponse:
-        """Change a stream's name, description or unsubscribe handling (``PATCH``)."""
-        _check_text("name", name)
-        _check_value("description", description, str)
-        _check_text("unsubscribe_handling_type", unsubscribe_handling_type)
-        body = _snake_body(
-            {
-                "name": name,
-                "description": description,
-                "subscription_management_configuration": _subscription_management(
-                    unsubscribe_handling_type
-                ),
-            }
-        )
-        if not body:
-            raise ArgumentError("edit_message_stream needs at least one field to change")
-        return MessageStreamResponse(
-            *self._call(self.edit_endpoint, options, path_args=[stream_id], json_body=body)
-        )
-
-    def archive(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamArchiveResponse:
-        """Archive a stream; Postmark purges it after ``expected_purge_date``."""
-        return MessageStreamArchiveResponse(
-            *self._call(self.archive_endpoint, options, path_args=[stream_id])
-        )
-
-    def unarchive(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
-        """Bring an archived stream back before it is purged."""
-        return MessageStreamResponse(
-            *self._call(self.unarchive_endpoint, options, path_args=[stream_id])
-        )
+    message_stream = _Answer(MessageStream, doc="The stream.")
 
 
 class MessageStreamArchiveResponse(Response):
@@ -8259,6 +8135,119 @@ class MessageStreamArchiveResponse(Response):
     def expected_purge_date(self) -> datetime | None:
         """When Postmark deletes the stream and its data."""
         return parse_datetime(_as_dict(self.data).get("ExpectedPurgeDate"))
+
+
+class MessageStreamType(str, enum.Enum):
+    """Kinds of message stream (``ALL`` only for listing)."""
+
+    ALL = "All"
+    TRANSACTIONAL = "Transactional"
+    BROADCASTS = "Broadcasts"
+    INBOUND = "Inbound"
+
+
+def _subscription_management(name: str, value: Any, error: type[ArgumentError]) -> Any:
+    """Postmark's ``SubscriptionManagementConfiguration`` for an unsubscribe handling type."""
+    return {"UnsubscribeHandlingType": _text_check(name, value, error)}
+
+
+#: How a stream's unsubscribe handling type is sent.
+_UNSUBSCRIBE: _FieldSpec = ("SubscriptionManagementConfiguration", _subscription_management)
+
+
+class MessageStreamManager(Interface):
+    """Lists, reads, creates, edits, archives and unarchives message streams."""
+
+    list_endpoint = Endpoint(
+        "GET",
+        "/message-streams",
+        query={
+            "stream_type": ("MessageStreamType", MessageStreamType),
+            "include_archived": ("IncludeArchivedStreams", bool),
+        },
+        answer=MessageStreamsResponse,
+    )
+    get_endpoint = Endpoint("GET", "/message-streams/{stream_id}", answer=MessageStreamResponse)
+    create_endpoint = Endpoint(
+        "POST",
+        "/message-streams",
+        body={
+            "stream_id": ("ID", "required"),
+            "name": "required",
+            "stream_type": ("MessageStreamType", MessageStreamType),
+            "description": str,
+            "unsubscribe_handling_type": _UNSUBSCRIBE,
+        },
+        answer=MessageStreamResponse,
+    )
+    edit_endpoint = Endpoint(
+        "PATCH",
+        "/message-streams/{stream_id}",
+        idempotent=True,
+        body={
+            "name": "text",
+            "description": str,
+            "unsubscribe_handling_type": _UNSUBSCRIBE,
+        },
+        at_least_one=True,
+        what="edit_message_stream",
+        answer=MessageStreamResponse,
+    )
+    archive_endpoint = Endpoint(
+        "POST", "/message-streams/{stream_id}/archive", answer=MessageStreamArchiveResponse
+    )
+    unarchive_endpoint = Endpoint(
+        "POST", "/message-streams/{stream_id}/unarchive", answer=MessageStreamResponse
+    )
+
+    def get_all(
+        self,
+        *,
+        stream_type: MessageStreamType | str | None = None,
+        include_archived: bool | None = None,
+        **options: Unpack[Options],
+    ) -> MessageStreamsResponse:
+        """The server's streams, of one type or all (``GET /message-streams``)."""
+        return self._request(self.list_endpoint, locals())
+
+    def get(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
+        """One stream (``GET /message-streams/{id}``)."""
+        return self._request(self.get_endpoint, locals())
+
+    def create(
+        self,
+        stream_id: str,
+        name: str,
+        stream_type: MessageStreamType | str,
+        *,
+        description: str | None = None,
+        unsubscribe_handling_type: str | None = None,
+        **options: Unpack[Options],
+    ) -> MessageStreamResponse:
+        """Create a stream (``POST /message-streams``); its id cannot change later."""
+        if stream_type is None:
+            raise ArgumentError("create_message_stream needs a stream_type")
+        return self._request(self.create_endpoint, locals())
+
+    def edit(
+        self,
+        stream_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        unsubscribe_handling_type: str | None = None,
+        **options: Unpack[Options],
+    ) -> MessageStreamResponse:
+        """Change a stream's name, description or unsubscribe handling (``PATCH``)."""
+        return self._request(self.edit_endpoint, locals())
+
+    def archive(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamArchiveResponse:
+        """Archive a stream; Postmark purges it after ``expected_purge_date``."""
+        return self._request(self.archive_endpoint, locals())
+
+    def unarchive(self, stream_id: str, **options: Unpack[Options]) -> MessageStreamResponse:
+        """Bring an archived stream back before it is purged."""
+        return self._request(self.unarchive_endpoint, locals())
 
 
 @_simple(MessageStreamManager, MessageStreamManager.get_all)
@@ -8345,14 +8334,19 @@ class WebhookTrigger(_ValueObject):
         )
 
     def to_payload(self) -> dict[str, Any]:
-        """Postmark's JSON form."""
-        return _snake_body(
-            {
-                "enabled": bool(self.enabled),
-                "post_first_open_only": self.post_first_open_only,
-                "include_content": self.include_content,
-            }
-        )
+        """Postmark's JSON form (an option that is not a bool raises :class:`ArgumentError`)."""
+        options = {
+            "post_first_open_only": self.post_first_open_only,
+            "include_content": self.include_content,
+        }
+        return {"Enabled": bool(self.enabled), **_fields(_TRIGGER_OPTIONS, options, ArgumentError)}
+
+
+#: A trigger's options, by Postmark's name.
+_TRIGGER_OPTIONS: dict[str, tuple[str, _FieldCheck]] = {
+    "post_first_open_only": ("PostFirstOpenOnly", bool),
+    "include_content": ("IncludeContent", bool),
+}
 
 
 _TRIGGER_KEYS = {
@@ -8455,75 +8449,97 @@ class Webhook(Record):
 class WebhooksResponse(Response):
     """The webhooks of a stream (or of every stream)."""
 
-    @property
-    def webhooks(self) -> list[Webhook]:
-        """The webhooks."""
-        return _as_records(Webhook)(_as_dict(self.data).get("Webhooks"))
+    webhooks = _Answer(Webhook, "Webhooks", doc="The webhooks.")
 
 
 class WebhookResponse(Response):
     """One webhook."""
 
-    @property
-    def webhook(self) -> Webhook:
-        """The webhook."""
-        return Webhook(_as_dict(self.data))
+    webhook = _Answer(Webhook, doc="The webhook.")
 
 
-def _webhook_body(
-    url: str | None,
-    triggers: WebhookTriggers | None,
-    http_auth: tuple[str, str] | None,
-    http_headers: Mapping[str, str] | None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    if url is not None:
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ArgumentError(f"a webhook url must be an http(s) URL, not {url!r}")
-        body["Url"] = url
-    if triggers is not None:
-        if not isinstance(triggers, WebhookTriggers):
-            raise ArgumentError("triggers must be a WebhookTriggers")
-        body["Triggers"] = triggers.to_payload()
-    if http_auth is not None:
-        if (
-            not isinstance(http_auth, tuple | list)
-            or len(http_auth) != 2
-            or not all(isinstance(part, str) for part in http_auth)
-        ):
-            raise ArgumentError("http_auth must be a (username, password) pair of strings")
-        username, password = http_auth
-        body["HttpAuth"] = {"Username": username, "Password": password}
-    if http_headers is not None:
-        for name, value in http_headers.items():
-            _check_header_text("http_headers", name, value)
-        body["HttpHeaders"] = [
-            {"Name": name, "Value": value} for name, value in http_headers.items()
-        ]
-    return body
+def _webhook_url(name: str, value: Any, error: type[ArgumentError]) -> Any:
+    """An http(s) URL on one line."""
+    _check_text(name, value, error)
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # an unreadable host or port
+        valid = False
+    if not valid:
+        raise error(f"a webhook {name} must be an http(s) URL, not {value!r}")
+    return value
+
+
+def _webhook_triggers(name: str, value: Any, error: type[ArgumentError]) -> Any:
+    if not isinstance(value, WebhookTriggers):
+        raise error(f"{name} must be a WebhookTriggers, not {type(value).__name__}")
+    return value.to_payload()
+
+
+def _basic_auth(name: str, value: Any, error: type[ArgumentError]) -> Any:
+    if (
+        not isinstance(value, tuple | list)
+        or len(value) != 2
+        or not all(isinstance(part, str) for part in value)
+    ):
+        raise error(f"{name} must be a (username, password) pair of strings")
+    return {"Username": value[0], "Password": value[1]}
+
+
+def _header_list(name: str, value: Any, error: type[ArgumentError]) -> Any:
+    """``{name: value}`` as Postmark's ``[{"Name": ..., "Value": ...}]``, each checked."""
+    if not isinstance(value, Mapping):
+        raise error(f"{name} must be a mapping of header names to values")
+    for header, text in value.items():
+        if not isinstance(header, str) or not _HEADER_NAME.fullmatch(header):
+            raise error(f"{name}: invalid header name {header!r}")
+        if not isinstance(text, str) or _HEADER_UNSAFE.search(text) or _has_surrogate(text):
+            raise error(f"{name}[{header!r}] must be text without CR, LF, NUL or lone surrogates")
+    return [{"Name": header, "Value": text} for header, text in value.items()]
+
+
+#: The fields of a webhook a caller sets.
+_WEBHOOK_FIELDS: dict[str, _FieldSpec] = {
+    "url": _webhook_url,
+    "triggers": _webhook_triggers,
+    "http_auth": _basic_auth,
+    "http_headers": _header_list,
+}
 
 
 class WebhookManager(Interface):
     """Lists, reads, creates, edits and deletes webhook configurations."""
 
-    list_endpoint = Endpoint("GET", "/webhooks")
-    get_endpoint = Endpoint("GET", "/webhooks/{}")
-    create_endpoint = Endpoint("POST", "/webhooks")
-    edit_endpoint = Endpoint("PUT", "/webhooks/{}")
-    delete_endpoint = Endpoint("DELETE", "/webhooks/{}")
+    list_endpoint = Endpoint(
+        "GET", "/webhooks", query={"message_stream": "text"}, answer=WebhooksResponse
+    )
+    get_endpoint = Endpoint("GET", "/webhooks/{webhook_id}", answer=WebhookResponse)
+    create_endpoint = Endpoint(
+        "POST",
+        "/webhooks",
+        body=_WEBHOOK_FIELDS | {"message_stream": "text"},
+        answer=WebhookResponse,
+    )
+    edit_endpoint = Endpoint(
+        "PUT",
+        "/webhooks/{webhook_id}",
+        body=_WEBHOOK_FIELDS,
+        at_least_one=True,
+        what="edit_webhook",
+        answer=WebhookResponse,
+    )
+    delete_endpoint = Endpoint("DELETE", "/webhooks/{webhook_id}")
 
     def get_all(
         self, *, message_stream: str | None = None, **options: Unpack[Options]
     ) -> WebhooksResponse:
         """The webhooks of one stream, or of all (``GET /webhooks``)."""
-        _check_text("message_stream", message_stream)
-        params = {"MessageStream": message_stream}
-        return WebhooksResponse(*self._call(self.list_endpoint, options, params=params))
+        return self._request(self.list_endpoint, locals())
 
     def get(self, webhook_id: int, **options: Unpack[Options]) -> WebhookResponse:
         """One webhook (``GET /webhooks/{id}``)."""
-        return WebhookResponse(*self._call(self.get_endpoint, options, path_args=[webhook_id]))
+        return self._request(self.get_endpoint, locals())
 
     def create(
         self,
@@ -8536,11 +8552,9 @@ class WebhookManager(Interface):
         **options: Unpack[Options],
     ) -> WebhookResponse:
         """Create a webhook (``POST /webhooks``; Postmark's default stream is outbound)."""
-        _check_text("message_stream", message_stream)
-        body = _webhook_body(url, triggers, http_auth, http_headers)
-        if message_stream is not None:
-            body["MessageStream"] = message_stream
-        return WebhookResponse(*self._call(self.create_endpoint, options, json_body=body))
+        if url is None:
+            raise ArgumentError("create_webhook needs a url")
+        return self._request(self.create_endpoint, locals())
 
     def edit(
         self,
@@ -8553,16 +8567,11 @@ class WebhookManager(Interface):
         **options: Unpack[Options],
     ) -> WebhookResponse:
         """Change a webhook (``PUT /webhooks/{id}``); triggers left out stay as they are."""
-        body = _webhook_body(url, triggers, http_auth, http_headers)
-        if not body:
-            raise ArgumentError("edit_webhook needs at least one field to change")
-        return WebhookResponse(
-            *self._call(self.edit_endpoint, options, path_args=[webhook_id], json_body=body)
-        )
+        return self._request(self.edit_endpoint, locals())
 
     def delete(self, webhook_id: int, **options: Unpack[Options]) -> Response:
         """Delete a webhook (``DELETE /webhooks/{id}``)."""
-        return Response(*self._call(self.delete_endpoint, options, path_args=[webhook_id]))
+        return self._request(self.delete_endpoint, locals())
 
 
 @_simple(WebhookManager, WebhookManager.get_all)
@@ -8624,10 +8633,13 @@ class SuppressionResult(Record):
 class SuppressionsResponse(Response):
     """The suppressions of a stream."""
 
-    @property
-    def suppressions(self) -> list[Suppression]:
-        """The suppressed addresses."""
-        return _as_records(Suppression)(_as_dict(self.data).get("Suppressions"))
+    suppressions = _Answer(Suppression, "Suppressions", doc="The suppressed addresses.")
+
+
+class _SuppressionsChanged(Response):
+    """The answer to one request of a suppression change (at most 50 addresses)."""
+
+    results = _Answer(SuppressionResult, "Suppressions", doc="Each address's result.")
 
 
 class SuppressionResults:
@@ -8654,12 +8666,46 @@ class SuppressionResults:
         return f"<SuppressionResults {len(self.results)} ({len(self.failed)} failed)>"
 
 
+def _suppression_entries(name: str, value: Any, error: type[ArgumentError]) -> Any:
+    """One address or several as Postmark's ``[{"EmailAddress": ...}]``, each checked."""
+    addresses = [value] if isinstance(value, str) else value
+    if not isinstance(addresses, Iterable) or isinstance(addresses, Mapping):
+        raise error(f"{name} must be an address or a list of addresses")
+    entries = [{"EmailAddress": _required_text("email address", item, error)} for item in addresses]
+    if not entries:
+        raise error("no email addresses given")
+    return entries
+
+
 class SuppressionManager(Interface):
     """Lists, adds and removes the suppressed addresses of a message stream."""
 
-    dump_endpoint = Endpoint("GET", "/message-streams/{}/suppressions/dump")
-    create_endpoint = Endpoint("POST", "/message-streams/{}/suppressions", idempotent=True)
-    delete_endpoint = Endpoint("POST", "/message-streams/{}/suppressions/delete", idempotent=True)
+    dump_endpoint = Endpoint(
+        "GET",
+        "/message-streams/{message_stream}/suppressions/dump",
+        query={
+            "suppression_reason": "text",
+            "origin": "text",
+            "from_date": ("fromdate", "date"),
+            "to_date": ("todate", "date"),
+            "email_address": "text",
+        },
+        answer=SuppressionsResponse,
+    )
+    create_endpoint = Endpoint(
+        "POST",
+        "/message-streams/{message_stream}/suppressions",
+        idempotent=True,
+        body={"suppressions": "json"},
+        answer=_SuppressionsChanged,
+    )
+    delete_endpoint = Endpoint(
+        "POST",
+        "/message-streams/{message_stream}/suppressions/delete",
+        idempotent=True,
+        body={"suppressions": "json"},
+        answer=_SuppressionsChanged,
+    )
 
     def get_all(
         self,
@@ -8673,23 +8719,7 @@ class SuppressionManager(Interface):
         **options: Unpack[Options],
     ) -> SuppressionsResponse:
         """The stream's suppressions, optionally filtered (``.../suppressions/dump``)."""
-        _check_dates(from_date, to_date)
-        for name, value in (
-            ("suppression_reason", suppression_reason),
-            ("origin", origin),
-            ("email_address", email_address),
-        ):
-            _check_text(name, value)
-        params = {
-            "SuppressionReason": suppression_reason,
-            "Origin": origin,
-            "fromdate": from_date,
-            "todate": to_date,
-            "EmailAddress": email_address,
-        }
-        return SuppressionsResponse(
-            *self._call(self.dump_endpoint, options, path_args=[message_stream], params=params)
-        )
+        return self._request(self.dump_endpoint, locals())
 
     def create(
         self,
@@ -8698,7 +8728,7 @@ class SuppressionManager(Interface):
         **options: Unpack[Options],
     ) -> SuppressionResults:
         """Stop delivering to these addresses, 50 per request."""
-        return self._change(self.create_endpoint, email_addresses, message_stream, options)
+        return self._change(self.create_endpoint, locals())
 
     def delete(
         self,
@@ -8707,31 +8737,24 @@ class SuppressionManager(Interface):
         **options: Unpack[Options],
     ) -> SuppressionResults:
         """Deliver to these addresses again, 50 per request (not spam complaints)."""
-        return self._change(self.delete_endpoint, email_addresses, message_stream, options)
+        return self._change(self.delete_endpoint, locals())
 
     def _change(
-        self,
-        endpoint: Endpoint[Any],
-        email_addresses: str | Iterable[str],
-        message_stream: str,
-        options: Mapping[str, Any],
+        self, endpoint: Endpoint[_SuppressionsChanged], arguments: Mapping[str, Any]
     ) -> SuppressionResults:
-        addresses = [email_addresses] if isinstance(email_addresses, str) else list(email_addresses)
-        for address in addresses:
-            _require_text("email address", address)
-        if not addresses:
-            raise ArgumentError("no email addresses given")
-        responses: list[Response] = []
+        """Every address checked first, then sent 50 per request."""
+        entries = _suppression_entries(
+            "email_addresses", arguments["email_addresses"], ArgumentError
+        )
+        size = MAX_SUPPRESSIONS_PER_REQUEST
+        answers: list[Response] = []
         results: list[SuppressionResult] = []
-        for start in range(0, len(addresses), MAX_SUPPRESSIONS_PER_REQUEST):
-            chunk = addresses[start : start + MAX_SUPPRESSIONS_PER_REQUEST]
-            body = {"Suppressions": [{"EmailAddress": address} for address in chunk]}
-            http_response, data = self._call(
-                endpoint, options, path_args=[message_stream], json_body=body
-            )
-            responses.append(Response(http_response, data))
-            results.extend(_as_records(SuppressionResult)(_as_dict(data).get("Suppressions")))
-        return SuppressionResults(responses, results)
+        for start in range(0, len(entries), size):
+            chunk = entries[start : start + size]
+            answer = self._request(endpoint, {**arguments, "suppressions": chunk})
+            answers.append(answer)
+            results.extend(answer.results)
+        return SuppressionResults(answers, results)
 
 
 @_simple(SuppressionManager, SuppressionManager.get_all)
@@ -8813,15 +8836,22 @@ class Stats(Record):
 class StatsResponse(Response):
     """One statistic."""
 
-    @property
-    def stats(self) -> Stats:
-        """The statistic."""
-        return Stats(_as_dict(self.data))
+    stats = _Answer(Stats, doc="The statistic.")
 
 
 #: Every statistic Postmark keeps, by the name :func:`get_stats` takes.
-STATS: dict[str, Endpoint[Response]] = {
-    name: Endpoint("GET", "/stats/outbound" + path)
+STATS: dict[str, Endpoint[StatsResponse]] = {
+    name: Endpoint(
+        "GET",
+        "/stats/outbound" + path,
+        query={
+            "tag": ("tag", "text"),
+            "from_date": ("fromdate", "date"),
+            "to_date": ("todate", "date"),
+            "message_stream": ("messagestream", "text"),
+        },
+        answer=StatsResponse,
+    )
     for name, path in {
         "overview": "",
         "sends": "/sends",
@@ -8854,19 +8884,10 @@ class StatsGetter(Interface):
         **options: Unpack[Options],
     ) -> StatsResponse:
         """One statistic, optionally for one tag, period and stream."""
-        endpoint = STATS.get(kind)
+        endpoint = STATS.get(kind) if isinstance(kind, str) else None
         if endpoint is None:
             raise ArgumentError(f"unknown statistic {kind!r}; choose one of {', '.join(STATS)}")
-        _check_dates(from_date, to_date)
-        _check_text("tag", tag)
-        _check_text("message_stream", message_stream)
-        params = {
-            "tag": tag,
-            "fromdate": from_date,
-            "todate": to_date,
-            "messagestream": message_stream,
-        }
-        return StatsResponse(*self._call(endpoint, options, params=params))
+        return self._request(endpoint, locals())
 
 
 @_simple(StatsGetter, StatsGetter.get)
@@ -8887,57 +8908,52 @@ class InboundRule(Record):
 class InboundRulesResponse(PageResponse):
     """A page of inbound rules."""
 
-    @property
-    def inbound_rules(self) -> list[InboundRule]:
-        """The rules of this page."""
-        return _as_records(InboundRule)(_as_dict(self.data).get("InboundRules"))
+    inbound_rules = _Answer(InboundRule, "InboundRules", doc="The rules of this page.")
 
 
 class InboundRuleResponse(Response):
     """One inbound rule."""
 
-    @property
-    def inbound_rule(self) -> InboundRule:
-        """The rule."""
-        return InboundRule(_as_dict(self.data))
+    inbound_rule = _Answer(InboundRule, doc="The rule.")
 
 
 class InboundRuleManager(Interface):
     """Lists, creates and deletes inbound rule triggers."""
 
-    list_endpoint = Endpoint("GET", "/triggers/inboundrules")
-    create_endpoint = Endpoint("POST", "/triggers/inboundrules")
-    delete_endpoint = Endpoint("DELETE", "/triggers/inboundrules/{}")
+    list_endpoint = Endpoint(
+        "GET",
+        "/triggers/inboundrules",
+        query={"count": ("count", "page"), "offset": ("offset", "page")},
+        answer=InboundRulesResponse,
+        items=("InboundRules", InboundRule),
+    )
+    create_endpoint = Endpoint(
+        "POST", "/triggers/inboundrules", body={"rule": "required"}, answer=InboundRuleResponse
+    )
+    delete_endpoint = Endpoint("DELETE", "/triggers/inboundrules/{rule_id}")
 
     def get_page(
         self, count: int = 100, offset: int = 0, **options: Unpack[Options]
     ) -> InboundRulesResponse:
         """One page of rules (``GET /triggers/inboundrules``)."""
-        _check_page(count, offset)
-        params = {"count": count, "offset": offset}
-        return InboundRulesResponse(*self._call(self.list_endpoint, options, params=params))
+        return self._request(self.list_endpoint, locals())
 
-    def iterate(
+    def iter(
         self, *, max_results: int | None = None, **options: Unpack[Options]
     ) -> Iterator[InboundRule]:
         """Every rule, fetched a page at a time."""
-        _check_options(options)
+        return self._iter_listing(self.list_endpoint, locals())
 
-        def fetch(query: dict[str, Any]) -> Any:
-            return self._call(self.list_endpoint, options, params=query)[1]
-
-        return _iter_paged(fetch, "InboundRules", InboundRule, {}, max_results=max_results)
+    #: The earlier name of :meth:`iter`.
+    iterate = iter
 
     def create(self, rule: str, **options: Unpack[Options]) -> InboundRuleResponse:
         """Block inbound mail from an address or domain."""
-        _require_text("rule", rule)
-        return InboundRuleResponse(
-            *self._call(self.create_endpoint, options, json_body={"Rule": rule})
-        )
+        return self._request(self.create_endpoint, locals())
 
     def delete(self, rule_id: int, **options: Unpack[Options]) -> Response:
         """Delete a rule by id."""
-        return Response(*self._call(self.delete_endpoint, options, path_args=[rule_id]))
+        return self._request(self.delete_endpoint, locals())
 
 
 @_simple(InboundRuleManager, InboundRuleManager.get_page)
@@ -8945,7 +8961,7 @@ def get_inbound_rules() -> None:
     """One page of inbound rules; see :class:`InboundRuleManager`."""
 
 
-@_simple(InboundRuleManager, InboundRuleManager.iterate)
+@_simple(InboundRuleManager, InboundRuleManager.iter)
 def iter_inbound_rules() -> None:
     """Every inbound rule, a page at a time."""
 

@@ -711,3 +711,61 @@ def test_webhook_triggers_compare_and_show_their_fields():
     triggers = pystmark.WebhookTriggers(opens=trigger)
     assert triggers == pystmark.WebhookTriggers(opens=pystmark.WebhookTrigger(True, True))
     assert repr(triggers).startswith("WebhookTriggers(opens=WebhookTrigger(enabled=True")
+
+
+# ---- Mistakes the signatures do not show (issue 16) ----------------------------
+
+HOOK = "https://example.com/hook"
+
+
+@pytest.fixture
+def no_io(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a request was attempted")
+
+    monkeypatch.setattr(pystmark, "_perform", refuse)
+
+
+@pytest.mark.usefixtures("no_io")
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: pystmark.get_stats(from_date=12345, **SERVER),
+        lambda: pystmark.get_stats(["overview"], **SERVER),  # type: ignore[arg-type]
+        lambda: pystmark.edit_server(track_opens="yes", **SERVER),  # type: ignore[arg-type]
+        lambda: pystmark.create_webhook(None, **SERVER),  # type: ignore[arg-type]
+        lambda: pystmark.create_webhook("http://[::1", **SERVER),
+        lambda: pystmark.create_webhook(HOOK, http_headers=[("X", "y")], **SERVER),  # type: ignore[arg-type]
+        lambda: pystmark.create_webhook(HOOK, http_headers={"X Y": "z"}, **SERVER),
+        lambda: pystmark.edit_webhook(1, http_headers={"X": "a\r\nb"}, **SERVER),
+        lambda: pystmark.edit_webhook(1, http_headers={"X": "\ud800"}, **SERVER),
+        lambda: pystmark.edit_webhook(1, http_auth=("user",), **SERVER),  # type: ignore[arg-type]
+        lambda: pystmark.edit_webhook(
+            1,
+            triggers=pystmark.WebhookTriggers(
+                opens=pystmark.WebhookTrigger(post_first_open_only="yes")  # type: ignore[arg-type]
+            ),
+            **SERVER,
+        ),
+        lambda: pystmark.create_suppressions(5, **SERVER),  # type: ignore[arg-type]
+        lambda: pystmark.create_suppressions({"a@example.com": 1}, **SERVER),
+        lambda: pystmark.delete_suppressions(["a@example.com", None], **SERVER),  # type: ignore[list-item]
+        lambda: pystmark.create_message_stream("news", "News", None, **SERVER),  # type: ignore[arg-type]
+        lambda: pystmark.create_inbound_rule("spam\r\n.example", **SERVER),
+    ],
+)
+def test_a_mistake_of_this_area_is_an_argument_error_before_io(call: Any) -> None:
+    with pytest.raises(pystmark.ArgumentError):
+        call()
+
+
+@pytest.mark.usefixtures("no_io")
+def test_every_suppression_address_is_checked_before_the_first_request() -> None:
+    addresses = [f"user{n}@example.com" for n in range(120)]
+    addresses[110] = " "
+    with pytest.raises(pystmark.ArgumentError, match="email address"):
+        pystmark.create_suppressions(addresses, **SERVER)
+
+
+def test_inbound_rule_manager_iterates_with_iter_and_keeps_iterate() -> None:
+    assert pystmark.InboundRuleManager.iterate is pystmark.InboundRuleManager.iter
