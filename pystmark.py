@@ -4514,10 +4514,13 @@ def _fields(
     for name, (key, check) in specs.items():
         value = arguments.get(name)
         if value is not None or check in _REQUIRED_CHECKS:
+            checked = _checked(name, value, check, error)
+            if isinstance(checked, str) and _has_surrogate(checked):
+                raise error(f"{name} holds a lone surrogate, which is not text")
             if key == "*":  # the check gives several fields (metadata filters)
-                fields.update(_checked(name, value, check, error))
+                fields.update(checked)
             else:
-                fields[key] = _checked(name, value, check, error)
+                fields[key] = checked
     return fields
 
 
@@ -4645,7 +4648,12 @@ class Interface:
         options = arguments["options"]
         _check_options(options)
         path_args, query, body = endpoint.request(arguments)
-        reply = self._call(endpoint, options, path_args=path_args, params=query, json_body=body)
+        try:  # nested values ("json" fields) are checked by encoding them
+            encoded = None if body is None else _encode_json(body)
+        except (TypeError, ValueError) as failure:  # (UnicodeEncodeError is a ValueError)
+            reason = getattr(failure, "reason", failure)
+            raise endpoint.error(f"the arguments cannot be sent as JSON: {reason}") from None
+        reply = self._call(endpoint, options, path_args=path_args, params=query, body=encoded)
         return endpoint.answer(*reply)
 
     def _iter_listing(

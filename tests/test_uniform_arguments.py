@@ -308,3 +308,27 @@ def test_an_unknown_keyword_is_a_type_error_at_call_time(name: str) -> None:
     args, kwargs = CALLS[name]
     with pytest.raises(TypeError, match="colour"):
         getattr(pystmark, name)(*args, **kwargs, colour="blue", **TOKENS)
+
+
+@pytest.mark.parametrize(
+    ("call", "arguments"),
+    [
+        (pystmark.create_template, {"name": "Welcome\ud800", "subject": "Hi", "text_body": "x"}),
+        (pystmark.create_template, {"name": "Welcome", "subject": "Hi", "text_body": "\udc00"}),
+        (pystmark.create_inbound_rule, {"rule": "\ud800"}),
+        (pystmark.get_templates, {"layout_template": "\ud800"}),
+        (
+            pystmark.validate_template,
+            {"subject": "Hi", "test_render_model": {"name": "\ud800"}},
+        ),
+        (pystmark.validate_template, {"subject": "Hi", "test_render_model": {"at": object()}}),
+    ],
+)
+def test_text_that_cannot_be_sent_is_an_argument_error(
+    call: Callable[..., Any], arguments: dict[str, Any]
+) -> None:
+    """A lone surrogate, or a value JSON cannot encode, is refused before any I/O."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        with pytest.raises(pystmark.ArgumentError):
+            call(**arguments, api_key="token")
+        assert not mocked.calls
