@@ -6344,10 +6344,12 @@ def _metadata_filters(name: str, metadata: Any, error: type[ArgumentError]) -> d
         raise error(f"{name} must be a mapping of key to value")
     params: dict[str, Any] = {}
     for key, value in metadata.items():
-        if not isinstance(key, str) or not key.strip():
+        if not isinstance(key, str) or not key.strip() or _has_surrogate(key):
             raise error(f"a {name} key must be a non-empty string, not {key!r}")
         if value is None or isinstance(value, Mapping | list | tuple | set):
             raise error(f"{name} value for {key!r} must be a single value")
+        if isinstance(value, str) and _has_surrogate(value):
+            raise error(f"{name} value for {key!r} holds a lone surrogate, which is not text")
         params[f"metadata_{key}"] = value
     return params
 

@@ -129,3 +129,14 @@ def test_a_mistake_in_the_05_bounce_classes_is_a_bounce_error(
 ) -> None:
     with pytest.raises(pystmark.BounceError):
         call()(**arguments)
+
+
+@pytest.mark.parametrize(
+    "metadata", [{"k": "\ud800"}, {"\udc00": "v"}, {"k": None}, {"": "v"}, ["k"]]
+)
+@pytest.mark.usefixtures("no_io")
+def test_a_metadata_filter_that_cannot_be_sent_is_an_argument_error(metadata: Any) -> None:
+    with pytest.raises(pystmark.ArgumentError):
+        pystmark.get_outbound_messages(metadata=metadata, **K)
+    with pytest.raises(pystmark.ArgumentError):
+        pystmark.iter_outbound_messages(metadata=metadata, **K)
