@@ -3072,10 +3072,7 @@ class BulkSendResponse(Response):
 class BulkStatusResponse(Response):
     """The progress of a bulk send."""
 
-    @property
-    def bulk(self) -> BulkStatus:
-        """The parsed status."""
-        return BulkStatus(self.data)
+    bulk = _Answer(BulkStatus, doc="The parsed status.")
 
 
 # ---- Transport: sessions, requests, retries, errors ------------------------
@@ -3190,6 +3187,8 @@ class Endpoint(Generic[AnswerT]):
         """
         error = self.error
         path_args = [arguments[name] for name in self.path_names]
+        for value in path_args:
+            _path_segment(value)  # checked here too: an iterator refuses a bad id when called
         query = None if self.query is None else _fields(self.query, arguments, error)
         body = None if self.body is None else _fields(self.body, arguments, error)
         if "count" in arguments or "offset" in arguments:
@@ -4660,17 +4659,24 @@ class Interface:
         reply = self._call(endpoint, options, path_args=path_args, params=query, body=encoded)
         return endpoint.answer(*reply)
 
-    def _iter_listing(self, endpoint: Endpoint[Any], arguments: Mapping[str, Any]) -> Iterator[Any]:
+    def _iter_listing(
+        self,
+        endpoint: Endpoint[Any],
+        arguments: Mapping[str, Any],
+        make: Callable[[Any], Any] | None = None,
+    ) -> Iterator[Any]:
         """Every item of ``endpoint``'s listing, a page at a time (see :meth:`_request`).
 
-        Checks the arguments and ``max_results`` when called, not at the first ``next()``.
+        Checks the arguments and ``max_results`` when called, not at the first
+        ``next()``. ``make`` turns each raw item into what is yielded (by
+        default the record the endpoint declares).
         """
         options = arguments["options"]
         _check_options(options)
         _check_max_results(arguments.get("max_results"), endpoint.error)
         path_args, query, _ = endpoint.request(arguments)
         assert endpoint.items is not None and endpoint.query is not None
-        items_key, make = endpoint.items
+        items_key, record = endpoint.items
         timestamp_key, id_key, to_date_param = endpoint.narrow or (None, None, "")
 
         def fetch(page: dict[str, Any]) -> Any:
@@ -4679,7 +4685,7 @@ class Interface:
         return _iter_paged(
             fetch,
             items_key,
-            make,
+            make or record,
             query or {},
             max_results=arguments.get("max_results"),
             count_key=endpoint.query["count"][0],
@@ -4978,7 +4984,7 @@ class BulkSender(_MessageSender):
     """
 
     endpoint = Endpoint("POST", "/email/bulk", send=True)
-    status_endpoint = Endpoint("GET", "/email/bulk/{}")
+    status_endpoint = Endpoint("GET", "/email/bulk/{bulk_id}", answer=BulkStatusResponse)
 
     def send(
         self,
@@ -5010,7 +5016,7 @@ class BulkSender(_MessageSender):
 
     def get_status(self, bulk_id: str, **options: Unpack[Options]) -> BulkStatusResponse:
         """The progress of a bulk send (``GET /email/bulk/{id}``)."""
-        return BulkStatusResponse(*self._call(self.status_endpoint, options, path_args=[bulk_id]))
+        return self._request(self.status_endpoint, locals())
 
 
 class BulkTemplateSender(BulkSender):
@@ -5231,13 +5237,12 @@ def _as_id(value: Any) -> int:
     return _as_int(value)
 
 
-def _bounce_type_param(value: BounceType | str | None) -> str | None:
-    if value is None:
-        return None
+def _bounce_type_param(name: str, value: Any, error: type[ArgumentError]) -> str:
+    """A bounce type filter as Postmark spells it (a check of :data:`_BOUNCE_FILTERS`)."""
     if isinstance(value, BounceType):
         return value.value
     if not isinstance(value, str) or not value.strip() or _HEADER_UNSAFE.search(value):
-        raise BounceError(f"bounce_type must be a BounceType or its name, not {value!r}")
+        raise error(f"{name} must be a BounceType or its name, not {value!r}")
     known = _BOUNCE_TYPES_FOLDED.get(value.lower())
     # A type Postmark adds later than this library is passed through unchanged:
     # BounceType documents the known values, it never rejects others.
@@ -5351,10 +5356,11 @@ class DeliveryStatsResponse(Response):
         """How many addresses are inactive (``InactiveMails``)."""
         return _as_int(_as_dict(self.data).get("InactiveMails"))
 
-    @property
-    def counts(self) -> list[BounceTypeCount]:
-        """Every entry, the "All" total included, as Postmark lists them."""
-        return _as_records(BounceTypeCount)(_as_dict(self.data).get("Bounces"))
+    counts = _Answer(
+        BounceTypeCount,
+        "Bounces",
+        doc='Every entry, the "All" total included, as Postmark lists them.',
+    )
 
     @property
     def bounces(self) -> dict[str, BounceTypeCount]:
@@ -5377,20 +5383,15 @@ class DeliveryStatsResponse(Response):
 
 
 class _BounceListing(Response):
-    def __init__(
-        self,
-        http_response: requests.Response,
-        data: Any,
-        getter: BounceGetter | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(http_response, data)
-        self._getter = getter
-        self._options = dict(options or {})
+    """An answer holding bounces, which act with the getter and settings that read them."""
+
+    _getter: BounceGetter | None = None
+    _options: Mapping[str, Any] | None = None
+
+    def _bind(self, getter: BounceGetter, options: Mapping[str, Any]) -> None:
+        self._getter, self._options = getter, dict(options)
 
     def _bounce(self, raw: Any) -> Bounce:
-        if not isinstance(raw, Mapping):
-            raise DataError(f"Bounce: expected an object, not {type(raw).__name__}")
         return Bounce(raw, self._getter, self._options)
 
 
@@ -5401,11 +5402,9 @@ class BouncesResponse(_BounceListing, PageResponse):
     def bounces(self) -> list[Bounce]:
         """The bounces of this page, newest first."""
         items = _as_dict(self.data).get("Bounces")
-        if items is None:
-            return []
-        if not isinstance(items, list):
+        if items is not None and not isinstance(items, list):
             raise DataError("Bounces: expected a list")
-        return [self._bounce(item) for item in items]
+        return [self._bounce(raw) for raw in items or ()]
 
     @property
     def total(self) -> int:
@@ -5468,24 +5467,71 @@ class BounceTagsResponse(Response):
         return len(self.tags)
 
 
+#: The query of the bounce listing, in the order it is sent.
+_BOUNCE_FILTERS: dict[str, _FieldSpec] = {
+    "bounce_type": ("type", _bounce_type_param),
+    "inactive": ("inactive", bool),
+    "email_filter": ("emailFilter", "text"),
+    "tag": ("tag", "text"),
+    "message_id": ("messageID", "text"),
+    "from_date": ("fromdate", "datetime"),
+    "to_date": ("todate", "datetime"),
+    "message_stream": ("messagestream", "text"),
+}
+#: ``count`` and ``offset`` as the bounce and message listings name them.
+_PAGE_QUERY: dict[str, _FieldSpec] = {"count": ("count", "page"), "offset": ("offset", "page")}
+
+
 class BounceGetter(Interface):
     """Reads and activates bounces (the bounce API); the simple functions wrap it.
 
-    Keyword arguments are :class:`Options` (``api_key``, ``timeout``...).
+    Keyword arguments are :class:`Options` (``api_key``, ``timeout``...). A
+    bad argument raises :class:`BounceError` (pystmark 0.5's name).
     """
 
-    stats_endpoint = Endpoint("GET", "/deliverystats")
-    list_endpoint = Endpoint("GET", "/bounces")
-    get_endpoint = Endpoint("GET", "/bounces/{}")
-    dump_endpoint = Endpoint("GET", "/bounces/{}/dump")
-    activate_endpoint = Endpoint("PUT", "/bounces/{}/activate")
-    tags_endpoint = Endpoint("GET", "/bounces/tags")
+    stats_endpoint = Endpoint(
+        "GET", "/deliverystats", answer=DeliveryStatsResponse, error=BounceError
+    )
+    list_endpoint = Endpoint(
+        "GET",
+        "/bounces",
+        query=_BOUNCE_FILTERS | _PAGE_QUERY,
+        answer=BouncesResponse,
+        items=("Bounces", Bounce),
+        narrow=("BouncedAt", "ID", "to_date"),
+        error=BounceError,
+    )
+    get_endpoint = Endpoint("GET", "/bounces/{bounce_id}", answer=BounceResponse, error=BounceError)
+    dump_endpoint = Endpoint(
+        "GET", "/bounces/{bounce_id}/dump", answer=BounceDumpResponse, error=BounceError
+    )
+    activate_endpoint = Endpoint(
+        "PUT", "/bounces/{bounce_id}/activate", answer=BounceActivateResponse, error=BounceError
+    )
+    tags_endpoint = Endpoint("GET", "/bounces/tags", answer=BounceTagsResponse, error=BounceError)
+
+    def _request(self, endpoint: Endpoint[AnswerT], arguments: Mapping[str, Any]) -> AnswerT:
+        """:meth:`Interface._request`; the bounces answered act with this getter and settings."""
+        answer = super()._request(endpoint, arguments)
+        if isinstance(answer, _BounceListing):
+            answer._bind(self, arguments["options"])
+        return answer
+
+    def _iter_listing(
+        self,
+        endpoint: Endpoint[Any],
+        arguments: Mapping[str, Any],
+        make: Callable[[Any], Any] | None = None,
+    ) -> Iterator[Any]:
+        """:meth:`Interface._iter_listing`; each bounce acts with this getter and settings."""
+        shared = dict(arguments["options"])
+        return super()._iter_listing(endpoint, arguments, lambda raw: Bounce(raw, self, shared))
 
     def get_delivery_stats(self, **options: Unpack[Options]) -> DeliveryStatsResponse:
         """Inactive addresses and bounce counts per type (``GET /deliverystats``)."""
-        return DeliveryStatsResponse(*self._call(self.stats_endpoint, options))
+        return self._request(self.stats_endpoint, locals())
 
-    def get_bounces(
+    def get_page(
         self,
         *,
         count: int | None = None,
@@ -5509,15 +5555,12 @@ class BounceGetter(Interface):
         if message_id is None:
             count = 25 if count is None else count
             offset = 0 if offset is None else offset
-        _check_page(count, offset, BounceError)
-        params = _bounce_filters(
-            bounce_type, inactive, email_filter, tag, message_id, from_date, to_date, message_stream
-        )
-        params.update(count=count, offset=offset)
-        http_response, data = self._call(self.list_endpoint, options, params=params)
-        return BouncesResponse(http_response, data, self, options)
+        return self._request(self.list_endpoint, locals())
 
-    def iter_bounces(
+    #: The earlier name of :meth:`get_page`.
+    get_bounces = get_page
+
+    def iter(
         self,
         *,
         bounce_type: BounceType | str | None = None,
@@ -5537,83 +5580,29 @@ class BounceGetter(Interface):
         oldest timestamp seen (see :class:`PagingError`). Stops after
         ``max_results`` bounces. Arguments are checked before the first request.
         """
-        _check_max_results(max_results, BounceError)
-        params = _bounce_filters(
-            bounce_type, inactive, email_filter, tag, message_id, from_date, to_date, message_stream
-        )
-        _check_options(options)
+        return self._iter_listing(self.list_endpoint, locals())
 
-        def fetch(query: dict[str, Any]) -> Any:
-            return self._call(self.list_endpoint, options, params=query)[1]
-
-        shared_options = dict(options)
-
-        def make(raw: Any) -> Bounce:
-            return Bounce(raw, self, shared_options)
-
-        return _iter_paged(
-            fetch,
-            "Bounces",
-            make,
-            params,
-            max_results=max_results,
-            timestamp_key="BouncedAt",
-            id_key="ID",
-            to_date_param="todate",
-        )
+    #: The earlier name of :meth:`iter`.
+    iter_bounces = iter
 
     def get(self, bounce_id: int | str, **options: Unpack[Options]) -> BounceResponse:
         """One bounce by id (``GET /bounces/{id}``)."""
-        path_args = [_bounce_id(bounce_id)]
-        http_response, data = self._call(self.get_endpoint, options, path_args=path_args)
-        return BounceResponse(http_response, data, self, options)
+        bounce_id = _bounce_id(bounce_id)
+        return self._request(self.get_endpoint, locals())
 
     def get_dump(self, bounce_id: int | str, **options: Unpack[Options]) -> BounceDumpResponse:
         """The raw source of a bounce (``GET /bounces/{id}/dump``)."""
-        path_args = [_bounce_id(bounce_id)]
-        return BounceDumpResponse(*self._call(self.dump_endpoint, options, path_args=path_args))
+        bounce_id = _bounce_id(bounce_id)
+        return self._request(self.dump_endpoint, locals())
 
     def activate(self, bounce_id: int | str, **options: Unpack[Options]) -> BounceActivateResponse:
         """Reactivate a bounced recipient (``PUT /bounces/{id}/activate``)."""
-        path_args = [_bounce_id(bounce_id)]
-        http_response, data = self._call(self.activate_endpoint, options, path_args=path_args)
-        return BounceActivateResponse(http_response, data, self, options)
+        bounce_id = _bounce_id(bounce_id)
+        return self._request(self.activate_endpoint, locals())
 
     def get_tags(self, **options: Unpack[Options]) -> BounceTagsResponse:
         """The tags of bounced messages (``GET /bounces/tags``, a legacy endpoint)."""
-        return BounceTagsResponse(*self._call(self.tags_endpoint, options))
-
-
-def _bounce_filters(
-    bounce_type: BounceType | str | None,
-    inactive: bool | None,
-    email_filter: str | None,
-    tag: str | None,
-    message_id: str | None,
-    from_date: date | datetime | None,
-    to_date: date | datetime | None,
-    message_stream: str | None,
-) -> dict[str, Any]:
-    """Check the filters (before any I/O) and name them as Postmark does."""
-    _check_value("inactive", inactive, bool, error=BounceError)
-    for name, value in (
-        ("email_filter", email_filter),
-        ("tag", tag),
-        ("message_id", message_id),
-        ("message_stream", message_stream),
-    ):
-        _check_text(name, value, BounceError)
-    _check_dates(from_date, to_date, text=False, error=BounceError)
-    return {
-        "type": _bounce_type_param(bounce_type),
-        "inactive": inactive,
-        "emailFilter": email_filter,
-        "tag": tag,
-        "messageID": message_id,
-        "fromdate": from_date,
-        "todate": to_date,
-        "messagestream": message_stream,
-    }
+        return self._request(self.tags_endpoint, locals())
 
 
 # pystmark 0.5's bounce classes, kept so that code written for it runs unchanged.
@@ -5639,8 +5628,8 @@ class Bounces(_BounceGetterShim):
         offset: int | None = None,
         **options: Unpack[Options],
     ) -> BouncesResponse:
-        """List bounces; see :meth:`BounceGetter.get_bounces`."""
-        return self._getter().get_bounces(
+        """List bounces; see :meth:`BounceGetter.get_page`."""
+        return self._getter().get_page(
             bounce_type=bounce_type,
             inactive=inactive,
             email_filter=email_filter,
@@ -5688,14 +5677,14 @@ def get_delivery_stats() -> None:
     """Inactive addresses and bounce counts per type (``GET /deliverystats``)."""
 
 
-@_simple(BounceGetter, BounceGetter.get_bounces)
+@_simple(BounceGetter, BounceGetter.get_page)
 def get_bounces() -> None:
-    """One page of bounces, newest first; see :meth:`BounceGetter.get_bounces`."""
+    """One page of bounces, newest first; see :meth:`BounceGetter.get_page`."""
 
 
-@_simple(BounceGetter, BounceGetter.iter_bounces)
+@_simple(BounceGetter, BounceGetter.iter)
 def iter_bounces() -> None:
-    """Every matching bounce, newest first; see :meth:`BounceGetter.iter_bounces`."""
+    """Every matching bounce, newest first; see :meth:`BounceGetter.iter`."""
 
 
 @_simple(BounceGetter, BounceGetter.get)
@@ -6352,33 +6341,20 @@ shared query conversion (``_query_value``).
 """
 
 
-def _message_id(message_id: Any) -> str:
-    if isinstance(message_id, bool) or not isinstance(message_id, str | int):
-        raise ArgumentError(f"a message id must be a string, not {message_id!r}")
-    text = str(message_id).strip()
-    if not text:
-        raise ArgumentError("a message id must not be empty")
-    return text
-
-
-def _metadata_params(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+def _metadata_filters(name: str, metadata: Any, error: type[ArgumentError]) -> dict[str, Any]:
     """``{"color": "blue"}`` -> ``{"metadata_color": "blue"}`` (Postmark's filter form)."""
-    if metadata is None:
-        return {}
     if not isinstance(metadata, Mapping):
-        raise ArgumentError("metadata must be a mapping of key to value")
+        raise error(f"{name} must be a mapping of key to value")
     params: dict[str, Any] = {}
     for key, value in metadata.items():
-        if not isinstance(key, str) or not key.strip():
-            raise ArgumentError(f"a metadata key must be a non-empty string, not {key!r}")
+        if not isinstance(key, str) or not key.strip() or _has_surrogate(key):
+            raise error(f"a {name} key must be a non-empty string, not {key!r}")
         if value is None or isinstance(value, Mapping | list | tuple | set):
-            raise ArgumentError(f"metadata value for {key!r} must be a single value")
+            raise error(f"{name} value for {key!r} must be a single value")
+        if isinstance(value, str) and _has_surrogate(value):
+            raise error(f"{name} value for {key!r} holds a lone surrogate, which is not text")
         params[f"metadata_{key}"] = value
     return params
-
-
-def _items(data: Any, key: str, record: type[RecordT]) -> list[RecordT]:
-    return _as_records(record)(_as_dict(data).get(key))
 
 
 def _as_attachments(value: Any) -> list[MessageAttachment]:
@@ -6574,19 +6550,13 @@ def _set_header(message: EmailMessage, name: str, value: str) -> None:
 class OutboundMessagesResponse(PageResponse):
     """A page of sent messages, newest first."""
 
-    @property
-    def messages(self) -> list[OutboundMessage]:
-        """This page's messages."""
-        return _items(self.data, "Messages", OutboundMessage)
+    messages = _Answer(OutboundMessage, "Messages", doc="This page's messages.")
 
 
 class OutboundMessageDetailsResponse(Response):
     """One sent message with its bodies and events."""
 
-    @property
-    def message(self) -> OutboundMessageDetails:
-        """The parsed message."""
-        return OutboundMessageDetails(_as_dict(self.data))
+    message = _Answer(OutboundMessageDetails, doc="The parsed message.")
 
 
 class OutboundMessageDumpResponse(Response):
@@ -6610,37 +6580,25 @@ class OutboundMessageDumpResponse(Response):
 class OpensResponse(PageResponse):
     """A page of opens."""
 
-    @property
-    def opens(self) -> list[MessageOpen]:
-        """This page's opens."""
-        return _items(self.data, "Opens", MessageOpen)
+    opens = _Answer(MessageOpen, "Opens", doc="This page's opens.")
 
 
 class ClicksResponse(PageResponse):
     """A page of clicks."""
 
-    @property
-    def clicks(self) -> list[MessageClick]:
-        """This page's clicks."""
-        return _items(self.data, "Clicks", MessageClick)
+    clicks = _Answer(MessageClick, "Clicks", doc="This page's clicks.")
 
 
 class InboundMessagesResponse(PageResponse):
     """A page of received messages, newest first."""
 
-    @property
-    def messages(self) -> list[InboundMessage]:
-        """This page's messages."""
-        return _items(self.data, "InboundMessages", InboundMessage)
+    messages = _Answer(InboundMessage, "InboundMessages", doc="This page's messages.")
 
 
 class InboundMessageDetailsResponse(Response):
     """One received message in full."""
 
-    @property
-    def message(self) -> InboundMessage:
-        """The parsed message."""
-        return InboundMessage(_as_dict(self.data))
+    message = _Answer(InboundMessage, doc="The parsed message.")
 
     def to_email_message(self) -> EmailMessage:
         """The message as a standard-library :class:`email.message.EmailMessage`."""
@@ -6661,44 +6619,39 @@ class InboundActionResponse(Response):
         return _as_str(_as_dict(self.data).get("Message"))
 
 
+#: The filters of the outbound message search, in the order they are sent.
+_OUTBOUND_FILTERS: dict[str, _FieldSpec] = {
+    "recipient": ("recipient", "text"),
+    "from_email": ("fromemail", "text"),
+    "tag": ("tag", "text"),
+    "status": ("status", "text"),
+    "subject": ("subject", "text"),
+    "message_stream": ("messagestream", "text"),
+    "from_date": ("fromdate", "date"),
+    "to_date": ("todate", "date"),
+    "metadata": ("*", _metadata_filters),
+}
+
+
 class OutboundMessageGetter(Interface):
     """Searches sent messages and reads their details and raw source."""
 
-    search_endpoint = Endpoint("GET", "/messages/outbound")
-    details_endpoint = Endpoint("GET", "/messages/outbound/{}/details")
-    dump_endpoint = Endpoint("GET", "/messages/outbound/{}/dump")
+    search_endpoint = Endpoint(
+        "GET",
+        "/messages/outbound",
+        query=_OUTBOUND_FILTERS | _PAGE_QUERY,
+        answer=OutboundMessagesResponse,
+        items=("Messages", OutboundMessage),
+        narrow=("ReceivedAt", "MessageID", "to_date"),
+    )
+    details_endpoint = Endpoint(
+        "GET", "/messages/outbound/{message_id}/details", answer=OutboundMessageDetailsResponse
+    )
+    dump_endpoint = Endpoint(
+        "GET", "/messages/outbound/{message_id}/dump", answer=OutboundMessageDumpResponse
+    )
 
-    @staticmethod
-    def _filters(
-        recipient: str | None,
-        from_email: str | None,
-        tag: str | None,
-        status: str | None,
-        subject: str | None,
-        message_stream: str | None,
-        from_date: DateFilter | None,
-        to_date: DateFilter | None,
-        metadata: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
-        _check_dates(from_date, to_date)
-        for name, value in (
-            ("recipient", recipient), ("from_email", from_email), ("tag", tag),
-            ("status", status), ("subject", subject), ("message_stream", message_stream),
-        ):  # fmt: skip
-            _check_text(name, value)
-        return {
-            "recipient": recipient,
-            "fromemail": from_email,
-            "tag": tag,
-            "status": status,
-            "subject": subject,
-            "messagestream": message_stream,
-            "fromdate": from_date,
-            "todate": to_date,
-            **_metadata_params(metadata),
-        }
-
-    def search(
+    def get_page(
         self,
         *,
         count: int = 25,
@@ -6719,13 +6672,10 @@ class OutboundMessageGetter(Interface):
         ``status`` is ``"queued"`` or ``"sent"``; ``metadata={"key": "value"}``
         matches messages sent with that metadata.
         """
-        _check_page(count, offset)
-        params = self._filters(
-            recipient, from_email, tag, status, subject, message_stream, from_date, to_date,
-            metadata,
-        )  # fmt: skip
-        params.update(count=count, offset=offset)
-        return OutboundMessagesResponse(*self._call(self.search_endpoint, options, params=params))
+        return self._request(self.search_endpoint, locals())
+
+    #: The earlier name of :meth:`get_page`.
+    search = get_page
 
     def iter(
         self,
@@ -6747,108 +6697,70 @@ class OutboundMessageGetter(Interface):
         Pages of 500; near the cap the date window is narrowed by ``todate``.
         Stops after ``max_results`` messages. Arguments are checked at once.
         """
-        _check_options(options)
-        params = self._filters(
-            recipient, from_email, tag, status, subject, message_stream, from_date, to_date,
-            metadata,
-        )  # fmt: skip
+        return self._iter_listing(self.search_endpoint, locals())
 
-        def fetch(query: dict[str, Any]) -> Any:
-            return self._call(self.search_endpoint, options, params=query)[1]
-
-        return _iter_paged(
-            fetch,
-            "Messages",
-            OutboundMessage,
-            _query(params),
-            max_results=max_results,
-            timestamp_key="ReceivedAt",
-            id_key="MessageID",
-            to_date_param="todate",
-        )
-
-    def get_details(
-        self, message_id: str, **options: Unpack[Options]
-    ) -> OutboundMessageDetailsResponse:
+    def get(self, message_id: str, **options: Unpack[Options]) -> OutboundMessageDetailsResponse:
         """A sent message's bodies and events (``GET /messages/outbound/{id}/details``)."""
-        path_args = [_message_id(message_id)]
-        return OutboundMessageDetailsResponse(
-            *self._call(self.details_endpoint, options, path_args=path_args)
-        )
+        return self._request(self.details_endpoint, locals())
+
+    #: The earlier name of :meth:`get`.
+    get_details = get
 
     def get_dump(self, message_id: str, **options: Unpack[Options]) -> OutboundMessageDumpResponse:
         """A sent message's raw source (``GET /messages/outbound/{id}/dump``)."""
-        path_args = [_message_id(message_id)]
-        return OutboundMessageDumpResponse(
-            *self._call(self.dump_endpoint, options, path_args=path_args)
-        )
+        return self._request(self.dump_endpoint, locals())
 
 
-class _TrackingGetter(Interface, Generic[RecordT]):
-    """Shared search of opens and clicks; see :class:`OpensGetter`, :class:`ClicksGetter`."""
-
-    search_endpoint: ClassVar[Endpoint[Any]]
-    message_endpoint: ClassVar[Endpoint[Any]]
-    _items_key: ClassVar[str]
-    _record: ClassVar[type[Record]]
-
-    def _search(self, count: int, offset: int, filters: dict[str, Any], options: Any) -> Any:
-        _check_page(count, offset)
-        params = {**filters, "count": count, "offset": offset}
-        return self._call(self.search_endpoint, options, params=params)
-
-    def _iter(
-        self, filters: dict[str, Any], max_results: int | None, options: Any
-    ) -> Iterator[RecordT]:
-        _check_options(options)
-
-        def fetch(query: dict[str, Any]) -> Any:
-            return self._call(self.search_endpoint, options, params=query)[1]
-
-        # Opens and clicks have no unique id to resume by, so the date window
-        # is not narrowed: past 10,000 matches the pager raises PagingError
-        # (narrow the search with from_date/to_date).
-        return _iter_paged(
-            fetch,
-            self._items_key,
-            cast("Callable[[Any], RecordT]", self._record),
-            _query(filters),
-            max_results=max_results,
-        )
-
-    def _for_message(self, message_id: str, count: int, offset: int, options: Any) -> Any:
-        _check_page(count, offset)
-        path_args = [_message_id(message_id)]
-        params = {"count": count, "offset": offset}
-        return self._call(self.message_endpoint, options, path_args=path_args, params=params)
-
-    def _iter_for_message(
-        self, message_id: str, max_results: int | None, options: Any
-    ) -> Iterator[RecordT]:
-        _check_options(options)
-        path_args = [_message_id(message_id)]
-
-        def fetch(query: dict[str, Any]) -> Any:
-            return self._call(self.message_endpoint, options, path_args=path_args, params=query)[1]
-
-        return _iter_paged(
-            fetch,
-            self._items_key,
-            cast("Callable[[Any], RecordT]", self._record),
-            {},
-            max_results=max_results,
-        )
+# The spelling of these query names (client_name, os_family ...) follows
+# Postmark's API reference: the Messages API page
+# (postmarkapp.com/developer/api/messages-api, "Opens for all messages" and
+# "Clicks for all messages") and Postmark's own Swagger file
+# (postmarkapp.com/swagger/server.yml, which tests/contract.py checks requests
+# against) both write them in snake_case. The official postmark.js client sends
+# camelCase (clientName); pystmark follows the reference, not that client.
+# messagestream, fromdate and todate are missing from the Swagger file; they
+# follow the reference page and the official postmark-python client.
+_TRACKING_FILTERS: dict[str, _FieldSpec] = {
+    "recipient": ("recipient", "text"),
+    "tag": ("tag", "text"),
+    "client_name": ("client_name", "text"),
+    "client_company": ("client_company", "text"),
+    "client_family": ("client_family", "text"),
+    "os_name": ("os_name", "text"),
+    "os_family": ("os_family", "text"),
+    "os_company": ("os_company", "text"),
+    "platform": ("platform", "text"),
+    "country": ("country", "text"),
+    "region": ("region", "text"),
+    "city": ("city", "text"),
+    "message_stream": ("messagestream", "text"),
+    "from_date": ("fromdate", "date"),
+    "to_date": ("todate", "date"),
+}
+# Opens and clicks have no unique id to resume by, so their listings declare
+# no ``narrow``: past 10,000 matches the pager raises PagingError (narrow the
+# search with from_date/to_date).
 
 
-class OpensGetter(_TrackingGetter[MessageOpen]):
+class OpensGetter(Interface):
     """Reads the opens of tracked messages (``/messages/outbound/opens``)."""
 
-    search_endpoint = Endpoint("GET", "/messages/outbound/opens")
-    message_endpoint = Endpoint("GET", "/messages/outbound/opens/{}")
-    _items_key = "Opens"
-    _record = MessageOpen
+    search_endpoint = Endpoint(
+        "GET",
+        "/messages/outbound/opens",
+        query=_TRACKING_FILTERS | _PAGE_QUERY,
+        answer=OpensResponse,
+        items=("Opens", MessageOpen),
+    )
+    message_endpoint = Endpoint(
+        "GET",
+        "/messages/outbound/opens/{message_id}",
+        query=_PAGE_QUERY,
+        answer=OpensResponse,
+        items=("Opens", MessageOpen),
+    )
 
-    def search(
+    def get_page(
         self,
         *,
         count: int = 25,
@@ -6871,8 +6783,10 @@ class OpensGetter(_TrackingGetter[MessageOpen]):
         **options: Unpack[Options],
     ) -> OpensResponse:
         """One page of opens of all messages, newest first."""
-        filters = _tracking_filters(locals())
-        return OpensResponse(*self._search(count, offset, filters, options))
+        return self._request(self.search_endpoint, locals())
+
+    #: The earlier name of :meth:`get_page`.
+    search = get_page
 
     def iter(
         self,
@@ -6896,30 +6810,40 @@ class OpensGetter(_TrackingGetter[MessageOpen]):
         **options: Unpack[Options],
     ) -> Iterator[MessageOpen]:
         """Every matching open (up to Postmark's 10,000 cap; see :func:`iter_opens`)."""
-        return self._iter(_tracking_filters(locals()), max_results, options)
+        return self._iter_listing(self.search_endpoint, locals())
 
     def get_for_message(
         self, message_id: str, *, count: int = 25, offset: int = 0, **options: Unpack[Options]
     ) -> OpensResponse:
         """One page of one message's opens (``GET /messages/outbound/opens/{id}``)."""
-        return OpensResponse(*self._for_message(message_id, count, offset, options))
+        return self._request(self.message_endpoint, locals())
 
     def iter_for_message(
         self, message_id: str, *, max_results: int | None = None, **options: Unpack[Options]
     ) -> Iterator[MessageOpen]:
         """Every open of one message."""
-        return self._iter_for_message(message_id, max_results, options)
+        return self._iter_listing(self.message_endpoint, locals())
 
 
-class ClicksGetter(_TrackingGetter[MessageClick]):
+class ClicksGetter(Interface):
     """Reads the link clicks of tracked messages (``/messages/outbound/clicks``)."""
 
-    search_endpoint = Endpoint("GET", "/messages/outbound/clicks")
-    message_endpoint = Endpoint("GET", "/messages/outbound/clicks/{}")
-    _items_key = "Clicks"
-    _record = MessageClick
+    search_endpoint = Endpoint(
+        "GET",
+        "/messages/outbound/clicks",
+        query=_TRACKING_FILTERS | _PAGE_QUERY,
+        answer=ClicksResponse,
+        items=("Clicks", MessageClick),
+    )
+    message_endpoint = Endpoint(
+        "GET",
+        "/messages/outbound/clicks/{message_id}",
+        query=_PAGE_QUERY,
+        answer=ClicksResponse,
+        items=("Clicks", MessageClick),
+    )
 
-    def search(
+    def get_page(
         self,
         *,
         count: int = 25,
@@ -6942,8 +6866,10 @@ class ClicksGetter(_TrackingGetter[MessageClick]):
         **options: Unpack[Options],
     ) -> ClicksResponse:
         """One page of clicks on all messages' links, newest first."""
-        filters = _tracking_filters(locals())
-        return ClicksResponse(*self._search(count, offset, filters, options))
+        return self._request(self.search_endpoint, locals())
+
+    #: The earlier name of :meth:`get_page`.
+    search = get_page
 
     def iter(
         self,
@@ -6967,96 +6893,63 @@ class ClicksGetter(_TrackingGetter[MessageClick]):
         **options: Unpack[Options],
     ) -> Iterator[MessageClick]:
         """Every matching click (up to Postmark's 10,000 cap; see :func:`iter_clicks`)."""
-        return self._iter(_tracking_filters(locals()), max_results, options)
+        return self._iter_listing(self.search_endpoint, locals())
 
     def get_for_message(
         self, message_id: str, *, count: int = 25, offset: int = 0, **options: Unpack[Options]
     ) -> ClicksResponse:
         """One page of one message's clicks (``GET /messages/outbound/clicks/{id}``)."""
-        return ClicksResponse(*self._for_message(message_id, count, offset, options))
+        return self._request(self.message_endpoint, locals())
 
     def iter_for_message(
         self, message_id: str, *, max_results: int | None = None, **options: Unpack[Options]
     ) -> Iterator[MessageClick]:
         """Every click on one message's links."""
-        return self._iter_for_message(message_id, max_results, options)
+        return self._iter_listing(self.message_endpoint, locals())
 
 
-# The spelling of these query names (client_name, os_family ...) follows
-# Postmark's API reference: the Messages API page
-# (postmarkapp.com/developer/api/messages-api, "Opens for all messages" and
-# "Clicks for all messages") and Postmark's own Swagger file
-# (postmarkapp.com/swagger/server.yml, which tests/contract.py checks requests
-# against) both write them in snake_case. The official postmark.js client sends
-# camelCase (clientName); pystmark follows the reference, not that client.
-# messagestream, fromdate and todate are missing from the Swagger file; they
-# follow the reference page and the official postmark-python client.
-_TRACKING_QUERY = {
-    "recipient": "recipient",
-    "tag": "tag",
-    "client_name": "client_name",
-    "client_company": "client_company",
-    "client_family": "client_family",
-    "os_name": "os_name",
-    "os_family": "os_family",
-    "os_company": "os_company",
-    "platform": "platform",
-    "country": "country",
-    "region": "region",
-    "city": "city",
-    "message_stream": "messagestream",
-    "from_date": "fromdate",
-    "to_date": "todate",
+#: The filters of the inbound message search, in the order they are sent.
+_INBOUND_FILTERS: dict[str, _FieldSpec] = {
+    "recipient": ("recipient", "text"),
+    "from_email": ("fromemail", "text"),
+    "subject": ("subject", "text"),
+    "mailbox_hash": ("mailboxhash", "text"),
+    "tag": ("tag", "text"),
+    "status": ("status", "text"),
+    "from_date": ("fromdate", "date"),
+    "to_date": ("todate", "date"),
 }
-
-
-def _tracking_filters(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The query of an opens or clicks search, from the method's arguments."""
-    _check_dates(arguments["from_date"], arguments["to_date"])
-    for name in _TRACKING_QUERY:
-        if name not in ("from_date", "to_date"):
-            _check_text(name, arguments[name])
-    return {query: arguments[name] for name, query in _TRACKING_QUERY.items()}
 
 
 class InboundMessageGetter(Interface):
     """Searches received messages, reads them, and retries or bypasses them."""
 
-    search_endpoint = Endpoint("GET", "/messages/inbound")
-    details_endpoint = Endpoint("GET", "/messages/inbound/{}/details")
+    # Inbound listings carry no receipt timestamp, so the search declares no ``narrow``.
+    search_endpoint = Endpoint(
+        "GET",
+        "/messages/inbound",
+        query=_INBOUND_FILTERS | _PAGE_QUERY,
+        answer=InboundMessagesResponse,
+        items=("InboundMessages", InboundMessage),
+    )
+    details_endpoint = Endpoint(
+        "GET", "/messages/inbound/{message_id}/details", answer=InboundMessageDetailsResponse
+    )
     # Neither is idempotent in effect: a retry that reached Postmark is not repeated.
-    retry_endpoint = Endpoint("PUT", "/messages/inbound/{}/retry", idempotent=False)
-    bypass_endpoint = Endpoint("PUT", "/messages/inbound/{}/bypass", idempotent=False)
+    retry_endpoint = Endpoint(
+        "PUT",
+        "/messages/inbound/{message_id}/retry",
+        idempotent=False,
+        answer=InboundActionResponse,
+    )
+    bypass_endpoint = Endpoint(
+        "PUT",
+        "/messages/inbound/{message_id}/bypass",
+        idempotent=False,
+        answer=InboundActionResponse,
+    )
 
-    @staticmethod
-    def _filters(
-        recipient: str | None,
-        from_email: str | None,
-        subject: str | None,
-        mailbox_hash: str | None,
-        tag: str | None,
-        status: str | None,
-        from_date: DateFilter | None,
-        to_date: DateFilter | None,
-    ) -> dict[str, Any]:
-        _check_dates(from_date, to_date)
-        for name, value in (
-            ("recipient", recipient), ("from_email", from_email), ("subject", subject),
-            ("mailbox_hash", mailbox_hash), ("tag", tag), ("status", status),
-        ):  # fmt: skip
-            _check_text(name, value)
-        return {
-            "recipient": recipient,
-            "fromemail": from_email,
-            "subject": subject,
-            "mailboxhash": mailbox_hash,
-            "tag": tag,
-            "status": status,
-            "fromdate": from_date,
-            "todate": to_date,
-        }
-
-    def search(
+    def get_page(
         self,
         *,
         count: int = 25,
@@ -7076,12 +6969,10 @@ class InboundMessageGetter(Interface):
         ``status`` is ``"blocked"``, ``"processed"``, ``"queued"``, ``"failed"``
         or ``"scheduled"``.
         """
-        _check_page(count, offset)
-        params = self._filters(
-            recipient, from_email, subject, mailbox_hash, tag, status, from_date, to_date
-        )
-        params.update(count=count, offset=offset)
-        return InboundMessagesResponse(*self._call(self.search_endpoint, options, params=params))
+        return self._request(self.search_endpoint, locals())
+
+    #: The earlier name of :meth:`get_page`.
+    search = get_page
 
     def iter(
         self,
@@ -7104,49 +6995,33 @@ class InboundMessageGetter(Interface):
         :class:`PagingError` is raised; split the search with ``from_date`` and
         ``to_date``. Stops after ``max_results`` messages.
         """
-        _check_options(options)
-        params = self._filters(
-            recipient, from_email, subject, mailbox_hash, tag, status, from_date, to_date
-        )
+        return self._iter_listing(self.search_endpoint, locals())
 
-        def fetch(query: dict[str, Any]) -> Any:
-            return self._call(self.search_endpoint, options, params=query)[1]
-
-        return _iter_paged(
-            fetch, "InboundMessages", InboundMessage, _query(params), max_results=max_results
-        )
-
-    def get_details(
-        self, message_id: str, **options: Unpack[Options]
-    ) -> InboundMessageDetailsResponse:
+    def get(self, message_id: str, **options: Unpack[Options]) -> InboundMessageDetailsResponse:
         """A received message in full (``GET /messages/inbound/{id}/details``)."""
-        path_args = [_message_id(message_id)]
-        return InboundMessageDetailsResponse(
-            *self._call(self.details_endpoint, options, path_args=path_args)
-        )
+        return self._request(self.details_endpoint, locals())
+
+    #: The earlier name of :meth:`get`.
+    get_details = get
 
     def retry(self, message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
         """Deliver a failed message to the inbound webhook again (``PUT .../retry``).
 
         Raises :class:`InboundRetryError` (ErrorCode 703) when it has not failed.
         """
-        path_args = [_message_id(message_id)]
-        return InboundActionResponse(*self._call(self.retry_endpoint, options, path_args=path_args))
+        return self._request(self.retry_endpoint, locals())
 
     def bypass(self, message_id: str, **options: Unpack[Options]) -> InboundActionResponse:
         """Process a message blocked by inbound rules (``PUT .../bypass``).
 
         Raises :class:`InboundBypassError` (ErrorCode 702) when it was not blocked.
         """
-        path_args = [_message_id(message_id)]
-        return InboundActionResponse(
-            *self._call(self.bypass_endpoint, options, path_args=path_args)
-        )
+        return self._request(self.bypass_endpoint, locals())
 
 
-@_simple(OutboundMessageGetter, OutboundMessageGetter.search)
+@_simple(OutboundMessageGetter, OutboundMessageGetter.get_page)
 def get_outbound_messages() -> None:
-    """One page of sent messages; see :meth:`OutboundMessageGetter.search`."""
+    """One page of sent messages; see :meth:`OutboundMessageGetter.get_page`."""
 
 
 @_simple(OutboundMessageGetter, OutboundMessageGetter.iter)
@@ -7154,9 +7029,9 @@ def iter_outbound_messages() -> None:
     """Every matching sent message; see :meth:`OutboundMessageGetter.iter`."""
 
 
-@_simple(OutboundMessageGetter, OutboundMessageGetter.get_details)
+@_simple(OutboundMessageGetter, OutboundMessageGetter.get)
 def get_outbound_message_details() -> None:
-    """A sent message's bodies and events; see :meth:`OutboundMessageGetter.get_details`."""
+    """A sent message's bodies and events; see :meth:`OutboundMessageGetter.get`."""
 
 
 @_simple(OutboundMessageGetter, OutboundMessageGetter.get_dump)
@@ -7164,9 +7039,9 @@ def get_outbound_message_dump() -> None:
     """A sent message's raw source; see :meth:`OutboundMessageGetter.get_dump`."""
 
 
-@_simple(OpensGetter, OpensGetter.search)
+@_simple(OpensGetter, OpensGetter.get_page)
 def get_opens() -> None:
-    """One page of opens of all messages; see :meth:`OpensGetter.search`."""
+    """One page of opens of all messages; see :meth:`OpensGetter.get_page`."""
 
 
 @_simple(OpensGetter, OpensGetter.iter)
@@ -7188,9 +7063,9 @@ def iter_message_opens() -> None:
     """Every open of one message; see :meth:`OpensGetter.iter_for_message`."""
 
 
-@_simple(ClicksGetter, ClicksGetter.search)
+@_simple(ClicksGetter, ClicksGetter.get_page)
 def get_clicks() -> None:
-    """One page of clicks on all messages' links; see :meth:`ClicksGetter.search`."""
+    """One page of clicks on all messages' links; see :meth:`ClicksGetter.get_page`."""
 
 
 @_simple(ClicksGetter, ClicksGetter.iter)
@@ -7208,9 +7083,9 @@ def iter_message_clicks() -> None:
     """Every click on one message's links; see :meth:`ClicksGetter.iter_for_message`."""
 
 
-@_simple(InboundMessageGetter, InboundMessageGetter.search)
+@_simple(InboundMessageGetter, InboundMessageGetter.get_page)
 def get_inbound_messages() -> None:
-    """One page of received messages; see :meth:`InboundMessageGetter.search`."""
+    """One page of received messages; see :meth:`InboundMessageGetter.get_page`."""
 
 
 @_simple(InboundMessageGetter, InboundMessageGetter.iter)
@@ -7218,9 +7093,9 @@ def iter_inbound_messages() -> None:
     """Every matching received message; see :meth:`InboundMessageGetter.iter`."""
 
 
-@_simple(InboundMessageGetter, InboundMessageGetter.get_details)
+@_simple(InboundMessageGetter, InboundMessageGetter.get)
 def get_inbound_message_details() -> None:
-    """A received message in full; see :meth:`InboundMessageGetter.get_details`."""
+    """A received message in full; see :meth:`InboundMessageGetter.get`."""
 
 
 @_simple(InboundMessageGetter, InboundMessageGetter.retry)

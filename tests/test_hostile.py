@@ -628,9 +628,16 @@ def test_an_inbound_mail_full_of_punctuation_is_accepted() -> None:
 
 
 def test_a_query_value_that_is_not_unicode_is_a_configuration_error(no_requests: Any) -> None:
-    with pytest.raises(pystmark.ConfigurationError, match="cannot be encoded") as caught:
+    # A declared field refuses it before the request is built ...
+    with pytest.raises(pystmark.ConfigurationError, match="lone surrogate") as caught:
         pystmark.get_bounces(tag="\udc80", api_key=TOKEN)
     assert caught.value.__cause__ is None  # the value is not echoed through a cause
+    # ... and the transport refuses one that reaches it without echoing it either.
+    interface = pystmark.Interface(api_key=TOKEN)
+    endpoint = pystmark.Endpoint("GET", "/bounces")
+    with pytest.raises(pystmark.ConfigurationError, match="cannot be encoded") as caught:
+        interface._call(endpoint, {}, params={"tag": "\udc80"})
+    assert caught.value.__cause__ is None
 
 
 def test_a_content_length_of_countless_digits_is_read_as_no_length(
