@@ -3072,7 +3072,7 @@ class BulkSendResponse(Response):
 class BulkStatusResponse(Response):
     """The progress of a bulk send."""
 
-    bulk = _Answer(BulkStatus, doc="The parsed status.")
+    bulk: _Answer[BulkStatus] = _Answer(BulkStatus, doc="The parsed status.")
 
 
 # ---- Transport: sessions, requests, retries, errors ------------------------
@@ -4773,7 +4773,7 @@ class Sender(_MessageSender):
     class attribute instead.
     """
 
-    endpoint = Endpoint("POST", "/email", send=True)
+    endpoint: ClassVar[Endpoint[Any]] = Endpoint("POST", "/email", send=True)
 
     def send(self, message: MessageLike | None = None, **options: Unpack[Options]) -> SendResponse:
         """Validate, merge with the defaults and send one message."""
@@ -4787,7 +4787,7 @@ class Sender(_MessageSender):
 class TemplateSender(Sender):
     """Sends one message built from a server template (``POST /email/withTemplate``)."""
 
-    endpoint = Endpoint("POST", "/email/withTemplate", send=True)
+    endpoint: ClassVar[Endpoint[Any]] = Endpoint("POST", "/email/withTemplate", send=True)
     template = True
 
 
@@ -4799,7 +4799,7 @@ class BatchSender(_MessageSender):
     that many requests at once, each message still exactly once.
     """
 
-    endpoint = Endpoint("POST", "/email/batch", send=True)
+    endpoint: ClassVar[Endpoint[Any]] = Endpoint("POST", "/email/batch", send=True)
     _opening, _closing = b"[", b"]"
 
     def send(
@@ -4926,7 +4926,7 @@ def _check_workers(max_workers: int | None) -> int:
 class BatchTemplateSender(BatchSender):
     """Sends many template messages (``POST /email/batchWithTemplates``)."""
 
-    endpoint = Endpoint("POST", "/email/batchWithTemplates", send=True)
+    endpoint: ClassVar[Endpoint[Any]] = Endpoint("POST", "/email/batchWithTemplates", send=True)
     template = True
     _opening, _closing = b'{"Messages":[', b"]}"
 
@@ -4983,8 +4983,10 @@ class BulkSender(_MessageSender):
     Postmark enables the Bulk API per account (otherwise ErrorCode 14).
     """
 
-    endpoint = Endpoint("POST", "/email/bulk", send=True)
-    status_endpoint = Endpoint("GET", "/email/bulk/{bulk_id}", answer=BulkStatusResponse)
+    endpoint: ClassVar[Endpoint[Any]] = Endpoint("POST", "/email/bulk", send=True)
+    status_endpoint: Endpoint[BulkStatusResponse] = Endpoint(
+        "GET", "/email/bulk/{bulk_id}", answer=BulkStatusResponse
+    )
 
     def send(
         self,
@@ -5356,7 +5358,7 @@ class DeliveryStatsResponse(Response):
         """How many addresses are inactive (``InactiveMails``)."""
         return _as_int(_as_dict(self.data).get("InactiveMails"))
 
-    counts = _Answer(
+    counts: _Answer[list[BounceTypeCount]] = _Answer(
         BounceTypeCount,
         "Bounces",
         doc='Every entry, the "All" total included, as Postmark lists them.',
@@ -5489,10 +5491,10 @@ class BounceGetter(Interface):
     bad argument raises :class:`BounceError` (pystmark 0.5's name).
     """
 
-    stats_endpoint = Endpoint(
+    stats_endpoint: Endpoint[DeliveryStatsResponse] = Endpoint(
         "GET", "/deliverystats", answer=DeliveryStatsResponse, error=BounceError
     )
-    list_endpoint = Endpoint(
+    list_endpoint: Endpoint[BouncesResponse] = Endpoint(
         "GET",
         "/bounces",
         query=_BOUNCE_FILTERS | _PAGE_QUERY,
@@ -5501,14 +5503,18 @@ class BounceGetter(Interface):
         narrow=("BouncedAt", "ID", "to_date"),
         error=BounceError,
     )
-    get_endpoint = Endpoint("GET", "/bounces/{bounce_id}", answer=BounceResponse, error=BounceError)
-    dump_endpoint = Endpoint(
+    get_endpoint: Endpoint[BounceResponse] = Endpoint(
+        "GET", "/bounces/{bounce_id}", answer=BounceResponse, error=BounceError
+    )
+    dump_endpoint: Endpoint[BounceDumpResponse] = Endpoint(
         "GET", "/bounces/{bounce_id}/dump", answer=BounceDumpResponse, error=BounceError
     )
-    activate_endpoint = Endpoint(
+    activate_endpoint: Endpoint[BounceActivateResponse] = Endpoint(
         "PUT", "/bounces/{bounce_id}/activate", answer=BounceActivateResponse, error=BounceError
     )
-    tags_endpoint = Endpoint("GET", "/bounces/tags", answer=BounceTagsResponse, error=BounceError)
+    tags_endpoint: Endpoint[BounceTagsResponse] = Endpoint(
+        "GET", "/bounces/tags", answer=BounceTagsResponse, error=BounceError
+    )
 
     def _request(self, endpoint: Endpoint[AnswerT], arguments: Mapping[str, Any]) -> AnswerT:
         """:meth:`Interface._request`; the bounces answered act with this getter and settings."""
@@ -6550,13 +6556,17 @@ def _set_header(message: EmailMessage, name: str, value: str) -> None:
 class OutboundMessagesResponse(PageResponse):
     """A page of sent messages, newest first."""
 
-    messages = _Answer(OutboundMessage, "Messages", doc="This page's messages.")
+    messages: _Answer[list[OutboundMessage]] = _Answer(
+        OutboundMessage, "Messages", doc="This page's messages."
+    )
 
 
 class OutboundMessageDetailsResponse(Response):
     """One sent message with its bodies and events."""
 
-    message = _Answer(OutboundMessageDetails, doc="The parsed message.")
+    message: _Answer[OutboundMessageDetails] = _Answer(
+        OutboundMessageDetails, doc="The parsed message."
+    )
 
 
 class OutboundMessageDumpResponse(Response):
@@ -6580,25 +6590,27 @@ class OutboundMessageDumpResponse(Response):
 class OpensResponse(PageResponse):
     """A page of opens."""
 
-    opens = _Answer(MessageOpen, "Opens", doc="This page's opens.")
+    opens: _Answer[list[MessageOpen]] = _Answer(MessageOpen, "Opens", doc="This page's opens.")
 
 
 class ClicksResponse(PageResponse):
     """A page of clicks."""
 
-    clicks = _Answer(MessageClick, "Clicks", doc="This page's clicks.")
+    clicks: _Answer[list[MessageClick]] = _Answer(MessageClick, "Clicks", doc="This page's clicks.")
 
 
 class InboundMessagesResponse(PageResponse):
     """A page of received messages, newest first."""
 
-    messages = _Answer(InboundMessage, "InboundMessages", doc="This page's messages.")
+    messages: _Answer[list[InboundMessage]] = _Answer(
+        InboundMessage, "InboundMessages", doc="This page's messages."
+    )
 
 
 class InboundMessageDetailsResponse(Response):
     """One received message in full."""
 
-    message = _Answer(InboundMessage, doc="The parsed message.")
+    message: _Answer[InboundMessage] = _Answer(InboundMessage, doc="The parsed message.")
 
     def to_email_message(self) -> EmailMessage:
         """The message as a standard-library :class:`email.message.EmailMessage`."""
@@ -6636,7 +6648,7 @@ _OUTBOUND_FILTERS: dict[str, _FieldSpec] = {
 class OutboundMessageGetter(Interface):
     """Searches sent messages and reads their details and raw source."""
 
-    search_endpoint = Endpoint(
+    search_endpoint: Endpoint[OutboundMessagesResponse] = Endpoint(
         "GET",
         "/messages/outbound",
         query=_OUTBOUND_FILTERS | _PAGE_QUERY,
@@ -6644,10 +6656,10 @@ class OutboundMessageGetter(Interface):
         items=("Messages", OutboundMessage),
         narrow=("ReceivedAt", "MessageID", "to_date"),
     )
-    details_endpoint = Endpoint(
+    details_endpoint: Endpoint[OutboundMessageDetailsResponse] = Endpoint(
         "GET", "/messages/outbound/{message_id}/details", answer=OutboundMessageDetailsResponse
     )
-    dump_endpoint = Endpoint(
+    dump_endpoint: Endpoint[OutboundMessageDumpResponse] = Endpoint(
         "GET", "/messages/outbound/{message_id}/dump", answer=OutboundMessageDumpResponse
     )
 
@@ -6745,14 +6757,14 @@ _TRACKING_FILTERS: dict[str, _FieldSpec] = {
 class OpensGetter(Interface):
     """Reads the opens of tracked messages (``/messages/outbound/opens``)."""
 
-    search_endpoint = Endpoint(
+    search_endpoint: Endpoint[OpensResponse] = Endpoint(
         "GET",
         "/messages/outbound/opens",
         query=_TRACKING_FILTERS | _PAGE_QUERY,
         answer=OpensResponse,
         items=("Opens", MessageOpen),
     )
-    message_endpoint = Endpoint(
+    message_endpoint: Endpoint[OpensResponse] = Endpoint(
         "GET",
         "/messages/outbound/opens/{message_id}",
         query=_PAGE_QUERY,
@@ -6828,14 +6840,14 @@ class OpensGetter(Interface):
 class ClicksGetter(Interface):
     """Reads the link clicks of tracked messages (``/messages/outbound/clicks``)."""
 
-    search_endpoint = Endpoint(
+    search_endpoint: Endpoint[ClicksResponse] = Endpoint(
         "GET",
         "/messages/outbound/clicks",
         query=_TRACKING_FILTERS | _PAGE_QUERY,
         answer=ClicksResponse,
         items=("Clicks", MessageClick),
     )
-    message_endpoint = Endpoint(
+    message_endpoint: Endpoint[ClicksResponse] = Endpoint(
         "GET",
         "/messages/outbound/clicks/{message_id}",
         query=_PAGE_QUERY,
@@ -6925,24 +6937,24 @@ class InboundMessageGetter(Interface):
     """Searches received messages, reads them, and retries or bypasses them."""
 
     # Inbound listings carry no receipt timestamp, so the search declares no ``narrow``.
-    search_endpoint = Endpoint(
+    search_endpoint: Endpoint[InboundMessagesResponse] = Endpoint(
         "GET",
         "/messages/inbound",
         query=_INBOUND_FILTERS | _PAGE_QUERY,
         answer=InboundMessagesResponse,
         items=("InboundMessages", InboundMessage),
     )
-    details_endpoint = Endpoint(
+    details_endpoint: Endpoint[InboundMessageDetailsResponse] = Endpoint(
         "GET", "/messages/inbound/{message_id}/details", answer=InboundMessageDetailsResponse
     )
     # Neither is idempotent in effect: a retry that reached Postmark is not repeated.
-    retry_endpoint = Endpoint(
+    retry_endpoint: Endpoint[InboundActionResponse] = Endpoint(
         "PUT",
         "/messages/inbound/{message_id}/retry",
         idempotent=False,
         answer=InboundActionResponse,
     )
-    bypass_endpoint = Endpoint(
+    bypass_endpoint: Endpoint[InboundActionResponse] = Endpoint(
         "PUT",
         "/messages/inbound/{message_id}/bypass",
         idempotent=False,
@@ -7722,13 +7734,15 @@ class TemplatePushAction(Record):
 class TemplatesResponse(PageResponse):
     """A page of templates."""
 
-    templates = _Answer(Template, "Templates", doc="The templates of this page.")
+    templates: _Answer[list[Template]] = _Answer(
+        Template, "Templates", doc="The templates of this page."
+    )
 
 
 class TemplateResponse(Response):
     """One template (for create and edit, without its content)."""
 
-    template = _Answer(Template, doc="The template.")
+    template: _Answer[Template] = _Answer(Template, doc="The template.")
 
 
 class TemplateValidationResponse(Response):
@@ -7772,7 +7786,9 @@ class TemplateValidationResponse(Response):
 class TemplatePushResponse(PageResponse):
     """The outcome of :func:`push_templates`: ``total_count`` templates change."""
 
-    templates = _Answer(TemplatePushAction, "Templates", doc="What happens to each template.")
+    templates: _Answer[list[TemplatePushAction]] = _Answer(
+        TemplatePushAction, "Templates", doc="What happens to each template."
+    )
 
 
 class TemplateType(str, enum.Enum):
@@ -7798,18 +7814,20 @@ _TEMPLATE_FIELDS: dict[str, _FieldSpec] = {
 class TemplateManager(Interface):
     """Lists, reads, creates, edits, deletes, validates and pushes templates."""
 
-    list_endpoint = Endpoint(
+    list_endpoint: Endpoint[TemplatesResponse] = Endpoint(
         "GET",
         "/templates",
         query={"count": "page", "offset": "page"} | _TEMPLATE_FIELDS,
         answer=TemplatesResponse,
         items=("Templates", Template),
     )
-    get_endpoint = Endpoint("GET", "/templates/{template_id_or_alias}", answer=TemplateResponse)
-    create_endpoint = Endpoint(
+    get_endpoint: Endpoint[TemplateResponse] = Endpoint(
+        "GET", "/templates/{template_id_or_alias}", answer=TemplateResponse
+    )
+    create_endpoint: Endpoint[TemplateResponse] = Endpoint(
         "POST", "/templates", body=_TEMPLATE_FIELDS | {"name": "required"}, answer=TemplateResponse
     )
-    edit_endpoint = Endpoint(
+    edit_endpoint: Endpoint[TemplateResponse] = Endpoint(
         "PUT",
         "/templates/{template_id_or_alias}",
         body=_TEMPLATE_FIELDS,
@@ -7817,8 +7835,8 @@ class TemplateManager(Interface):
         what="edit_template",
         answer=TemplateResponse,
     )
-    delete_endpoint = Endpoint("DELETE", "/templates/{template_id_or_alias}")
-    validate_endpoint = Endpoint(
+    delete_endpoint: Endpoint[Response] = Endpoint("DELETE", "/templates/{template_id_or_alias}")
+    validate_endpoint: Endpoint[TemplateValidationResponse] = Endpoint(
         "POST",
         "/templates/validate",
         idempotent=True,
@@ -7826,7 +7844,7 @@ class TemplateManager(Interface):
         | {"test_render_model": "json", "inline_css": ("InlineCssForHtmlTestRender", bool)},
         answer=TemplateValidationResponse,
     )
-    push_endpoint = Endpoint(
+    push_endpoint: Endpoint[TemplatePushResponse] = Endpoint(
         "PUT",
         "/templates/push",
         token="account",
@@ -8013,7 +8031,7 @@ class ServerConfiguration(Record):
 class ServerConfigurationResponse(Response):
     """The server's settings."""
 
-    server = _Answer(ServerConfiguration, doc="The settings.")
+    server: _Answer[ServerConfiguration] = _Answer(ServerConfiguration, doc="The settings.")
 
 
 #: A server's name and settings as :func:`edit_server` sends them (the account
@@ -8042,8 +8060,10 @@ _SERVER_FIELDS: dict[str, _FieldSpec] = {
 class ServerManager(Interface):
     """Reads and edits the settings of the server the token belongs to."""
 
-    get_endpoint = Endpoint("GET", "/server", answer=ServerConfigurationResponse)
-    edit_endpoint = Endpoint(
+    get_endpoint: Endpoint[ServerConfigurationResponse] = Endpoint(
+        "GET", "/server", answer=ServerConfigurationResponse
+    )
+    edit_endpoint: Endpoint[ServerConfigurationResponse] = Endpoint(
         "PUT",
         "/server",
         body=_SERVER_FIELDS,
@@ -8122,13 +8142,15 @@ class MessageStream(Record):
 class MessageStreamsResponse(PageResponse):
     """The server's message streams."""
 
-    message_streams = _Answer(MessageStream, "MessageStreams", doc="The streams.")
+    message_streams: _Answer[list[MessageStream]] = _Answer(
+        MessageStream, "MessageStreams", doc="The streams."
+    )
 
 
 class MessageStreamResponse(Response):
     """One message stream."""
 
-    message_stream = _Answer(MessageStream, doc="The stream.")
+    message_stream: _Answer[MessageStream] = _Answer(MessageStream, doc="The stream.")
 
 
 class MessageStreamArchiveResponse(Response):
@@ -8171,7 +8193,7 @@ _UNSUBSCRIBE: _FieldSpec = ("SubscriptionManagementConfiguration", _subscription
 class MessageStreamManager(Interface):
     """Lists, reads, creates, edits, archives and unarchives message streams."""
 
-    list_endpoint = Endpoint(
+    list_endpoint: Endpoint[MessageStreamsResponse] = Endpoint(
         "GET",
         "/message-streams",
         query={
@@ -8180,8 +8202,10 @@ class MessageStreamManager(Interface):
         },
         answer=MessageStreamsResponse,
     )
-    get_endpoint = Endpoint("GET", "/message-streams/{stream_id}", answer=MessageStreamResponse)
-    create_endpoint = Endpoint(
+    get_endpoint: Endpoint[MessageStreamResponse] = Endpoint(
+        "GET", "/message-streams/{stream_id}", answer=MessageStreamResponse
+    )
+    create_endpoint: Endpoint[MessageStreamResponse] = Endpoint(
         "POST",
         "/message-streams",
         body={
@@ -8193,7 +8217,7 @@ class MessageStreamManager(Interface):
         },
         answer=MessageStreamResponse,
     )
-    edit_endpoint = Endpoint(
+    edit_endpoint: Endpoint[MessageStreamResponse] = Endpoint(
         "PATCH",
         "/message-streams/{stream_id}",
         idempotent=True,
@@ -8206,10 +8230,10 @@ class MessageStreamManager(Interface):
         what="edit_message_stream",
         answer=MessageStreamResponse,
     )
-    archive_endpoint = Endpoint(
+    archive_endpoint: Endpoint[MessageStreamArchiveResponse] = Endpoint(
         "POST", "/message-streams/{stream_id}/archive", answer=MessageStreamArchiveResponse
     )
-    unarchive_endpoint = Endpoint(
+    unarchive_endpoint: Endpoint[MessageStreamResponse] = Endpoint(
         "POST", "/message-streams/{stream_id}/unarchive", answer=MessageStreamResponse
     )
 
@@ -8332,9 +8356,9 @@ class WebhookTrigger(_ValueObject):
         post_first_open_only: bool | None = None,
         include_content: bool | None = None,
     ) -> None:
-        self.enabled = enabled
-        self.post_first_open_only = post_first_open_only
-        self.include_content = include_content
+        self.enabled: bool = enabled
+        self.post_first_open_only: bool | None = post_first_open_only
+        self.include_content: bool | None = include_content
 
     @classmethod
     def from_dict(cls, data: Any) -> WebhookTrigger:
@@ -8393,12 +8417,12 @@ class WebhookTriggers(_ValueObject):
         spam_complaints: WebhookTrigger | None = None,
         subscription_changes: WebhookTrigger | None = None,
     ) -> None:
-        self.opens = opens
-        self.clicks = clicks
-        self.deliveries = deliveries
-        self.bounces = bounces
-        self.spam_complaints = spam_complaints
-        self.subscription_changes = subscription_changes
+        self.opens: WebhookTrigger | None = opens
+        self.clicks: WebhookTrigger | None = clicks
+        self.deliveries: WebhookTrigger | None = deliveries
+        self.bounces: WebhookTrigger | None = bounces
+        self.spam_complaints: WebhookTrigger | None = spam_complaints
+        self.subscription_changes: WebhookTrigger | None = subscription_changes
 
     @classmethod
     def from_dict(cls, data: Any) -> WebhookTriggers:
@@ -8462,13 +8486,13 @@ class Webhook(Record):
 class WebhooksResponse(Response):
     """The webhooks of a stream (or of every stream)."""
 
-    webhooks = _Answer(Webhook, "Webhooks", doc="The webhooks.")
+    webhooks: _Answer[list[Webhook]] = _Answer(Webhook, "Webhooks", doc="The webhooks.")
 
 
 class WebhookResponse(Response):
     """One webhook."""
 
-    webhook = _Answer(Webhook, doc="The webhook.")
+    webhook: _Answer[Webhook] = _Answer(Webhook, doc="The webhook.")
 
 
 def _webhook_url(name: str, value: Any, error: type[ArgumentError]) -> Any:
@@ -8524,17 +8548,19 @@ _WEBHOOK_FIELDS: dict[str, _FieldSpec] = {
 class WebhookManager(Interface):
     """Lists, reads, creates, edits and deletes webhook configurations."""
 
-    list_endpoint = Endpoint(
+    list_endpoint: Endpoint[WebhooksResponse] = Endpoint(
         "GET", "/webhooks", query={"message_stream": "text"}, answer=WebhooksResponse
     )
-    get_endpoint = Endpoint("GET", "/webhooks/{webhook_id}", answer=WebhookResponse)
-    create_endpoint = Endpoint(
+    get_endpoint: Endpoint[WebhookResponse] = Endpoint(
+        "GET", "/webhooks/{webhook_id}", answer=WebhookResponse
+    )
+    create_endpoint: Endpoint[WebhookResponse] = Endpoint(
         "POST",
         "/webhooks",
         body=_WEBHOOK_FIELDS | {"message_stream": "text"},
         answer=WebhookResponse,
     )
-    edit_endpoint = Endpoint(
+    edit_endpoint: Endpoint[WebhookResponse] = Endpoint(
         "PUT",
         "/webhooks/{webhook_id}",
         body=_WEBHOOK_FIELDS,
@@ -8542,7 +8568,7 @@ class WebhookManager(Interface):
         what="edit_webhook",
         answer=WebhookResponse,
     )
-    delete_endpoint = Endpoint("DELETE", "/webhooks/{webhook_id}")
+    delete_endpoint: Endpoint[Response] = Endpoint("DELETE", "/webhooks/{webhook_id}")
 
     def get_all(
         self, *, message_stream: str | None = None, **options: Unpack[Options]
@@ -8646,13 +8672,17 @@ class SuppressionResult(Record):
 class SuppressionsResponse(Response):
     """The suppressions of a stream."""
 
-    suppressions = _Answer(Suppression, "Suppressions", doc="The suppressed addresses.")
+    suppressions: _Answer[list[Suppression]] = _Answer(
+        Suppression, "Suppressions", doc="The suppressed addresses."
+    )
 
 
 class _SuppressionsChanged(Response):
     """The answer to one request of a suppression change (at most 50 addresses)."""
 
-    results = _Answer(SuppressionResult, "Suppressions", doc="Each address's result.")
+    results: _Answer[list[SuppressionResult]] = _Answer(
+        SuppressionResult, "Suppressions", doc="Each address's result."
+    )
 
 
 class SuppressionResults:
@@ -8693,7 +8723,7 @@ def _suppression_entries(name: str, value: Any, error: type[ArgumentError]) -> A
 class SuppressionManager(Interface):
     """Lists, adds and removes the suppressed addresses of a message stream."""
 
-    dump_endpoint = Endpoint(
+    dump_endpoint: Endpoint[SuppressionsResponse] = Endpoint(
         "GET",
         "/message-streams/{message_stream}/suppressions/dump",
         query={
@@ -8705,14 +8735,14 @@ class SuppressionManager(Interface):
         },
         answer=SuppressionsResponse,
     )
-    create_endpoint = Endpoint(
+    create_endpoint: Endpoint[_SuppressionsChanged] = Endpoint(
         "POST",
         "/message-streams/{message_stream}/suppressions",
         idempotent=True,
         body={"suppressions": "json"},
         answer=_SuppressionsChanged,
     )
-    delete_endpoint = Endpoint(
+    delete_endpoint: Endpoint[_SuppressionsChanged] = Endpoint(
         "POST",
         "/message-streams/{message_stream}/suppressions/delete",
         idempotent=True,
@@ -8849,7 +8879,7 @@ class Stats(Record):
 class StatsResponse(Response):
     """One statistic."""
 
-    stats = _Answer(Stats, doc="The statistic.")
+    stats: _Answer[Stats] = _Answer(Stats, doc="The statistic.")
 
 
 #: Every statistic Postmark keeps, by the name :func:`get_stats` takes.
@@ -8921,29 +8951,31 @@ class InboundRule(Record):
 class InboundRulesResponse(PageResponse):
     """A page of inbound rules."""
 
-    inbound_rules = _Answer(InboundRule, "InboundRules", doc="The rules of this page.")
+    inbound_rules: _Answer[list[InboundRule]] = _Answer(
+        InboundRule, "InboundRules", doc="The rules of this page."
+    )
 
 
 class InboundRuleResponse(Response):
     """One inbound rule."""
 
-    inbound_rule = _Answer(InboundRule, doc="The rule.")
+    inbound_rule: _Answer[InboundRule] = _Answer(InboundRule, doc="The rule.")
 
 
 class InboundRuleManager(Interface):
     """Lists, creates and deletes inbound rule triggers."""
 
-    list_endpoint = Endpoint(
+    list_endpoint: Endpoint[InboundRulesResponse] = Endpoint(
         "GET",
         "/triggers/inboundrules",
         query={"count": ("count", "page"), "offset": ("offset", "page")},
         answer=InboundRulesResponse,
         items=("InboundRules", InboundRule),
     )
-    create_endpoint = Endpoint(
+    create_endpoint: Endpoint[InboundRuleResponse] = Endpoint(
         "POST", "/triggers/inboundrules", body={"rule": "required"}, answer=InboundRuleResponse
     )
-    delete_endpoint = Endpoint("DELETE", "/triggers/inboundrules/{rule_id}")
+    delete_endpoint: Endpoint[Response] = Endpoint("DELETE", "/triggers/inboundrules/{rule_id}")
 
     def get_page(
         self, count: int = 100, offset: int = 0, **options: Unpack[Options]
@@ -9153,19 +9185,21 @@ class DataRemoval(Record):
 class AccountServersResponse(PageResponse):
     """A page of the account's servers."""
 
-    servers = _Answer(AccountServer, "Servers", doc="The servers of this page.")
+    servers: _Answer[list[AccountServer]] = _Answer(
+        AccountServer, "Servers", doc="The servers of this page."
+    )
 
 
 class AccountServerResponse(Response):
     """One server of the account."""
 
-    server = _Answer(AccountServer, doc="The server.")
+    server: _Answer[AccountServer] = _Answer(AccountServer, doc="The server.")
 
 
 class DomainsResponse(PageResponse):
     """A page of the account's domains."""
 
-    domains = _Answer(
+    domains: _Answer[list[Domain]] = _Answer(
         Domain, "Domains", doc="The domains of this page (id, name and verification flags)."
     )
 
@@ -9173,13 +9207,13 @@ class DomainsResponse(PageResponse):
 class DomainResponse(Response):
     """One domain (after SPF verification or DKIM rotation, only those fields)."""
 
-    domain = _Answer(Domain, doc="The domain.")
+    domain: _Answer[Domain] = _Answer(Domain, doc="The domain.")
 
 
 class SenderSignaturesResponse(PageResponse):
     """A page of the account's sender signatures."""
 
-    sender_signatures = _Answer(
+    sender_signatures: _Answer[list[SenderSignature]] = _Answer(
         SenderSignature, "SenderSignatures", doc="The sender signatures of this page."
     )
 
@@ -9187,13 +9221,15 @@ class SenderSignaturesResponse(PageResponse):
 class SenderSignatureResponse(Response):
     """One sender signature."""
 
-    sender_signature = _Answer(SenderSignature, doc="The sender signature.")
+    sender_signature: _Answer[SenderSignature] = _Answer(
+        SenderSignature, doc="The sender signature."
+    )
 
 
 class DataRemovalResponse(Response):
     """A data removal request and its status."""
 
-    data_removal = _Answer(DataRemoval, doc="The request.")
+    data_removal: _Answer[DataRemoval] = _Answer(DataRemoval, doc="The request.")
 
 
 class AccountServerManager(Interface):
@@ -9203,7 +9239,7 @@ class AccountServerManager(Interface):
     ``/server`` instead: :func:`get_server` and :func:`edit_server`.
     """
 
-    list_endpoint = Endpoint(
+    list_endpoint: Endpoint[AccountServersResponse] = Endpoint(
         "GET",
         "/servers",
         token="account",
@@ -9211,17 +9247,17 @@ class AccountServerManager(Interface):
         answer=AccountServersResponse,
         items=("Servers", AccountServer),
     )
-    get_endpoint = Endpoint(
+    get_endpoint: Endpoint[AccountServerResponse] = Endpoint(
         "GET", "/servers/{server_id}", token="account", answer=AccountServerResponse
     )
-    create_endpoint = Endpoint(
+    create_endpoint: Endpoint[AccountServerResponse] = Endpoint(
         "POST",
         "/servers",
         token="account",
         body={**_SERVER_FIELDS, "name": "required", "delivery_type": ServerDeliveryType},
         answer=AccountServerResponse,
     )
-    edit_endpoint = Endpoint(
+    edit_endpoint: Endpoint[AccountServerResponse] = Endpoint(
         "PUT",
         "/servers/{server_id}",
         token="account",
@@ -9230,7 +9266,9 @@ class AccountServerManager(Interface):
         what="edit_account_server",
         answer=AccountServerResponse,
     )
-    delete_endpoint = Endpoint("DELETE", "/servers/{server_id}", token="account")
+    delete_endpoint: Endpoint[Response] = Endpoint(
+        "DELETE", "/servers/{server_id}", token="account"
+    )
 
     def get_page(
         self,
@@ -9284,7 +9322,7 @@ class AccountServerManager(Interface):
 class DomainManager(Interface):
     """The account's sending domains (``/domains``, account token)."""
 
-    list_endpoint = Endpoint(
+    list_endpoint: Endpoint[DomainsResponse] = Endpoint(
         "GET",
         "/domains",
         token="account",
@@ -9292,15 +9330,17 @@ class DomainManager(Interface):
         answer=DomainsResponse,
         items=("Domains", Domain),
     )
-    get_endpoint = Endpoint("GET", "/domains/{domain_id}", token="account", answer=DomainResponse)
-    create_endpoint = Endpoint(
+    get_endpoint: Endpoint[DomainResponse] = Endpoint(
+        "GET", "/domains/{domain_id}", token="account", answer=DomainResponse
+    )
+    create_endpoint: Endpoint[DomainResponse] = Endpoint(
         "POST",
         "/domains",
         token="account",
         body={"name": "required", "return_path_domain": "text"},
         answer=DomainResponse,
     )
-    edit_endpoint = Endpoint(
+    edit_endpoint: Endpoint[DomainResponse] = Endpoint(
         "PUT",
         "/domains/{domain_id}",
         token="account",
@@ -9309,22 +9349,24 @@ class DomainManager(Interface):
         what="edit_domain",
         answer=DomainResponse,
     )
-    delete_endpoint = Endpoint("DELETE", "/domains/{domain_id}", token="account")
-    verify_dkim_endpoint = Endpoint(
+    delete_endpoint: Endpoint[Response] = Endpoint(
+        "DELETE", "/domains/{domain_id}", token="account"
+    )
+    verify_dkim_endpoint: Endpoint[DomainResponse] = Endpoint(
         "PUT", "/domains/{domain_id}/verifyDkim", token="account", answer=DomainResponse
     )
-    verify_return_path_endpoint = Endpoint(
+    verify_return_path_endpoint: Endpoint[DomainResponse] = Endpoint(
         "PUT", "/domains/{domain_id}/verifyReturnPath", token="account", answer=DomainResponse
     )
     # A check of DNS records: safe to repeat.
-    verify_spf_endpoint = Endpoint(
+    verify_spf_endpoint: Endpoint[DomainResponse] = Endpoint(
         "POST",
         "/domains/{domain_id}/verifyspf",
         token="account",
         idempotent=True,
         answer=DomainResponse,
     )
-    rotate_dkim_endpoint = Endpoint(
+    rotate_dkim_endpoint: Endpoint[DomainResponse] = Endpoint(
         "POST", "/domains/{domain_id}/rotatedkim", token="account", answer=DomainResponse
     )
 
@@ -9387,7 +9429,7 @@ class DomainManager(Interface):
 class SenderSignatureManager(Interface):
     """The account's sender signatures (``/senders``, account token)."""
 
-    list_endpoint = Endpoint(
+    list_endpoint: Endpoint[SenderSignaturesResponse] = Endpoint(
         "GET",
         "/senders",
         token="account",
@@ -9395,17 +9437,17 @@ class SenderSignatureManager(Interface):
         answer=SenderSignaturesResponse,
         items=("SenderSignatures", SenderSignature),
     )
-    get_endpoint = Endpoint(
+    get_endpoint: Endpoint[SenderSignatureResponse] = Endpoint(
         "GET", "/senders/{signature_id}", token="account", answer=SenderSignatureResponse
     )
-    create_endpoint = Endpoint(
+    create_endpoint: Endpoint[SenderSignatureResponse] = Endpoint(
         "POST",
         "/senders",
         token="account",
         body={"from_email": "required_email"} | _SENDER_SIGNATURE_FIELDS | {"name": "required"},
         answer=SenderSignatureResponse,
     )
-    edit_endpoint = Endpoint(
+    edit_endpoint: Endpoint[SenderSignatureResponse] = Endpoint(
         "PUT",
         "/senders/{signature_id}",
         token="account",
@@ -9414,18 +9456,22 @@ class SenderSignatureManager(Interface):
         what="edit_sender_signature",
         answer=SenderSignatureResponse,
     )
-    delete_endpoint = Endpoint("DELETE", "/senders/{signature_id}", token="account")
-    resend_endpoint = Endpoint("POST", "/senders/{signature_id}/resend", token="account")
+    delete_endpoint: Endpoint[Response] = Endpoint(
+        "DELETE", "/senders/{signature_id}", token="account"
+    )
+    resend_endpoint: Endpoint[Response] = Endpoint(
+        "POST", "/senders/{signature_id}/resend", token="account"
+    )
     # Deprecated by Postmark, which now checks DNS per domain (DomainManager).
     # A check of DNS records: safe to repeat.
-    verify_spf_endpoint = Endpoint(
+    verify_spf_endpoint: Endpoint[SenderSignatureResponse] = Endpoint(
         "POST",
         "/senders/{signature_id}/verifyspf",
         token="account",
         idempotent=True,
         answer=SenderSignatureResponse,
     )
-    request_new_dkim_endpoint = Endpoint(
+    request_new_dkim_endpoint: Endpoint[Response] = Endpoint(
         "POST", "/senders/{signature_id}/requestnewdkim", token="account"
     )
 
@@ -9503,7 +9549,7 @@ class DataRemovalManager(Interface):
     Postmark enables data removals per account, on request to its support.
     """
 
-    create_endpoint = Endpoint(
+    create_endpoint: Endpoint[DataRemovalResponse] = Endpoint(
         "POST",
         "/data-removals",
         token="account",
@@ -9514,7 +9560,7 @@ class DataRemovalManager(Interface):
         },
         answer=DataRemovalResponse,
     )
-    get_endpoint = Endpoint(
+    get_endpoint: Endpoint[DataRemovalResponse] = Endpoint(
         "GET", "/data-removals/{removal_id}", token="account", answer=DataRemovalResponse
     )
 
