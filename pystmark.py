@@ -127,7 +127,6 @@ import random
 import re
 import socket
 import ssl
-import string
 import threading
 import time
 import weakref
@@ -3152,10 +3151,10 @@ class Endpoint(Generic[AnswerT]):
         self, method: str, path: str, *, answer: Any = None, **spec: Unpack[_EndpointSpec]
     ) -> None:
         self.method = method
-        self.path_names = tuple(
-            name for _, name, _, _ in string.Formatter().parse(path) if name is not None
-        )
-        self.path = re.sub(r"\{\w+\}", "{}", path)
+        head, *pieces = path.split("{")
+        ids = [piece.partition("}") for piece in pieces]
+        self.path_names = tuple(name for name, _, _ in ids)
+        self.path = head + "".join("{}" + rest for _, _, rest in ids)
         self.token = spec.get("token", "server")
         self.send = spec.get("send", False)
         idempotent = spec.get("idempotent")
@@ -4568,6 +4567,9 @@ _CHECKS: dict[str, Callable[[str, Any, type[ArgumentError]], Any]] = {
 }
 #: The named checks that refuse ``None``: the field is required.
 _REQUIRED_CHECKS = frozenset({"required", "id", "required_email"})
+#: ``count`` and ``offset`` as most listings name them in the query (the
+#: templates API spells them ``Count`` and ``Offset``).
+_PAGE_QUERY: dict[str, _FieldSpec] = {"count": ("count", "page"), "offset": ("offset", "page")}
 
 
 # ---- Advanced API: interfaces and senders ----------------------------------
@@ -5480,8 +5482,6 @@ _BOUNCE_FILTERS: dict[str, _FieldSpec] = {
     "to_date": ("todate", "datetime"),
     "message_stream": ("messagestream", "text"),
 }
-#: ``count`` and ``offset`` as the bounce and message listings name them.
-_PAGE_QUERY: dict[str, _FieldSpec] = {"count": ("count", "page"), "offset": ("offset", "page")}
 
 
 class BounceGetter(Interface):
@@ -8968,7 +8968,7 @@ class InboundRuleManager(Interface):
     list_endpoint: Endpoint[InboundRulesResponse] = Endpoint(
         "GET",
         "/triggers/inboundrules",
-        query={"count": ("count", "page"), "offset": ("offset", "page")},
+        query=_PAGE_QUERY,
         answer=InboundRulesResponse,
         items=("InboundRules", InboundRule),
     )
@@ -9034,11 +9034,6 @@ class ServerDeliveryType(str, enum.Enum):
     SANDBOX = "Sandbox"
 
 
-#: The paging of the account listings (lowercase query keys).
-_ACCOUNT_PAGE_QUERY: dict[str, _FieldSpec] = {
-    "count": ("count", "page"),
-    "offset": ("offset", "page"),
-}
 #: The fields of a sender signature that can be changed: the note is free
 #: text, the others one line each.
 _SENDER_SIGNATURE_FIELDS: dict[str, _FieldSpec] = {
@@ -9243,7 +9238,7 @@ class AccountServerManager(Interface):
         "GET",
         "/servers",
         token="account",
-        query={"name": ("name", "text"), **_ACCOUNT_PAGE_QUERY},
+        query={"name": ("name", "text"), **_PAGE_QUERY},
         answer=AccountServersResponse,
         items=("Servers", AccountServer),
     )
@@ -9326,7 +9321,7 @@ class DomainManager(Interface):
         "GET",
         "/domains",
         token="account",
-        query=_ACCOUNT_PAGE_QUERY,
+        query=_PAGE_QUERY,
         answer=DomainsResponse,
         items=("Domains", Domain),
     )
@@ -9433,7 +9428,7 @@ class SenderSignatureManager(Interface):
         "GET",
         "/senders",
         token="account",
-        query=_ACCOUNT_PAGE_QUERY,
+        query=_PAGE_QUERY,
         answer=SenderSignaturesResponse,
         items=("SenderSignatures", SenderSignature),
     )
