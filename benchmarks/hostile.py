@@ -44,6 +44,7 @@ ANSWER_CASES = {
 WEBHOOK_CASES = {
     "inbound_ascii": "inbound mail, 10 MB ASCII text body",
     "inbound_text": "inbound mail, 10 MB Latin and CJK text body",
+    "inbound_astral": "inbound mail, 10 MB ASCII text with an emoji every 1,000 characters",
     "empty_lists": "10 MB of ``[[],[],...]``",
     "ones": "10 MB of ``[1,1,...]``",
 }
@@ -111,6 +112,9 @@ def webhook_body(case: str) -> bytes:
         text = "Grüße, 你好. " * (WEBHOOK_BYTES // 19)
         body = json.dumps({**inbound, "TextBody": text}, ensure_ascii=False).encode()
         return body
+    if case == "inbound_astral":  # one astral character makes the whole str 4 bytes a character
+        text = ("a" * 999 + "\U0001f600") * (WEBHOOK_BYTES // 1003)
+        return json.dumps({**inbound, "TextBody": text}, ensure_ascii=False).encode()
     if case == "empty_lists":
         return b"[" + b"[]," * (WEBHOOK_BYTES // 3 - 1) + b"[]]"
     return b"[" + b"1," * (WEBHOOK_BYTES // 2 - 1) + b"1]"
