@@ -4623,15 +4623,12 @@ class Interface:
         path_args: Sequence[str | int] = (),
         params: Mapping[str, Any] | None = None,
         body: bytes | None = None,
-        json_body: Any = None,
     ) -> tuple[requests.Response, Any]:
-        """Request ``endpoint``; return the HTTP response and its decoded JSON."""
+        """Request ``endpoint`` with an encoded ``body``; return the response and its JSON."""
         _check_options(options)
         settings = _Settings(self.options, options)
         headers = settings.headers(endpoint.token)
         url = endpoint.url(settings.base_url, path_args)
-        if json_body is not None:
-            body = _encode_json(json_body)
         session = settings.session or _POOL.get()
         return _perform(
             session,

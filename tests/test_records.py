@@ -341,7 +341,7 @@ def test_query_values() -> None:
     }
 
 
-@pytest.mark.no_contract  # an invented endpoint, to exercise Interface._call
+@pytest.mark.no_contract  # an invented endpoint, to exercise the request path
 def test_call_with_params_json_body_and_account_token(mocked: responses_lib.RequestsMock) -> None:
     mocked.add(
         responses_lib.PUT,
@@ -354,11 +354,16 @@ def test_call_with_params_json_body_and_account_token(mocked: responses_lib.Requ
         ],
     )
     interface = pystmark.Interface(account_api_key="acct")
-    endpoint = pystmark.Endpoint("PUT", "/servers/{}", token="account")
-    response, data = interface._call(
-        endpoint, {}, path_args=[7], params={"flag": True, "skip": None}, json_body={"Name": "ünï"}
+    endpoint = pystmark.Endpoint(
+        "PUT",
+        "/servers/{server_id}",
+        token="account",
+        query={"flag": ("flag", bool), "skip": ("skip", bool)},
+        body={"name": str},
     )
-    assert data == {"ID": 7}
+    arguments = {"options": {}, "server_id": 7, "flag": True, "skip": None, "name": "ünï"}
+    response = interface._request(endpoint, arguments)
+    assert response.data == {"ID": 7}
     assert response.status_code == 200
     assert "X-Postmark-Server-Token" not in mocked.calls[0].request.headers
     with pytest.raises(pystmark.ConfigurationError, match="no account token"):
