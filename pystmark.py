@@ -118,6 +118,7 @@ import hmac
 import http.client
 import io
 import ipaddress
+import itertools
 import json
 import logging
 import math
@@ -4194,12 +4195,17 @@ def _paging_key(raw: Any, id_key: str, timestamp_key: str) -> tuple[Any, datetim
         item_id, value = raw[id_key], raw.get(timestamp_key)
     except (KeyError, TypeError, AttributeError):
         raise DataError(f"an item of the listing has no {id_key!r}") from None
+    return item_id, _paging_instant(value)
+
+
+def _paging_instant(value: Any) -> datetime:
+    """A listing item's timestamp, aware (without an offset: in Postmark's zone)."""
     parsed = parse_datetime(value, None)
     if parsed is None:
         raise DataError("an item of the listing has no timestamp")
     if parsed.tzinfo is None:  # the time zone database is needed only here
         parsed = parsed.replace(tzinfo=_postmark_zone())
-    return item_id, parsed
+    return parsed
 
 
 _SECOND = timedelta(seconds=1)
@@ -4285,7 +4291,77 @@ def _paged_items(
     id_key: str | None,
     to_date_param: str,
 ) -> Iterator[T]:
-    """The generator behind :func:`_iter_paged`, with its arguments checked."""
+    """The iterator behind :func:`_iter_paged`, with its arguments checked.
+
+    The pages come from :func:`_listing_pages`; each page's items are made as
+    they are read (``make`` runs once per item, at its ``next()``).
+    """
+    pages = _listing_pages(
+        fetch, items_key, params, max_results, page_size, count_key, offset_key,
+        timestamp_key, id_key, to_date_param,
+    )  # fmt: skip
+    return itertools.chain.from_iterable(map(functools.partial(map, make), pages))
+
+
+#: A timestamp whose text sorts as its instant does, among texts of its shape:
+#: fixed-width fields, most significant first, and an explicit offset
+#: (compiled on first use, by ``re``'s cache).
+_SORTABLE_TIMESTAMP = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"
+#: Maps every ASCII digit to "0": a timestamp's shape (``bytes.translate``).
+_DIGITS_TO_ZERO = bytes(range(48)) + b"0" * 10 + bytes(range(58, 256))
+
+
+def _sorted_page_stamps(stamps: list[Any]) -> bool:
+    """True if every timestamp of a page has one shape and offset, newest first.
+
+    Texts of one fixed-width shape (:data:`_SORTABLE_TIMESTAMP`, digits in
+    the same places) with one offset sort as their instants do, so the order
+    of a page is checked without parsing each one. False (read the page item
+    by item) for anything else: mixed shapes or offsets, no offset, a value
+    that is not text.
+    """
+    first = stamps[0]
+    if type(first) is not str or not re.fullmatch(_SORTABLE_TIMESTAMP, first, re.ASCII):
+        return False
+    width, count = len(first), len(stamps)
+    try:
+        joined = "".join(stamps)
+    except TypeError:  # a value that is not text
+        return False
+    if len(joined) != width * count or min(map(len, stamps)) != width or not joined.isascii():
+        return False
+    shape = first.encode("ascii").translate(_DIGITS_TO_ZERO)
+    if joined.encode("ascii").translate(_DIGITS_TO_ZERO) != shape * count:
+        return False
+    if first[-1] != "Z":  # the offset's digits are the same everywhere
+        for place in range(width - 5, width):
+            if joined[place::width] != first[place] * count:
+                return False
+    return all(map(operator.ge, stamps, itertools.islice(stamps, 1, None)))
+
+
+def _listing_pages(
+    fetch: Callable[[dict[str, Any]], Any],
+    items_key: str,
+    params: Mapping[str, Any],
+    max_results: int | None,
+    page_size: int,
+    count_key: str,
+    offset_key: str,
+    timestamp_key: str | None,
+    id_key: str | None,
+    to_date_param: str,
+) -> Iterator[list[Any]]:
+    """The raw items to yield, a page at a time (see :func:`_iter_paged`).
+
+    A page is checked whole before any of its items is yielded. A page of a
+    narrowed listing whose timestamps share one shape and offset
+    (:func:`_sorted_page_stamps`), none of whose ids was read before and
+    which starts no later than what was read before, is checked by comparing
+    its timestamp texts: only its first and last are parsed (and, a page
+    later, those of its last two seconds). Any other page is read item by
+    item, which raises the same errors a malformed answer always did.
+    """
     narrow = timestamp_key is not None
     id_field, time_field = cast(str, id_key), cast(str, timestamp_key)  # str when narrow
     query = dict(params)
@@ -4294,7 +4370,10 @@ def _paged_items(
     # the last two whole seconds: the only ids held, so memory stays flat. An
     # item seen again (bounces arriving meanwhile push items onto the next
     # page; a narrowed window starts inside the last second read) is skipped.
+    # The last page's are in ``recent`` when it was read item by item, and in
+    # ``unparsed`` (ids and timestamp texts, newest first) when it was not.
     recent: dict[Any, datetime] = {}
+    unparsed: tuple[list[Any], list[str], set[Any]] = ([], [], set())
     oldest: datetime | None = None  # the oldest timestamp of the current window
     previous: datetime | None = None  # the last timestamp read, for the order check
     bound: datetime | None = None  # the whole second the current window ends after
@@ -4330,31 +4409,63 @@ def _paged_items(
             raise DataError(f"expected a page with a {items_key!r} list")
         items = page[items_key]
         total = page.get("TotalCount")
-        page_seen: dict[Any, datetime] = {}
-        for raw in items:
-            if narrow:
-                item_id, instant = _paging_key(raw, id_field, time_field)
-                page_seen[item_id] = instant
-                if item_id in recent:
-                    # Yielded already, on the page before or in the window before.
-                    if oldest is None or instant < oldest:
-                        oldest = instant
-                    continue
-                if previous is not None and instant > previous:
-                    raise PagingError("the listing is not sorted newest first")
-                previous = oldest = instant  # newest first: the last one is the oldest
-                if yielded_after is not None and instant > yielded_after:
-                    continue  # yielded before the window was narrowed
-            yield make(raw)
-            produced += 1
-            if max_results is not None and produced >= max_results:
-                return
-        if narrow and oldest is not None:
-            keep_before = oldest.replace(microsecond=0) + 2 * _SECOND
-            recent = {key: at for key, at in recent.items() if at < keep_before}
-            recent.update(page_seen)
-        offset += len(items)
-        if len(items) < count:
+        read = len(items)
+        if max_results is not None and read > max_results - produced:
+            items = items[: max_results - produced]
+        if not narrow:
+            produced += len(items)
+            yield items
+        elif items:
+            fresh, page_seen, stamps, ids = None, None, None, None
+            try:
+                ids = list(map(operator.itemgetter(id_field), items))
+                stamps = list(map(operator.itemgetter(time_field), items))
+            except (KeyError, TypeError, AttributeError, IndexError):
+                pass  # read item by item, which says what is wrong
+            if stamps is not None and ids is not None and _sorted_page_stamps(stamps):
+                newest = _paging_instant(stamps[0])
+                if (
+                    (previous is None or newest <= previous)
+                    and (yielded_after is None or newest <= yielded_after)
+                    and recent.keys().isdisjoint(ids)
+                    and unparsed[2].isdisjoint(ids)
+                ):
+                    fresh = items
+                    previous = oldest = _paging_instant(stamps[-1])
+            if fresh is None:
+                fresh, page_seen = [], {}
+                for raw in items:
+                    item_id, instant = _paging_key(raw, id_field, time_field)
+                    page_seen[item_id] = instant
+                    if item_id in recent or item_id in unparsed[2]:
+                        # Yielded already, on the page before or in the window before.
+                        if oldest is None or instant < oldest:
+                            oldest = instant
+                        continue
+                    if previous is not None and instant > previous:
+                        raise PagingError("the listing is not sorted newest first")
+                    previous = oldest = instant  # newest first: the last one is the oldest
+                    if yielded_after is not None and instant > yielded_after:
+                        continue  # yielded before the window was narrowed
+                    fresh.append(raw)
+            produced += len(fresh)
+            yield fresh
+            if oldest is not None:
+                keep_before = oldest.replace(microsecond=0) + 2 * _SECOND
+                recent = {key: at for key, at in recent.items() if at < keep_before}
+                last_ids, last_stamps, _ = unparsed
+                for index in range(len(last_ids) - 1, -1, -1):  # oldest first
+                    at = _paging_instant(last_stamps[index])
+                    if at >= keep_before:
+                        break  # the rest are newer still
+                    recent[last_ids[index]] = at
+                if page_seen is None:
+                    unparsed = (cast(list[Any], ids), cast(list[str], stamps), set(ids or ()))
+                else:
+                    recent.update(page_seen)
+                    unparsed = ([], [], set())
+        offset += read
+        if read < count:
             return
 
 
@@ -5307,6 +5418,27 @@ class Bounce(Record):
         # Read only, so the bounces of one listing share one (copied) mapping.
         self._options: Mapping[str, Any] = {} if options is None else options
 
+    @classmethod
+    def _maker(cls, getter: BounceGetter, options: Mapping[str, Any]) -> Callable[[Any], Bounce]:
+        """Make the bounces of one listing: ``cls(raw, getter, options)``, at a third the cost.
+
+        Calling a class runs its ``__init__`` through the interpreter's
+        general call path; a listing makes thousands of bounces, so this sets
+        the same attributes (after the same check) on a bare instance.
+        """
+        new = object.__new__
+
+        def make(raw: Any) -> Bounce:
+            if type(raw) is not dict and not isinstance(raw, Mapping):
+                raise DataError(f"{cls.__name__}: expected an object, not {type(raw).__name__}")
+            bounce = new(cls)
+            bounce.raw = raw
+            bounce._getter = getter
+            bounce._options = options
+            return bounce
+
+        return make
+
     @property
     def recipient(self) -> str:
         """The recipient that bounced, by the name every other record uses (:attr:`email`)."""
@@ -5528,7 +5660,7 @@ class BounceGetter(Interface):
     ) -> Iterator[Any]:
         """:meth:`Interface._iter_listing`; each bounce acts with this getter and settings."""
         shared = dict(arguments["options"])
-        return super()._iter_listing(endpoint, arguments, lambda raw: Bounce(raw, self, shared))
+        return super()._iter_listing(endpoint, arguments, Bounce._maker(self, shared))
 
     def get_delivery_stats(self, **options: Unpack[Options]) -> DeliveryStatsResponse:
         """Inactive addresses and bounce counts per type (``GET /deliverystats``)."""
