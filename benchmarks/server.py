@@ -5,7 +5,9 @@ writes a fresh CA (``ca.pem``) and server certificate into DIR, listens on
 127.0.0.1 (HTTP/1.1, keep-alive, one thread per connection) and prints
 ``READY <port>``. It enforces Postmark's limits: 500 messages per batch,
 500 items per page, ``count + offset <= 10,000``; it holds 25,000 synthetic
-bounces, newest first, filtered by ``fromdate``/``todate``.
+bounces, newest first, filtered by ``fromdate``/``todate``. As Postmark does,
+it writes timestamps in US Eastern time with their offset and reads the
+filters' dates as Eastern time.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ MAX_OFFSET = 10_000
 MAX_BATCH = 500
 NEWEST = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 STEP = timedelta(minutes=1)
+#: US Eastern standard time: 25,000 minutes before NEWEST is still in winter
+#: (daylight saving time ended on 2025-11-02 and starts on 2026-03-08).
+EASTERN = timezone(timedelta(hours=-5), "EST")
 
 
 def make_bounces(count: int = BOUNCE_COUNT) -> list[tuple[datetime, dict[str, Any]]]:
@@ -53,7 +58,9 @@ def make_bounces(count: int = BOUNCE_COUNT) -> list[tuple[datetime, dict[str, An
                     "Details": "smtp;550 5.1.1 user unknown",
                     "Email": f"user{bounce_id}@example.com",
                     "From": "sender@example.com",
-                    "BouncedAt": when.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+                    "BouncedAt": when.astimezone(EASTERN).strftime(
+                        "%Y-%m-%dT%H:%M:%S.0000000-05:00"
+                    ),
                     "DumpAvailable": True,
                     "Inactive": True,
                     "CanActivate": True,
@@ -65,14 +72,14 @@ def make_bounces(count: int = BOUNCE_COUNT) -> list[tuple[datetime, dict[str, An
 
 
 def parse_bound(text: str, upper: bool) -> datetime:
-    """A fromdate/todate value: a date (the whole day) or a datetime (the whole second)."""
+    """A fromdate/todate value in Eastern time: a date (whole day) or a datetime (whole second)."""
     text = text.strip()
     if len(text) == 10:
-        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=EASTERN)
         return day + timedelta(days=1) - timedelta(microseconds=1) if upper else day
     when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=EASTERN)
     when = when.replace(microsecond=0)
     return when + timedelta(seconds=1) - timedelta(microseconds=1) if upper else when
 
