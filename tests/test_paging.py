@@ -349,3 +349,144 @@ def test_bounces_arriving_while_paging_are_not_repeated_or_refused(arriving: int
     items = list(_iter_paged(fetch, "Bounces", lambda raw: raw["ID"], {}, page_size=3,
                              timestamp_key="BouncedAt", id_key="ID"))  # fmt: skip
     assert items == list(range(1, 11))
+
+
+# A page whose timestamps share one shape and offset is checked by comparing
+# their texts (only its first and last are parsed); any other page is read
+# item by item. Both must read every listing the same way.
+
+
+def _read(fetch: Any, page_size: int, *, item_by_item: bool) -> tuple[list[Any], str | None]:
+    """The ids a listing yields, and the error (class and message) that ended it."""
+    saved = pystmark._sorted_page_stamps
+    if item_by_item:
+        pystmark._sorted_page_stamps = lambda stamps: False
+    ids: list[Any] = []
+    try:
+        for item in _iter_paged(fetch, "Bounces", lambda raw: raw["ID"], {}, page_size=page_size,
+                                timestamp_key="BouncedAt", id_key="ID"):  # fmt: skip
+            ids.append(item)
+    except pystmark.PystmarkError as error:
+        return ids, f"{type(error).__name__}: {error}"
+    finally:
+        pystmark._sorted_page_stamps = saved
+    return ids, None
+
+
+def _serving(listing: list[Any]) -> Any:
+    def fetch(query: dict[str, Any]) -> dict[str, Any]:
+        offset, count = query["offset"], query["count"]
+        return {"Bounces": listing[offset : offset + count], "TotalCount": len(listing)}
+
+    return fetch
+
+
+def _same_either_way(listing: list[Any], page_size: int) -> tuple[list[Any], str | None]:
+    fast = _read(_serving(listing), page_size, item_by_item=False)
+    assert fast == _read(_serving(listing), page_size, item_by_item=True)
+    return fast
+
+
+def _stamp(minute: int, second: int = 0, offset: str = "Z", digits: int = 7) -> str:
+    fraction = "." + "0" * digits if digits else ""
+    return f"2024-01-01T10:{minute:02d}:{second:02d}{fraction}{offset}"
+
+
+def test_sorted_page_stamps_takes_only_texts_that_sort_as_their_instants() -> None:
+    sortable = pystmark._sorted_page_stamps
+    assert sortable([_stamp(5), _stamp(5), _stamp(4)])
+    assert sortable([_stamp(5, offset="-05:00"), _stamp(4, offset="-05:00")])
+    assert not sortable([_stamp(4), _stamp(5)])  # oldest first
+    assert not sortable([_stamp(5, offset="-04:00"), _stamp(4, offset="-05:00")])  # two offsets
+    assert not sortable([_stamp(5), _stamp(4, offset="+00:00")])  # two shapes
+    assert not sortable([_stamp(5, digits=7), _stamp(4, digits=6)])  # fraction widths differ
+    assert not sortable([_stamp(5, offset=""), _stamp(4, offset="")])  # no offset
+    assert not sortable([_stamp(5), None, _stamp(4)])
+    assert not sortable([_stamp(5), 1704103200, _stamp(4)])
+    assert not sortable([_stamp(5), _stamp(4).replace("0", "x", 1)])  # a letter for a digit
+    assert not sortable([_stamp(5), _stamp(4).replace("0", "\u0660", 1)])  # a non-ASCII digit
+    # Texts of other widths that add up to the same length are not one shape.
+    first, second = _stamp(5), _stamp(4)
+    assert not sortable([first, second[:-2], "00" + second])
+    assert not sortable(["2024-01-01", "2023-12-31"])  # dates sort, but are not instants
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        # Newest first, one shape: read by texts.
+        [{"ID": n, "BouncedAt": _stamp(59 - n)} for n in range(12)],
+        # Out of order in the middle of a page, and across pages.
+        [{"ID": n, "BouncedAt": _stamp(59 - n if n != 4 else 59)} for n in range(12)],
+        [{"ID": n, "BouncedAt": _stamp(59 - n if n != 5 else 58)} for n in range(12)],
+        # Without offsets (Postmark's zone), mixed with offsets, mixed offsets.
+        [{"ID": n, "BouncedAt": _stamp(59 - n, offset="")} for n in range(12)],
+        [{"ID": n, "BouncedAt": _stamp(59 - n, offset="" if n % 2 else "Z")} for n in range(12)],
+        [
+            {"ID": n, "BouncedAt": _stamp(59 - n, offset="-05:00" if n % 3 else "-04:00")}
+            for n in range(12)
+        ],
+        # Texts that sort newest first but are not in order as instants.
+        [
+            {"ID": 1, "BouncedAt": _stamp(30, offset="-04:00")},
+            {"ID": 2, "BouncedAt": _stamp(20, offset="-05:00")},
+            {"ID": 3, "BouncedAt": _stamp(10, offset="-04:00")},
+        ],
+        # Duplicate ids: on one page, and on the next page (items pushed along).
+        [{"ID": n // 2, "BouncedAt": _stamp(59 - n // 2)} for n in range(12)],
+        [{"ID": n if n != 5 else 2, "BouncedAt": _stamp(59 - n)} for n in range(12)],
+        # Equal timestamps, and one second holding the page boundaries.
+        [{"ID": n, "BouncedAt": _stamp(30)} for n in range(12)],
+        [{"ID": n, "BouncedAt": _stamp(30, 59 - n // 4)} for n in range(12)],
+        # Malformed answers: no timestamp, one that is not text or not a timestamp, no id.
+        [{"ID": n, "BouncedAt": _stamp(59 - n) if n != 7 else None} for n in range(12)],
+        [{"ID": n, "BouncedAt": _stamp(59 - n) if n != 7 else 17} for n in range(12)],
+        [{"ID": n, "BouncedAt": _stamp(59 - n) if n != 7 else "yesterday"} for n in range(12)],
+        [
+            {"ID": n, "BouncedAt": _stamp(59 - n)} if n != 7 else {"BouncedAt": _stamp(1)}
+            for n in range(12)
+        ],
+        [*({"ID": n, "BouncedAt": _stamp(59 - n)} for n in range(6)), "not an object"],
+    ],
+)
+@pytest.mark.parametrize("page_size", [1, 3, 5, 500])
+def test_a_page_read_by_its_texts_reads_as_item_by_item(listing: list[Any], page_size: int) -> None:
+    _same_either_way(listing, page_size)
+
+
+def test_the_text_check_still_refuses_what_item_by_item_refuses() -> None:
+    ids, error = _same_either_way(
+        [{"ID": n, "BouncedAt": _stamp(59 - n if n != 4 else 59)} for n in range(12)], 3
+    )
+    assert ids == [0, 1, 2] and error == "PagingError: the listing is not sorted newest first"
+    ids, error = _same_either_way(
+        [{"ID": n, "BouncedAt": _stamp(59 - n) if n != 7 else None} for n in range(12)], 5
+    )
+    assert ids == [0, 1, 2, 3, 4] and error == "DataError: an item of the listing has no timestamp"
+
+
+def test_an_impossible_date_of_the_right_shape_raises_when_the_bounce_reads_it() -> None:
+    """Text order checks the order; each record's own timestamp is converted when read."""
+    listing = [{"ID": n, "BouncedAt": _stamp(59 - n)} for n in range(6)]
+    listing[2]["BouncedAt"] = _stamp(57, 60)  # 10:57:60: sorts between 10:58 and 10:56
+    fast = list(_iter_paged(_serving(listing), "Bounces", pystmark.Bounce, {},
+                            timestamp_key="BouncedAt", id_key="ID"))  # fmt: skip
+    assert [bounce.id for bounce in fast] == list(range(6))
+    with pytest.raises(pystmark.DataError, match="bounced_at"):
+        fast[2].bounced_at  # noqa: B018
+
+
+def test_a_page_of_one_shape_parses_only_its_first_and_last_timestamps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed: list[Any] = []
+    original = pystmark._paging_instant
+    monkeypatch.setattr(pystmark, "_paging_instant", lambda v: parsed.append(v) or original(v))
+    listing = [{"ID": n, "BouncedAt": _stamp(59 - n, offset="-05:00")} for n in range(12)]
+    assert _read(_serving(listing), 500, item_by_item=False) == (list(range(12)), None)
+    assert parsed == [listing[0]["BouncedAt"], listing[-1]["BouncedAt"]]
+    # Pages of 5: a page later, the timestamps of the last two seconds are
+    # parsed too (here the last one, as the items are a minute apart).
+    parsed.clear()
+    assert _read(_serving(listing), 5, item_by_item=False) == (list(range(12)), None)
+    assert len(parsed) == 2 * 3 + 2
