@@ -15,7 +15,7 @@ import pytest
 import responses
 
 import pystmark
-from pystmark import PagingError, _iter_paged
+from pystmark import Bounce, PagingError, _iter_paged
 
 API = "https://api.postmarkapp.com"
 K = "server-token"
@@ -490,3 +490,18 @@ def test_a_page_of_one_shape_parses_only_its_first_and_last_timestamps(
     parsed.clear()
     assert _read(_serving(listing), 5, item_by_item=False) == (list(range(12)), None)
     assert len(parsed) == 2 * 3 + 2
+
+
+def test_bounces_of_a_listing_are_made_as_the_class_makes_them() -> None:
+    getter, options = pystmark.BounceGetter(api_key="inst"), {"timeout": 5}
+    raw = {"ID": 7, "Type": "HardBounce", "BouncedAt": _stamp(1)}
+    [made] = Bounce._page_maker(getter, options)([raw])
+    assert type(made) is Bounce and made == Bounce(raw, getter, options)
+    assert made._getter is getter and made._options is options
+    assert made.id == 7 and made.type is pystmark.BounceType.HARD_BOUNCE
+    from types import MappingProxyType
+
+    [proxied] = Bounce._page_maker(getter, options)([MappingProxyType(raw)])
+    assert proxied.id == 7
+    with pytest.raises(pystmark.DataError, match="Bounce: expected an object, not str"):
+        list(Bounce._page_maker(getter, options)([raw, "not an object"]))
