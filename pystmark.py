@@ -2541,10 +2541,18 @@ def _as_record(record: type[RecordT]) -> Callable[[Any], RecordT | None]:
     return convert
 
 
+#: Converters that return a value of this exact type unchanged: a field reads
+#: such a value without calling its converter.
+_UNCHANGED: dict[Callable[[Any], Any], type] = {
+    _as_str: str, _as_optional_str: str, _as_int: int, _as_bool: bool,
+    _as_optional_bool: bool, _as_dict: dict,
+}  # fmt: skip
+
+
 class _Field(Generic[T]):
     """A read-only attribute of a :class:`Record`, read from one JSON key."""
 
-    __slots__ = ("convert", "key", "name", "other_keys")
+    __slots__ = ("convert", "key", "name", "other_keys", "unchanged")
 
     def __init__(self, key: str | tuple[str, ...], convert: Callable[[Any], T]) -> None:
         keys = (key,) if isinstance(key, str) else key
@@ -2552,6 +2560,8 @@ class _Field(Generic[T]):
         self.key: str = keys[0]
         self.other_keys: tuple[str, ...] = keys[1:]
         self.convert: Callable[[Any], T] = convert
+        #: The type of the values ``convert`` returns unchanged (see _UNCHANGED).
+        self.unchanged: type | None = _UNCHANGED.get(convert)
         self.name: str = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -2566,6 +2576,8 @@ class _Field(Generic[T]):
             return self
         raw = instance.raw
         value = raw.get(self.key)
+        if type(value) is self.unchanged:
+            return value  # type: ignore[return-value]  # (no cast call: a hot path)
         if value is None and self.key not in raw:
             for key in self.other_keys:
                 if key in raw:
@@ -5350,6 +5362,9 @@ def _as_id(value: Any) -> int:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return _as_int(value)
+
+
+_UNCHANGED[_as_id] = int
 
 
 def _bounce_type_param(name: str, value: Any, error: type[ArgumentError]) -> str:

@@ -416,3 +416,24 @@ def test_iter_paged_reads_pages_until_short() -> None:
     assert list(pystmark._iter_paged(fetch, "Items", lambda r: r, {}, max_results=0)) == []
     with pytest.raises(DataError):
         list(pystmark._iter_paged(lambda q: {"Other": []}, "Items", lambda r: r, {}))
+
+
+def test_fields_read_values_of_their_own_type_as_is_and_check_the_rest() -> None:
+    """A value of the exact type a converter passes through skips the call; others do not."""
+    bounce = pystmark.Bounce({"ID": 12, "Inactive": True, "Email": "a@example.com", "Tag": None})
+    assert (bounce.id, bounce.inactive, bounce.email, bounce.tag) == (
+        12,
+        True,
+        "a@example.com",
+        None,
+    )
+    assert pystmark.Bounce({"ID": "12"}).id == 12  # a digit string still converts
+    for raw, name in [
+        ({"ID": True}, "id"),
+        ({"TypeCode": False}, "type_code"),
+        ({"Inactive": 1}, "inactive"),
+        ({"Email": 5}, "email"),
+        ({"Metadata": []}, "metadata"),
+    ]:
+        with pytest.raises(pystmark.DataError, match=f"Bounce.{name}:"):
+            getattr(pystmark.Bounce(raw), name)
