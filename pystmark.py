@@ -4525,20 +4525,20 @@ def _listing_pages(
                     fresh.append(raw)
             produced += len(fresh)
             yield fresh
-            if oldest is not None:
-                keep_before = oldest.replace(microsecond=0) + 2 * _SECOND
-                recent = {key: at for key, at in recent.items() if at < keep_before}
-                last_ids, last_stamps, _ = unparsed
-                for index in range(len(last_ids) - 1, -1, -1):  # oldest first
-                    at = _paging_instant(last_stamps[index])
-                    if at >= keep_before:
-                        break  # the rest are newer still
-                    recent[last_ids[index]] = at
-                if page_seen is None:
-                    unparsed = (cast(list[Any], ids), cast(list[str], stamps), set(ids or ()))
-                else:
-                    recent.update(page_seen)
-                    unparsed = ([], [], set())
+            assert oldest is not None  # set by every item of a page
+            keep_before = oldest.replace(microsecond=0) + 2 * _SECOND
+            recent = {key: at for key, at in recent.items() if at < keep_before}
+            last_ids, last_stamps, _ = unparsed
+            for index in range(len(last_ids) - 1, -1, -1):  # oldest first
+                at = _paging_instant(last_stamps[index])
+                if at >= keep_before:
+                    break  # the rest are newer still
+                recent[last_ids[index]] = at
+            if page_seen is None:
+                unparsed = (cast(list[Any], ids), cast(list[str], stamps), set(ids or ()))
+            else:
+                recent.update(page_seen)
+                unparsed = ([], [], set())
         offset += read
         if read < count:
             return
@@ -5449,8 +5449,6 @@ def _as_bounce_type(value: Any) -> BounceType | str:
 
 def _as_id(value: Any) -> int:
     """A numeric id, written by Postmark as a number (or, in Swagger, a string)."""
-    if type(value) is int:
-        return value
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return _as_int(value)

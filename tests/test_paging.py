@@ -505,3 +505,12 @@ def test_bounces_of_a_listing_are_made_as_the_class_makes_them() -> None:
     assert proxied.id == 7
     with pytest.raises(pystmark.DataError, match="Bounce: expected an object, not str"):
         list(Bounce._page_maker(getter, options)([raw, "not an object"]))
+
+
+def test_a_page_longer_than_asked_for_stops_at_max_results() -> None:
+    listing = [{"ID": n, "BouncedAt": _stamp(59 - n)} for n in range(12)]
+    page = {"Bounces": listing, "TotalCount": 12}  # whatever the count asked for
+    for narrow in ({}, {"timestamp_key": "BouncedAt", "id_key": "ID"}):
+        read = _iter_paged(lambda q: page, "Bounces", lambda raw: raw["ID"], {}, max_results=5,
+                           **narrow)  # fmt: skip
+        assert list(read) == [0, 1, 2, 3, 4]
