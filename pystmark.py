@@ -1664,7 +1664,9 @@ class Message:
         self.html = html
         self.text = text
         self.headers = (
-            [] if headers is None else [_Header(name, value) for name, value in _header_pairs(headers)]
+            []
+            if headers is None
+            else [_Header(name, value) for name, value in _header_pairs(headers)]
         )
         self.track_opens = track_opens
         self.track_links = track_links
@@ -1675,7 +1677,9 @@ class Message:
         else:
             raise MessageError("metadata", "must be a dict of strings")
         self.message_stream = message_stream
-        self.attachments = [] if attachments is None else [_attachment(item) for item in attachments]
+        self.attachments = (
+            [] if attachments is None else [_attachment(item) for item in attachments]
+        )
         self.template_id = template_id
         self.template_alias = template_alias
         if template_model is None:
@@ -1956,6 +1960,7 @@ class Message:
         no headers, metadata, attachments, template or tracking options.
         """
         fields = self.__dict__
+        payload: dict[str, Any] = {}
         try:
             if (
                 fields["headers"]
@@ -1969,11 +1974,13 @@ class Message:
                 or fields["inline_css"] is not None
             ):
                 return None
-            return {
-                key: value for name, key in _PLAIN_ATTRIBUTES if (value := fields[name]) is not None
-            }
+            for name, key in _PLAIN_ATTRIBUTES:
+                value = fields[name]
+                if value is not None:
+                    payload[key] = value
         except KeyError:  # an attribute deleted: Message.validate reports it
             return None
+        return payload
 
     def to_payload(self) -> dict[str, Any]:
         """Postmark's JSON object for this message (attachments as base64)."""
@@ -2273,39 +2280,45 @@ _PLAIN_ATTRIBUTES = tuple(
     for name, key in _MESSAGE_KEYS.items()
     if name in _PLAIN_FIELDS
 )
+
 _BODY_KEYS = frozenset({"HtmlBody", "TextBody"})
 
 
-def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None:
-    """Postmark's JSON object for a plain message that is certainly valid.
+def _plain_payload(message: Any, template: bool | None) -> tuple[dict[str, Any], int] | None:
+    r"""Postmark's JSON object for a plain message that is certainly valid, and its size bound.
 
     The common case, checked quickly: a dict or :class:`Message` of text fields
     only, one bare address in From, Reply-To (if given) and each recipient
     field present, a body and no template. It applies the same rules as
     :meth:`Message.validate`; anything it does not recognise as valid returns
     ``None`` and goes through :class:`Message`, which reports what is wrong.
+    The bound is at least the size of the object's JSON encoding: a character
+    takes at most six bytes (``\\u001f``, or four of UTF-8), a key and its
+    punctuation at most 20.
     """
     if template:
         return None
-    payload: dict[str, Any] | None
     if type(message) is Message:
-        payload = message._plain_fields()
-        if payload is None:
-            return None
+        message = message._plain_fields()
     elif type(message) is not dict:
         return None
-    elif message.keys() <= _PLAIN_JSON_KEYS:
-        payload = message
-    elif message.keys() <= _PLAIN_KEYS.keys():
-        payload = {_PLAIN_KEYS[key]: value for key, value in message.items()}
-        if len(payload) != len(message):
-            return None  # a field given in both spellings
-    else:
+    if message is None:
         return None
+    keys = tuple(message)
+    try:
+        shape = _plain_shapes[keys]
+    except KeyError:
+        shape = _plain_shape(keys)
+    if shape is None:
+        return None
+    json_keys, line_values = shape
+    payload: dict[str, Any] = (
+        message if json_keys is None else dict(zip(json_keys, message.values(), strict=True))
+    )
     html, text = payload.get("HtmlBody", ""), payload.get("TextBody", "")
     try:
         # The one-line fields, joined: also the type check (strings only).
-        line_text = "".join([value for key, value in payload.items() if key not in _BODY_KEYS])
+        line_text = "".join(line_values(payload))
     except TypeError:
         return None
     if (
@@ -2313,10 +2326,7 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
         or not isinstance(text, str)
         or not (html or text)
         or (len(html) + len(text)) * 4 > MAX_BODY_BYTES
-        or (
-            payload.get("From") not in _simple_senders
-            and not _is_simple_sender(payload.get("From", ""))
-        )
+        or (payload["From"] not in _simple_senders and not _is_simple_sender(payload["From"]))
         or ("ReplyTo" in payload and not _SIMPLE_ADDRESS.match(payload["ReplyTo"]))
         or len(payload.get("Tag", "")) > MAX_TAG_LENGTH
         # What _HEADER_UNSAFE refuses, tested without the regex (much cheaper here).
@@ -2324,9 +2334,9 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
         or "\r" in line_text
         or "\x00" in line_text
         # A lone surrogate cannot be encoded (Message names the field).
-        or _has_surrogate(line_text)
-        or _has_surrogate(html)
-        or _has_surrogate(text)
+        or not (line_text.isascii() or not _has_surrogate(line_text))
+        or not (html.isascii() or not _has_surrogate(html))
+        or not (text.isascii() or not _has_surrogate(text))
     ):
         return None
     recipients = 0
@@ -2336,16 +2346,38 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
             if not _SIMPLE_ADDRESS.match(address):
                 return None
             recipients += 1
-    return payload if recipients else None
+    if not recipients:
+        return None
+    return payload, 6 * (len(line_text) + len(html) + len(text)) + 20 * len(payload) + 2
 
 
-def _plain_size_bound(payload: dict[str, str]) -> int:
-    """An upper bound of the encoded size of a plain payload, without encoding it.
+_PlainShape = tuple["tuple[str, ...] | None", "Callable[[dict[str, Any]], tuple[Any, ...]]"]
+#: Key orders of plain messages seen -> how to read them (see _plain_shape).
+_plain_shapes: dict[tuple[Any, ...], _PlainShape | None] = {}
 
-    A character takes at most six bytes in JSON (``\\u001f``, or four of UTF-8),
-    a key and its punctuation at most 20.
+
+def _plain_shape(keys: tuple[Any, ...]) -> _PlainShape | None:
+    """How to read a message dict with these keys, in this order; remembered.
+
+    ``None`` unless every key is a plain field, given once, with a sender and
+    another one-line field. Else Postmark's keys in the same order (``None``
+    when they are the keys already) and a function giving the one-line values.
     """
-    return 6 * sum(map(len, payload.values())) + 20 * len(payload) + 2
+    shape: _PlainShape | None = None
+    if all(key in _PLAIN_KEYS for key in keys):
+        json_keys = tuple(_PLAIN_KEYS[key] for key in keys)
+        line_keys = [key for key in json_keys if key not in _BODY_KEYS]
+        if len(set(json_keys)) == len(keys) and "From" in json_keys and len(line_keys) > 1:
+            shape = (None if json_keys == keys else json_keys, operator.itemgetter(*line_keys))
+    if len(_plain_shapes) >= 64:
+        _plain_shapes.clear()
+    _plain_shapes[keys] = shape
+    return shape
+
+
+#: The largest size bound of a plain payload sent as it is, encoded with its
+#: request's others: 500 of them always fit in one 50 MB request.
+_PLAIN_SIZE_CAP = (MAX_BATCH_BYTES - 64) // MAX_BATCH_MESSAGES - 1
 
 
 def _is_simple_sender(address: str) -> bool:
@@ -2718,7 +2750,9 @@ class SendResult(Record):
     to: _Field[str] = _field("To", _as_str)
 
     def __init__(self, raw: Mapping[str, Any], index: int = 0) -> None:
-        super().__init__(raw)
+        if type(raw) is not dict and not isinstance(raw, Mapping):
+            super().__init__(raw)  # raises DataError
+        self.raw = raw  # as Record does, without the call: a batch makes one per message
         #: The message's position in the input of a batch (0 for single sends).
         self.index: int = index
 
@@ -4808,20 +4842,23 @@ class _MessageSender(Interface):
 
         It returns the message's request bytes, or for a message that
         :func:`_plain_payload` finds certainly valid (no defaults to merge)
-        its JSON object, which is encoded when its request is made (a batch's
-        by one call) and which certainly encodes within Postmark's size
-        limit. Everything else, including every invalid message, goes through
-        :class:`Message`, so errors come from one place.
+        and small its JSON object, which is encoded when its request is made
+        (a batch's by one call) and certainly fits. Everything else, including
+        every invalid message, goes through :class:`Message`, so errors come
+        from one place.
         """
         default, template = self._defaults(), self.template
         prepare, no_defaults = _merging_with(default), default is None
 
         def check(message: MessageLike | None) -> dict[str, Any] | bytes:
-            if no_defaults:
-                payload = _plain_payload(message, template)
-                if payload is not None and _plain_size_bound(payload) <= MAX_MESSAGE_BYTES:
-                    # A copy of the caller's dict: encoded later, it may be reused meanwhile.
-                    return dict(payload) if payload is message else payload
+            plain = _plain_payload(message, template) if no_defaults else None
+            if plain is not None:
+                payload, bound = plain
+                if bound <= _PLAIN_SIZE_CAP:
+                    return payload  # encoded with its request (see BatchSender.send)
+                body = _encode_plain(payload)
+                if len(body) <= MAX_MESSAGE_BYTES:
+                    return body
             return prepare(message)._encode(template=template)
 
         return check
@@ -4840,7 +4877,7 @@ class Sender(_MessageSender):
     def send(self, message: MessageLike | None = None, **options: Unpack[Options]) -> SendResponse:
         """Validate, merge with the defaults and send one message."""
         checked = self._checker()(message)
-        body = checked if type(checked) is bytes else _encode_plain(checked)
+        body = checked if isinstance(checked, bytes) else _encode_plain(checked)
         http_response, data = self._call(self.endpoint, options, body=body)
         if not isinstance(data, dict):
             raise _send_unexpected(http_response, "a send answer must be a JSON object")
@@ -4883,7 +4920,16 @@ class BatchSender(_MessageSender):
         check = self._checker()  # once per batch, not once per message
         # Every message is checked before the first request; each request's
         # body is encoded when it is sent (see _Chunk).
-        chunks = list(_chunks(map(check, messages or ()), self._opening, self._closing))
+        if isinstance(messages, list | tuple):
+            checked = list(map(check, messages))
+        else:
+            # Messages made while this runs (a generator) may reuse one dict:
+            # keep each as it was given.
+            checked = [
+                item if isinstance(item, bytes) else dict(item)
+                for item in map(check, messages or ())
+            ]
+        chunks = list(_chunks(checked, self._opening, self._closing))
         if not chunks:
             raise MessageError("messages", "No messages to send")
         total = chunks[-1].start + chunks[-1].count if chunks else 0
@@ -4916,9 +4962,10 @@ class BatchSender(_MessageSender):
         if not isinstance(data, list) or len(data) != chunk.count:
             raise _send_unexpected(http_response, "a batch answer must list every message")
         try:
-            results = [SendResult(item, index) for index, item in enumerate(data, chunk.start)]
-            for result in results:
-                result.ok  # noqa: B018 - read now: an unreadable ErrorCode is an unusable answer
+            results = list(map(SendResult, data, range(chunk.start, chunk.start + chunk.count)))
+            if _error_code_types(data) != {int}:
+                for result in results:
+                    result.ok  # noqa: B018 - read now: an unreadable ErrorCode is an unusable answer
         except DataError:
             raise _send_unexpected(
                 http_response, "a batch answer's items are not Postmark's results"
@@ -4995,6 +5042,17 @@ class BatchTemplateSender(BatchSender):
     _opening, _closing = b'{"Messages":[', b"]}"
 
 
+def _error_code_types(answers: list[Any]) -> set[type]:
+    """The types of every answer's ErrorCode (``{int}`` in a usable batch answer)."""
+    try:
+        return set(map(type, map(_GET_ERROR_CODE, answers)))
+    except (AttributeError, TypeError):  # an answer that is not an object
+        return set()
+
+
+_GET_ERROR_CODE = operator.methodcaller("get", "ErrorCode")
+
+
 def _send_unexpected(http_response: requests.Response, problem: str) -> PystmarkError:
     return _SendUnexpectedResponseError(
         problem, status_code=http_response.status_code, response=http_response
@@ -5002,14 +5060,23 @@ def _send_unexpected(http_response: requests.Response, problem: str) -> Pystmark
 
 
 class _Chunk:
-    """One request of a batch: ``count`` checked messages from position ``start``."""
+    """One request of a batch: checked messages from position ``start``.
 
-    __slots__ = ("closing", "items", "opening", "start")
+    ``plain``: every item is a plain payload (see :meth:`_MessageSender._checker`).
+    """
+
+    __slots__ = ("closing", "items", "opening", "plain", "start")
 
     def __init__(
-        self, start: int, items: list[dict[str, Any] | bytes], opening: bytes, closing: bytes
+        self,
+        start: int,
+        items: list[dict[str, Any] | bytes],
+        opening: bytes,
+        closing: bytes,
+        plain: bool,
     ) -> None:
         self.start, self.items, self.opening, self.closing = start, items, opening, closing
+        self.plain = plain
 
     @property
     def count(self) -> int:
@@ -5022,44 +5089,43 @@ class _Chunk:
     @property
     def body(self) -> bytes:
         """The request body, made now: only the requests in flight hold theirs."""
-        items = self.items
-        if self.opening == b"[" and all(type(item) is dict for item in items):
-            return _encode_plain(cast("list[dict[str, str]]", items))  # one call for all
-        pieces = [item if type(item) is bytes else _encode_plain(item) for item in items]
+        if self.plain and self.opening == b"[":
+            return _encode_plain(cast("list[dict[str, str]]", self.items))  # one call for all
+        pieces = [item if isinstance(item, bytes) else _encode_plain(item) for item in self.items]
         return self.opening + b",".join(pieces) + self.closing
 
 
 def _chunks(
-    items: Iterable[dict[str, Any] | bytes], opening: bytes, closing: bytes
+    items: list[dict[str, Any] | bytes], opening: bytes, closing: bytes
 ) -> Iterator[_Chunk]:
     """Group checked messages into requests of at most 500 messages and 50 MB.
 
-    A plain payload's size is its :func:`_plain_size_bound` until that bound
-    would split a request: then the request's payloads are encoded and
-    measured, so requests are split exactly where their bodies reach the limit.
+    Up to 500 at a time; a plain payload counts as :data:`_PLAIN_SIZE_CAP`,
+    the most it can take. Only when that estimate is over the limit are the
+    payloads encoded and measured, so a request is split exactly where its
+    body reaches the limit.
     """
     overhead = len(opening) + len(closing)
-    start, size, estimated = 0, overhead, False
-    chunk: list[dict[str, Any] | bytes] = []
-    for index, item in enumerate(items):
-        length = len(item) if type(item) is bytes else _plain_size_bound(item)
-        grown = size + length + (1 if chunk else 0)
-        if grown > MAX_BATCH_BYTES and (estimated or type(item) is not bytes):
-            chunk = [part if type(part) is bytes else _encode_plain(part) for part in chunk]
-            if type(item) is not bytes:
-                item = _encode_plain(item)
-            size = overhead + sum(map(len, chunk)) + max(len(chunk) - 1, 0)
-            grown = size + len(item) + (1 if chunk else 0)
-            estimated = False
-        if chunk and (len(chunk) == MAX_BATCH_MESSAGES or grown > MAX_BATCH_BYTES):
-            yield _Chunk(start, chunk, opening, closing)
-            start, chunk, estimated = index, [], False
-            grown = overhead + (len(item) if type(item) is bytes else _plain_size_bound(item))
-        chunk.append(item)
-        estimated = estimated or type(item) is not bytes
-        size = grown
-    if chunk:
-        yield _Chunk(start, chunk, opening, closing)
+    start = 0
+    while start < len(items):
+        window = items[start : start + MAX_BATCH_MESSAGES]
+        plain, size = 0, overhead + len(window) - 1
+        for item in window:
+            if isinstance(item, bytes):
+                size += len(item)
+            else:
+                plain += 1
+        if size + plain * _PLAIN_SIZE_CAP > MAX_BATCH_BYTES:
+            window = [item if isinstance(item, bytes) else _encode_plain(item) for item in window]
+            size, count = overhead - 1, 0
+            for body in window:
+                size += len(body) + 1
+                if count and size > MAX_BATCH_BYTES:
+                    break
+                count += 1
+            window, plain = window[:count], 0
+        yield _Chunk(start, window, opening, closing, plain=plain == len(window))
+        start += len(window)
 
 
 #: Fields a bulk recipient may set; the rest of the message is shared.
