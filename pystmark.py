@@ -2293,7 +2293,7 @@ def _plain_payload(message: Any, template: bool | None) -> tuple[dict[str, Any],
     :meth:`Message.validate`; anything it does not recognise as valid returns
     ``None`` and goes through :class:`Message`, which reports what is wrong.
     The bound is at least the size of the object's JSON encoding: a character
-    takes at most six bytes (``\\u001f``, or four of UTF-8), a key and its
+    takes at most six bytes (``\u001f``, or four of UTF-8), a key and its
     punctuation at most 20.
     """
     if template:
