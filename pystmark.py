@@ -3080,19 +3080,21 @@ class BulkStatusResponse(Response):
 AnswerT = TypeVar("AnswerT", bound="Response")
 
 
-class _EndpointSpec(TypedDict, total=False):
-    """What an :class:`Endpoint` declares besides its method, path and answer."""
+if TYPE_CHECKING:  # only annotations name it: a TypedDict costs about 1M instructions to make
 
-    token: str
-    send: bool
-    idempotent: bool | None
-    query: Mapping[str, _FieldSpec]
-    body: Mapping[str, _FieldSpec]
-    items: tuple[str, Callable[[Any], Any]]
-    narrow: tuple[str, str, str]
-    at_least_one: bool
-    what: str
-    error: type[ArgumentError]
+    class _EndpointSpec(TypedDict, total=False):
+        """What an :class:`Endpoint` declares besides its method, path and answer."""
+
+        token: str
+        send: bool
+        idempotent: bool | None
+        query: Mapping[str, _FieldSpec]
+        body: Mapping[str, _FieldSpec]
+        items: tuple[str, Callable[[Any], Any]]
+        narrow: tuple[str, str, str]
+        at_least_one: bool
+        what: str
+        error: type[ArgumentError]
 
 
 class Endpoint(Generic[AnswerT]):
@@ -3115,8 +3117,8 @@ class Endpoint(Generic[AnswerT]):
     """
 
     __slots__ = (
-        "answer", "at_least_one", "body", "error", "idempotent", "items", "method",
-        "narrow", "path", "path_names", "query", "send", "token", "what",
+        "_body", "_declared", "_query", "answer", "at_least_one", "error", "idempotent",
+        "items", "method", "narrow", "path", "path_names", "send", "token", "what",
     )  # fmt: skip
     method: str
     #: The path, its ids as ``{}`` (filled by :meth:`url`).
@@ -3126,8 +3128,6 @@ class Endpoint(Generic[AnswerT]):
     send: bool
     idempotent: bool
     answer: type[AnswerT]
-    query: dict[str, tuple[str, _FieldCheck]] | None
-    body: dict[str, tuple[str, _FieldCheck]] | None
     items: tuple[str, Callable[[Any], Any]] | None
     narrow: tuple[str, str, str] | None
     at_least_one: bool
@@ -3164,13 +3164,38 @@ class Endpoint(Generic[AnswerT]):
             else idempotent
         )
         self.answer = cast("type[AnswerT]", Response if answer is None else answer)
-        self.query = _field_specs(spec.get("query"))
-        self.body = _field_specs(spec.get("body"))
+        # The query and body declarations as written; put in the form the checks
+        # use on first use (see _expand): most endpoints are never called in a
+        # process, and expanding all of them cost about 1.3M instructions of the import.
+        self._declared: tuple[Mapping[str, _FieldSpec] | None, ...] | None = (
+            spec.get("query"),
+            spec.get("body"),
+        )
         self.items = spec.get("items")
         self.narrow = spec.get("narrow")
         self.at_least_one = spec.get("at_least_one", False)
         self.what = spec.get("what", "")
         self.error = spec.get("error", ArgumentError)
+
+    def _expand(self) -> None:
+        query, body = self._declared or (None, None)
+        self._query = _field_specs(query)
+        self._body = _field_specs(body)
+        self._declared = None  # last: a thread that sees None sees both set
+
+    @property
+    def query(self) -> dict[str, tuple[str, _FieldCheck]] | None:
+        """The query's fields as ``{name: (Postmark's key, check)}``; ``None``: no query."""
+        if self._declared is not None:
+            self._expand()
+        return self._query
+
+    @property
+    def body(self) -> dict[str, tuple[str, _FieldCheck]] | None:
+        """The JSON body's fields as ``{name: (Postmark's key, check)}``; ``None``: no body."""
+        if self._declared is not None:
+            self._expand()
+        return self._body
 
     def url(self, base_url: str, path_args: Sequence[str | int]) -> str:
         """The full URL, with each id quoted into its own path segment."""
@@ -3188,8 +3213,10 @@ class Endpoint(Generic[AnswerT]):
         path_args = [arguments[name] for name in self.path_names]
         for value in path_args:
             _path_segment(value)  # checked here too: an iterator refuses a bad id when called
-        query = None if self.query is None else _fields(self.query, arguments, error)
-        body = None if self.body is None else _fields(self.body, arguments, error)
+        if self._declared is not None:
+            self._expand()
+        query = None if self._query is None else _fields(self._query, arguments, error)
+        body = None if self._body is None else _fields(self._body, arguments, error)
         if "count" in arguments or "offset" in arguments:
             _check_page(arguments.get("count"), arguments.get("offset"), error)
         if "from_date" in arguments or "to_date" in arguments:

@@ -315,6 +315,33 @@ def test_endpoint_urls_quote_each_id() -> None:
             endpoint.url(API, [bad, 1])  # type: ignore[list-item]
 
 
+def test_endpoint_fields_in_postmark_form_whenever_read() -> None:
+    # The declarations are expanded on first use; reading them first or calling
+    # first gives the same fields and the same request.
+    def declared() -> pystmark.Endpoint[pystmark.Response]:
+        return pystmark.Endpoint(
+            "PUT",
+            "/x/{thing_id}",
+            query={"count": "page", "tag": ("Tag", str)},
+            body={"template_id": int, "track_opens": bool},
+        )
+
+    arguments = {"thing_id": 3, "count": 5, "tag": "t", "template_id": 9, "track_opens": None}
+    read_first = declared()
+    assert read_first.query == {"count": ("Count", "page"), "tag": ("Tag", str)}
+    assert read_first.body == {
+        "template_id": ("TemplateID", int),
+        "track_opens": ("TrackOpens", bool),
+    }
+    called_first = declared()
+    expected = ([3], {"Count": 5, "Tag": "t"}, {"TemplateID": 9})
+    assert called_first.request(arguments) == read_first.request(arguments) == expected
+    assert called_first.query == read_first.query and called_first.body == read_first.body
+    no_fields = pystmark.Endpoint("GET", "/x")
+    assert no_fields.query is None and no_fields.body is None
+    assert no_fields.request({}) == ([], None, None)
+
+
 def test_query_values() -> None:
     class Kind(str, pystmark.enum.Enum):
         HARD = "HardBounce"
