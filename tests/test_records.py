@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -340,6 +341,21 @@ def test_endpoint_fields_in_postmark_form_whenever_read() -> None:
     no_fields = pystmark.Endpoint("GET", "/x")
     assert no_fields.query is None and no_fields.body is None
     assert no_fields.request({}) == ([], None, None)
+
+
+def test_module_patterns_compile_on_first_use_then_are_the_global(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lazy = pystmark._lazy_pattern("_HEADER_NAME", "[A-Za-z-]+")
+    monkeypatch.setattr(pystmark, "_HEADER_NAME", lazy)
+    assert not isinstance(vars(pystmark)["_HEADER_NAME"], re.Pattern)
+    with pytest.raises(pystmark.MessageError, match="invalid header name"):
+        pystmark._check_header_text("headers", "bad name", "v")
+    compiled = vars(pystmark)["_HEADER_NAME"]
+    assert isinstance(compiled, re.Pattern) and compiled.pattern == "[A-Za-z-]+"
+    pystmark._check_header_text("headers", "X-Ok", "v")
+    assert vars(pystmark)["_HEADER_NAME"] is compiled
+    assert lazy.fullmatch("X-Ok")  # a reference taken before still works
 
 
 def test_query_values() -> None:
