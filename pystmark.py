@@ -5136,7 +5136,8 @@ def _simple(
     patching it on the class patches the function.
     """
     attribute = method.__name__
-    annotations = {key: value for key, value in method.__annotations__.items() if key != "self"}
+    annotations = dict(method.__annotations__)  # (a copy in C: 81 of these run on import)
+    annotations.pop("self", None)
 
     def simple(stub: Callable[[], None]) -> Callable[P, R]:
         def function(*args: P.args, **kwargs: P.kwargs) -> R:
