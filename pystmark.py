@@ -3161,6 +3161,12 @@ class Endpoint(Generic[AnswerT]):
     at_least_one: bool
     what: str
     error: type[ArgumentError]
+    # The query and body declarations as written, until _expand puts them in
+    # the form the checks use (on first use: most endpoints are never called
+    # in a process, and expanding all of them cost 1.3M instructions of the import).
+    _declared: tuple[Mapping[str, _FieldSpec] | None, ...] | None
+    _query: dict[str, tuple[str, _FieldCheck]] | None
+    _body: dict[str, tuple[str, _FieldCheck]] | None
 
     @overload
     def __init__(
@@ -3192,13 +3198,7 @@ class Endpoint(Generic[AnswerT]):
             else idempotent
         )
         self.answer = cast("type[AnswerT]", Response if answer is None else answer)
-        # The query and body declarations as written; put in the form the checks
-        # use on first use (see _expand): most endpoints are never called in a
-        # process, and expanding all of them cost about 1.3M instructions of the import.
-        self._declared: tuple[Mapping[str, _FieldSpec] | None, ...] | None = (
-            spec.get("query"),
-            spec.get("body"),
-        )
+        self._declared = (spec.get("query"), spec.get("body"))
         self.items = spec.get("items")
         self.narrow = spec.get("narrow")
         self.at_least_one = spec.get("at_least_one", False)
