@@ -530,8 +530,35 @@ FORBIDDEN_EXTENSIONS = frozenset({
 })
 # fmt: on
 
-_HEADER_UNSAFE = re.compile(r"[\r\n\x00]")
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+class _LazyPattern:
+    """A module-level regular expression, compiled when first used.
+
+    Compiling runs ``re``'s parser in Python: the three patterns below cost
+    about 1.7M instructions, 3% of ``import pystmark``. On first use the
+    module's global ``name`` becomes the compiled pattern, so later calls go
+    straight to it.
+    """
+
+    __slots__ = ("name", "text")
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+
+    def __getattr__(self, attribute: str) -> Any:
+        compiled = re.compile(self.text)
+        globals()[self.name] = compiled
+        return getattr(compiled, attribute)
+
+
+def _lazy_pattern(name: str, text: str) -> re.Pattern[str]:
+    """``re.compile(text)`` on first use; ``name`` is the global that holds it."""
+    return cast("re.Pattern[str]", _LazyPattern(name, text))
+
+
+_HEADER_UNSAFE = _lazy_pattern("_HEADER_UNSAFE", r"[\r\n\x00]")
+_HEADER_NAME = _lazy_pattern("_HEADER_NAME", r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Patterns used rarely are kept as text: re compiles (and caches) them on first
 # use, which keeps ``import pystmark`` fast.
 _INACTIVE_ADDRESSES = r"(?is)inactive addresses:\s*(.*?)(?:\.\s|\.?\s*$)"
@@ -2252,9 +2279,10 @@ _HOST_NAME = rf"{_HOST}\Z"
 # One bare address of at most 64 characters (so within every length limit), without
 # display name, quoting, comments, separators or the "=" and "?" of encoded words:
 # the common case, tested on every message, so written for speed.
-_SIMPLE_ADDRESS = re.compile(
+_SIMPLE_ADDRESS = _lazy_pattern(
+    "_SIMPLE_ADDRESS",
     r"(?!.{65})[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*"
-    r"@[A-Za-z0-9]+(?:(?:\.|-+)[A-Za-z0-9]+)*\Z"
+    r"@[A-Za-z0-9]+(?:(?:\.|-+)[A-Za-z0-9]+)*\Z",
 )
 # That, or one after a display name of plain words (no quotes or comments).
 _WORD = r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f\s\ud800-\udfff])+"
@@ -3172,22 +3200,24 @@ class BulkStatusResponse(Response):
 # ---- Transport: sessions, requests, retries, errors ------------------------
 
 
-AnswerT = TypeVar("AnswerT", bound="Response")
+AnswerT = TypeVar("AnswerT", bound=Response)
 
 
-class _EndpointSpec(TypedDict, total=False):
-    """What an :class:`Endpoint` declares besides its method, path and answer."""
+if TYPE_CHECKING:  # only annotations name it: a TypedDict costs about 1M instructions to make
 
-    token: str
-    send: bool
-    idempotent: bool | None
-    query: Mapping[str, _FieldSpec]
-    body: Mapping[str, _FieldSpec]
-    items: tuple[str, Callable[[Any], Any]]
-    narrow: tuple[str, str, str]
-    at_least_one: bool
-    what: str
-    error: type[ArgumentError]
+    class _EndpointSpec(TypedDict, total=False):
+        """What an :class:`Endpoint` declares besides its method, path and answer."""
+
+        token: str
+        send: bool
+        idempotent: bool | None
+        query: Mapping[str, _FieldSpec]
+        body: Mapping[str, _FieldSpec]
+        items: tuple[str, Callable[[Any], Any]]
+        narrow: tuple[str, str, str]
+        at_least_one: bool
+        what: str
+        error: type[ArgumentError]
 
 
 class Endpoint(Generic[AnswerT]):
@@ -3210,8 +3240,8 @@ class Endpoint(Generic[AnswerT]):
     """
 
     __slots__ = (
-        "answer", "at_least_one", "body", "error", "idempotent", "items", "method",
-        "narrow", "path", "path_names", "query", "send", "token", "what",
+        "_body", "_declared", "_query", "answer", "at_least_one", "error", "idempotent",
+        "items", "method", "narrow", "path", "path_names", "send", "token", "what",
     )  # fmt: skip
     method: str
     #: The path, its ids as ``{}`` (filled by :meth:`url`).
@@ -3221,13 +3251,17 @@ class Endpoint(Generic[AnswerT]):
     send: bool
     idempotent: bool
     answer: type[AnswerT]
-    query: dict[str, tuple[str, _FieldCheck]] | None
-    body: dict[str, tuple[str, _FieldCheck]] | None
     items: tuple[str, Callable[[Any], Any]] | None
     narrow: tuple[str, str, str] | None
     at_least_one: bool
     what: str
     error: type[ArgumentError]
+    # The query and body declarations as written, until _expand puts them in
+    # the form the checks use (on first use: most endpoints are never called
+    # in a process, and expanding all of them cost 1.3M instructions of the import).
+    _declared: tuple[Mapping[str, _FieldSpec] | None, ...] | None
+    _query: dict[str, tuple[str, _FieldCheck]] | None
+    _body: dict[str, tuple[str, _FieldCheck]] | None
 
     @overload
     def __init__(
@@ -3259,13 +3293,32 @@ class Endpoint(Generic[AnswerT]):
             else idempotent
         )
         self.answer = cast("type[AnswerT]", Response if answer is None else answer)
-        self.query = _field_specs(spec.get("query"))
-        self.body = _field_specs(spec.get("body"))
+        self._declared = (spec.get("query"), spec.get("body"))
         self.items = spec.get("items")
         self.narrow = spec.get("narrow")
         self.at_least_one = spec.get("at_least_one", False)
         self.what = spec.get("what", "")
         self.error = spec.get("error", ArgumentError)
+
+    def _expand(self) -> None:
+        query, body = self._declared or (None, None)
+        self._query = _field_specs(query)
+        self._body = _field_specs(body)
+        self._declared = None  # last: a thread that sees None sees both set
+
+    @property
+    def query(self) -> dict[str, tuple[str, _FieldCheck]] | None:
+        """The query's fields as ``{name: (Postmark's key, check)}``; ``None``: no query."""
+        if self._declared is not None:
+            self._expand()
+        return self._query
+
+    @property
+    def body(self) -> dict[str, tuple[str, _FieldCheck]] | None:
+        """The JSON body's fields as ``{name: (Postmark's key, check)}``; ``None``: no body."""
+        if self._declared is not None:
+            self._expand()
+        return self._body
 
     def url(self, base_url: str, path_args: Sequence[str | int]) -> str:
         """The full URL, with each id quoted into its own path segment."""
@@ -3283,8 +3336,10 @@ class Endpoint(Generic[AnswerT]):
         path_args = [arguments[name] for name in self.path_names]
         for value in path_args:
             _path_segment(value)  # checked here too: an iterator refuses a bad id when called
-        query = None if self.query is None else _fields(self.query, arguments, error)
-        body = None if self.body is None else _fields(self.body, arguments, error)
+        if self._declared is not None:
+            self._expand()
+        query = None if self._query is None else _fields(self._query, arguments, error)
+        body = None if self._body is None else _fields(self._body, arguments, error)
         if "count" in arguments or "offset" in arguments:
             _check_page(arguments.get("count"), arguments.get("offset"), error)
         if "from_date" in arguments or "to_date" in arguments:
@@ -5239,7 +5294,8 @@ def _simple(
     patching it on the class patches the function.
     """
     attribute = method.__name__
-    annotations = {key: value for key, value in method.__annotations__.items() if key != "self"}
+    annotations = dict(method.__annotations__)  # (a copy in C: 81 of these run on import)
+    annotations.pop("self", None)
 
     def simple(stub: Callable[[], None]) -> Callable[P, R]:
         def function(*args: P.args, **kwargs: P.kwargs) -> R:
