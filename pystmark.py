@@ -6063,9 +6063,9 @@ def _escape_astral(raw: bytes) -> bytes | bytearray:
     return escaped
 
 
-def _json_error(error: json.JSONDecodeError, raw: bytes | None) -> str:
+def _json_error(error: ValueError, raw: bytes | None) -> str:
     """``error``'s message, its place counted in ``raw`` as sent if that was escaped."""
-    if raw is None:
+    if raw is None or not isinstance(error, json.JSONDecodeError):
         return str(error)
     line_start = error.doc.rfind("\n", 0, error.pos) + 1
     # Where the line and the error start in the escaped bytes (after a BOM).
@@ -6124,10 +6124,8 @@ def _decode_webhook(body: bytes | str, max_bytes: int, max_depth: int = MAX_WEBH
         raise WebhookError("JSON nested too deeply") from None
     except WebhookError:
         raise
-    except json.JSONDecodeError as error:
+    except ValueError as error:  # json.JSONDecodeError
         raise WebhookError(f"invalid JSON: {_json_error(error, escaped_from)}") from None
-    except ValueError as error:
-        raise WebhookError(f"invalid JSON: {error}") from None
     if surrogates or not scanned:
         _walk_json(data, max_depth, strings=surrogates)
     return data

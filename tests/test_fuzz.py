@@ -361,7 +361,7 @@ def parse_outcome(body: bytes) -> Any:
     return type(event), event.raw
 
 
-@fuzz(400)
+@fuzz(200)
 @given(body=astral_bodies())
 def test_escaping_astral_characters_never_changes_a_parse(body: bytes) -> None:
     # Escaped (every astral character, however dense) or not, a post gives
