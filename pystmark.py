@@ -6005,7 +6005,7 @@ _ASTRAL_LEADS = tuple(bytes([lead]) for lead in range(0xF0, 0xF5))
 _ASTRAL_LEADS_AS_F0 = bytes.maketrans(b"\xf1\xf2\xf3\xf4", b"\xf0\xf0\xf0\xf0")
 #: Astral characters are escaped while at most one byte in this many starts
 #: one: denser, their escapes (12 characters each) would outweigh a wide text.
-_ASTRAL_SPARSENESS = 32
+_ASTRAL_SPARSENESS = 64
 #: An escaped UTF-16 surrogate (a pair's half, or a lone one).
 _ESCAPED_SURROGATE = r"\\u[dD][89a-fA-F]"
 
@@ -6013,30 +6013,33 @@ _ESCAPED_SURROGATE = r"\\u[dD][89a-fA-F]"
 def _astral_replacements(raw: bytes) -> Iterator[tuple[int, bytes]]:
     r"""Where ``raw`` holds a character outside the BMP, and what replaces it.
 
-    A well-formed 4-byte sequence becomes the JSON escape of its surrogate
-    pair (``\ud83d\ude00``): the same character inside a JSON string,
-    invalid JSON outside one, as the character itself is. After an odd run
-    of backslashes (an invalid escape either way) it becomes ``?``, which
-    keeps the error and its place. A malformed sequence is left for the
-    decoder to refuse.
+    Each becomes the JSON escape of its surrogate pair (``\ud83d\ude00``):
+    the same character inside a JSON string, invalid JSON outside one, as
+    the character itself is. After an odd run of backslashes (an invalid
+    escape either way) it becomes ``?``, which keeps the error and its
+    place. Nothing is replaced if a 4-byte sequence is malformed: the
+    decoder refuses the body.
     """
     other_leads = any(lead in raw for lead in _ASTRAL_LEADS[1:])
     haystack = raw.translate(_ASTRAL_LEADS_AS_F0) if other_leads else raw
-    done = 0
+    positions = []
     position = haystack.find(b"\xf0")
     while position >= 0:
-        try:
-            code = ord(raw[position : position + 4].decode()) - 0x10000
-        except UnicodeDecodeError:
-            pass
+        positions.append(position)
+        position = haystack.find(b"\xf0", position + 4)
+    try:
+        characters = b"".join([raw[at : at + 4] for at in positions]).decode()
+    except UnicodeDecodeError:
+        return
+    escapes = json.dumps(characters).encode()  # '"' and 12 bytes a character
+    done = 0
+    for index, position in enumerate(positions):
+        before = raw[done:position] if raw[position - 1 : position] == b"\\" else b""
+        if (len(before) - len(before.rstrip(b"\\"))) % 2:
+            yield position, b"?"
         else:
-            before = raw[done:position] if raw[position - 1 : position] == b"\\" else b""
-            if (len(before) - len(before.rstrip(b"\\"))) % 2:
-                yield position, b"?"
-            else:
-                yield position, b"\\u%04x\\u%04x" % (0xD800 | code >> 10, 0xDC00 | code & 0x3FF)
-            done = position + 4
-        position = haystack.find(b"\xf0", position + 1)
+            yield position, escapes[1 + 12 * index : 13 + 12 * index]
+        done = position + 4
 
 
 def _escape_astral(raw: bytes) -> bytes | bytearray:
@@ -6059,6 +6062,8 @@ def _escape_astral(raw: bytes) -> bytes | bytearray:
         escaped += view[done:position]
         escaped += replacement
         done = position + 4
+    if not done:
+        return raw  # malformed: left for the decoder to refuse
     escaped += view[done:]
     return escaped
 
