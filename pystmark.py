@@ -1664,7 +1664,9 @@ class Message:
         self.html = html
         self.text = text
         self.headers = (
-            [] if headers is None else [_Header(name, value) for name, value in _header_pairs(headers)]
+            []
+            if headers is None
+            else [_Header(name, value) for name, value in _header_pairs(headers)]
         )
         self.track_opens = track_opens
         self.track_links = track_links
@@ -1675,7 +1677,9 @@ class Message:
         else:
             raise MessageError("metadata", "must be a dict of strings")
         self.message_stream = message_stream
-        self.attachments = [] if attachments is None else [_attachment(item) for item in attachments]
+        self.attachments = (
+            [] if attachments is None else [_attachment(item) for item in attachments]
+        )
         self.template_id = template_id
         self.template_alias = template_alias
         if template_model is None:
@@ -2340,9 +2344,9 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
 
 
 def _plain_size_bound(payload: dict[str, str]) -> int:
-    """An upper bound of the encoded size of a plain payload, without encoding it.
+    r"""An upper bound of the encoded size of a plain payload, without encoding it.
 
-    A character takes at most six bytes in JSON (``\\u001f``, or four of UTF-8),
+    A character takes at most six bytes in JSON (``\u001f``, or four of UTF-8),
     a key and its punctuation at most 20.
     """
     return 6 * sum(map(len, payload.values())) + 20 * len(payload) + 2
