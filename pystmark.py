@@ -4844,7 +4844,7 @@ class Sender(_MessageSender):
     def send(self, message: MessageLike | None = None, **options: Unpack[Options]) -> SendResponse:
         """Validate, merge with the defaults and send one message."""
         checked = self._checker()(message)
-        body = checked if type(checked) is bytes else _encode_plain(checked)
+        body = checked if isinstance(checked, bytes) else _encode_plain(checked)
         http_response, data = self._call(self.endpoint, options, body=body)
         if not isinstance(data, dict):
             raise _send_unexpected(http_response, "a send answer must be a JSON object")
@@ -5029,7 +5029,7 @@ class _Chunk:
         items = self.items
         if self.opening == b"[" and all(type(item) is dict for item in items):
             return _encode_plain(cast("list[dict[str, str]]", items))  # one call for all
-        pieces = [item if type(item) is bytes else _encode_plain(item) for item in items]
+        pieces = [item if isinstance(item, bytes) else _encode_plain(item) for item in items]
         return self.opening + b",".join(pieces) + self.closing
 
 
@@ -5046,11 +5046,11 @@ def _chunks(
     start, size, estimated = 0, overhead, False
     chunk: list[dict[str, Any] | bytes] = []
     for index, item in enumerate(items):
-        length = len(item) if type(item) is bytes else _plain_size_bound(item)
+        length = len(item) if isinstance(item, bytes) else _plain_size_bound(item)
         grown = size + length + (1 if chunk else 0)
         if grown > MAX_BATCH_BYTES and (estimated or type(item) is not bytes):
-            chunk = [part if type(part) is bytes else _encode_plain(part) for part in chunk]
-            if type(item) is not bytes:
+            chunk = [part if isinstance(part, bytes) else _encode_plain(part) for part in chunk]
+            if not isinstance(item, bytes):
                 item = _encode_plain(item)
             size = overhead + sum(map(len, chunk)) + max(len(chunk) - 1, 0)
             grown = size + len(item) + (1 if chunk else 0)
@@ -5058,7 +5058,7 @@ def _chunks(
         if chunk and (len(chunk) == MAX_BATCH_MESSAGES or grown > MAX_BATCH_BYTES):
             yield _Chunk(start, chunk, opening, closing)
             start, chunk, estimated = index, [], False
-            grown = overhead + (len(item) if type(item) is bytes else _plain_size_bound(item))
+            grown = overhead + (len(item) if isinstance(item, bytes) else _plain_size_bound(item))
         chunk.append(item)
         estimated = estimated or type(item) is not bytes
         size = grown
