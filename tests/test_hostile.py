@@ -657,6 +657,7 @@ def test_dense_astral_text_is_decoded_as_it_is() -> None:
         # The places count characters as sent (each emoji is one).
         (b"\\" + EMOJI, r"invalid JSON: Invalid \\escape: line 2 column 311 \(char 351\)"),
         (b'", "A": ' + EMOJI, r"invalid JSON: Expecting value: line 2 column 319 \(char 359\)"),
+        (b'", "A": x', r"invalid JSON: Expecting value: line 2 column 319 \(char 359\)"),
         (b"\\ud83d" + EMOJI, "a string is not valid Unicode"),  # a lone escaped surrogate
         (EMOJI + b"\\ude00", "a string is not valid Unicode"),
     ],
