@@ -6214,16 +6214,112 @@ def _scan_webhook(text: bytes | str, max_depth: int) -> bool:
     return True
 
 
+#: UTF-8 lead bytes of the characters outside the Basic Multilingual Plane.
+_ASTRAL_LEADS = tuple(bytes([lead]) for lead in range(0xF0, 0xF5))
+#: Finds every lead byte with one search (for positions only).
+_ASTRAL_LEADS_AS_F0 = bytes.maketrans(b"\xf1\xf2\xf3\xf4", b"\xf0\xf0\xf0\xf0")
+#: Astral characters are escaped while at most one byte in this many starts
+#: one: denser, their escapes (12 characters each) would outweigh a wide text.
+_ASTRAL_SPARSENESS = 64
+#: An escaped UTF-16 surrogate (a pair's half, or a lone one).
+_ESCAPED_SURROGATE = r"\\u[dD][89a-fA-F]"
+
+
+def _astral_replacements(raw: bytes) -> Iterator[tuple[int, bytes]]:
+    r"""Where ``raw`` holds a character outside the BMP, and what replaces it.
+
+    Each becomes the JSON escape of its surrogate pair (``\ud83d\ude00``):
+    the same character inside a JSON string, invalid JSON outside one, as
+    the character itself is. After an odd run of backslashes (an invalid
+    escape either way) it becomes ``?``, which keeps the error and its
+    place. Nothing is replaced if a 4-byte sequence is malformed: the
+    decoder refuses the body.
+    """
+    other_leads = any(lead in raw for lead in _ASTRAL_LEADS[1:])
+    haystack = raw.translate(_ASTRAL_LEADS_AS_F0) if other_leads else raw
+    positions = []
+    position = haystack.find(b"\xf0")
+    while position >= 0:
+        positions.append(position)
+        position = haystack.find(b"\xf0", position + 4)
+    try:
+        characters = b"".join([raw[at : at + 4] for at in positions]).decode()
+    except UnicodeDecodeError:
+        return
+    escapes = json.dumps(characters).encode()  # '"' and 12 bytes a character
+    done = 0
+    for index, position in enumerate(positions):
+        before = raw[done:position] if raw[position - 1 : position] == b"\\" else b""
+        if (len(before) - len(before.rstrip(b"\\"))) % 2:
+            yield position, b"?"
+        else:
+            yield position, escapes[1 + 12 * index : 13 + 12 * index]
+        done = position + 4
+
+
+def _escape_astral(raw: bytes) -> bytes | bytearray:
+    """``raw`` with its sparse characters outside the BMP escaped.
+
+    One such character makes Python store a whole str at four bytes a
+    character: escaped, it leaves the decoded JSON text narrow, and only
+    the strings that hold one are wide (see :func:`_astral_replacements`).
+    Text without any costs one quick scan; dense astral text is kept.
+    """
+    if raw.isascii():
+        return raw
+    count = sum(raw.count(lead) for lead in _ASTRAL_LEADS if lead in raw)
+    if not count or count * _ASTRAL_SPARSENESS > len(raw):
+        return raw
+    escaped = bytearray()
+    view = memoryview(raw)
+    done = 0
+    for position, replacement in _astral_replacements(raw):
+        escaped += view[done:position]
+        escaped += replacement
+        done = position + 4
+    if not done:
+        return raw  # malformed: left for the decoder to refuse
+    escaped += view[done:]
+    return escaped
+
+
+def _json_error(error: ValueError, raw: bytes | None) -> str:
+    """``error``'s message, its place counted in ``raw`` as sent if that was escaped."""
+    if raw is None or not isinstance(error, json.JSONDecodeError):
+        return str(error)
+    line_start = error.doc.rfind("\n", 0, error.pos) + 1
+    # Where the line and the error start in the escaped bytes (after a BOM).
+    line_at = len(error.doc[:line_start].encode()) + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+    error_at = line_at + len(error.doc[line_start : error.pos].encode())
+    added_before_line = added = grown = 0  # characters the escapes added; bytes
+    for start, replacement in _astral_replacements(raw):
+        if start + grown >= error_at:
+            break
+        added += len(replacement) - 1  # one character became len(replacement)
+        if start + grown < line_at:
+            added_before_line = added
+        grown += len(replacement) - 4
+    position = error.pos - added
+    column = position - (line_start - added_before_line) + 1
+    return f"{error.msg}: line {error.lineno} column {column} (char {position})"
+
+
 def _decode_webhook(body: bytes | str, max_bytes: int, max_depth: int = MAX_WEBHOOK_DEPTH) -> Any:
+    escaped_from = None  # the body as sent, if its astral characters were escaped
     if isinstance(body, bytes | bytearray | memoryview):
         raw = bytes(body)
         if len(raw) > max_bytes:
             raise WebhookError(f"the body is larger than {max_bytes} bytes")
         scanned = _scan_webhook(raw, max_depth)
+        # Looked for as sent: the escapes _escape_astral writes are whole pairs.
+        surrogates = re.search(_ESCAPED_SURROGATE.encode(), raw) is not None
+        escaped = _escape_astral(raw)
         try:
-            text = raw.decode("utf-8-sig")  # strict: encoded surrogates are refused
+            text = escaped.decode("utf-8-sig")  # strict: encoded surrogates are refused
         except UnicodeDecodeError:
             raise WebhookError("the body is not UTF-8") from None
+        escaped_from = raw if escaped is not raw else None
+        del escaped, raw  # the decoded text and its strings take the memory from here
     elif isinstance(body, str):
         if len(body) > max_bytes or (
             len(body) * 4 > max_bytes and len(body.encode("utf-8", "surrogatepass")) > max_bytes
@@ -6232,6 +6328,7 @@ def _decode_webhook(body: bytes | str, max_bytes: int, max_depth: int = MAX_WEBH
         if _has_surrogate(body):
             raise WebhookError("the body is not valid Unicode (a lone surrogate)")
         scanned = _scan_webhook(body, max_depth)
+        surrogates = re.search(_ESCAPED_SURROGATE, body) is not None
         text = body
     else:
         raise WebhookError(f"expected bytes, str or dict, not {type(body).__name__}")
@@ -6247,9 +6344,8 @@ def _decode_webhook(body: bytes | str, max_bytes: int, max_depth: int = MAX_WEBH
         raise WebhookError("JSON nested too deeply") from None
     except WebhookError:
         raise
-    except ValueError as error:
-        raise WebhookError(f"invalid JSON: {error}") from None
-    surrogates = re.search(r"\\u[dD][89a-fA-F]", text) is not None  # maybe escaped ones
+    except ValueError as error:  # json.JSONDecodeError
+        raise WebhookError(f"invalid JSON: {_json_error(error, escaped_from)}") from None
     if surrogates or not scanned:
         _walk_json(data, max_depth, strings=surrogates)
     return data

@@ -618,6 +618,78 @@ def test_a_json_string_with_a_lone_surrogate_is_refused() -> None:
         pystmark.parse_webhook(b'"\\ud800"')
 
 
+EMOJI = "\U0001f600".encode()
+
+
+def sparse_astral(fragment: bytes) -> bytes:
+    """An open post whose Tag ends in ``fragment``; few enough emoji to be escaped."""
+    return (
+        b'{"RecordType": "Open", "MessageID": "' + EMOJI + b'",\n'
+        b' "Tag": "' + EMOJI + b"x" * 300 + fragment + b'"}'
+    )
+
+
+def test_a_mail_with_astral_characters_reads_as_sent() -> None:
+    # Sparse astral characters are escaped before decoding (the JSON text
+    # stays narrow): every one reads back, after quotes and backslashes too.
+    text = ("a" * 999 + "\U0001f600\n") * 20 + '\U000e0067\U0010fffd \\\U0001f600 "\U0001f600"'
+    post = {**INBOUND, "Subject": "\U0001f600", "TextBody": text, "\U0001f600": ["\U0001f600"]}
+    body = json.dumps(post, ensure_ascii=False).encode()
+    assert pystmark._escape_astral(body).isascii()  # every one escaped: the text stays narrow
+    event = pystmark.parse_webhook(body)
+    assert isinstance(event, pystmark.InboundEvent)
+    assert event.text_body == text and event.subject == "\U0001f600"
+    assert event.raw["\U0001f600"] == ["\U0001f600"]
+    assert pystmark.InboundMessage.from_webhook(body).text_body == text
+
+
+def test_dense_astral_text_is_decoded_as_it_is() -> None:
+    # Escapes of 12 characters would outweigh a text of emoji stored wide.
+    post = {"RecordType": "Open", "Tag": "\U0001f600" * 1000}
+    body = json.dumps(post, ensure_ascii=False).encode()
+    assert pystmark._escape_astral(body) is body
+    assert pystmark.parse_webhook(body).tag == "\U0001f600" * 1000
+
+
+@pytest.mark.parametrize(
+    ("fragment", "message"),
+    [
+        # The places count characters as sent (each emoji is one).
+        (b"\\" + EMOJI, r"invalid JSON: Invalid \\escape: line 2 column 311 \(char 351\)"),
+        (b'", "A": ' + EMOJI, r"invalid JSON: Expecting value: line 2 column 319 \(char 359\)"),
+        (b'", "A": x', r"invalid JSON: Expecting value: line 2 column 319 \(char 359\)"),
+        (b"\\ud83d" + EMOJI, "a string is not valid Unicode"),  # a lone escaped surrogate
+        (EMOJI + b"\\ude00", "a string is not valid Unicode"),
+    ],
+)
+def test_refusals_around_escaped_astral_characters_are_unchanged(
+    fragment: bytes, message: str
+) -> None:
+    body = sparse_astral(fragment)
+    assert pystmark._escape_astral(body) != body
+    with pytest.raises(pystmark.WebhookError, match=message):
+        pystmark.parse_webhook(body)
+    status, _ = call_app(pystmark.WebhookApp(None), environ_for(body))
+    assert status.startswith("400")
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        EMOJI[:3],  # truncated
+        b"\xf0\x80\x80\x80",  # overlong
+        b"\xf4\x90\x80\x80",  # beyond U+10FFFF
+        b"\xed\xa0\xbd\xed\xb8\x80",  # a surrogate pair encoded (CESU-8)
+    ],
+)
+def test_malformed_utf8_next_to_astral_characters_is_refused(fragment: bytes) -> None:
+    body = sparse_astral(fragment)
+    with pytest.raises(pystmark.WebhookError, match="not UTF-8"):
+        pystmark.parse_webhook(body)
+    status, _ = call_app(pystmark.WebhookApp(None), environ_for(body))
+    assert status.startswith("400")
+
+
 def test_an_inbound_mail_full_of_punctuation_is_accepted() -> None:
     # Counting characters alone would take the commas for values: the exact
     # scan reads them as the text they are, so the mail is accepted.
