@@ -3233,6 +3233,8 @@ def _query(params: Mapping[str, Any]) -> dict[str, Any]:
 
 #: The request arguments the pooled session's short path handles itself.
 _PLAIN_REQUEST_ARGS = frozenset({"verify", "cert", "proxies"})
+#: The headers that carry a token: masked in every request pystmark hands out.
+_MASKED_HEADERS = (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER)
 
 
 # What users' test tools replace to intercept requests, read at call time:
@@ -3301,18 +3303,22 @@ class _PooledSession(requests.Session):
             "CURL_CA_BUNDLE"
         )
         self._env_by_origin: dict[str, tuple[dict[str, str], Any]] = {}
+        self._env_by_url: dict[str, tuple[dict[str, str], Any]] = {}
         self._prepared_urls: dict[str, str] = {}
         self._prepared_headers: dict[tuple[tuple[str, str], ...], Any] = {}
 
     def _environment(self, url: str) -> tuple[dict[str, str], Any]:
         """The proxies and netrc credentials the environment gives ``url``'s origin."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        found = self._env_by_origin.get(origin)
+        found = self._env_by_url.get(url)
         if found is None:
-            utils = requests.utils
-            found = (utils.get_environ_proxies(origin), utils.get_netrc_auth(origin))
-            self._env_by_origin[origin] = found
+            parts = urlsplit(url)
+            origin = f"{parts.scheme}://{parts.netloc}"
+            found = self._env_by_origin.get(origin)
+            if found is None:
+                utils = requests.utils
+                found = (utils.get_environ_proxies(origin), utils.get_netrc_auth(origin))
+                self._env_by_origin[origin] = found
+            self._remember(self._env_by_url, url, found)
         return found
 
     def send_plain(
@@ -3398,18 +3404,22 @@ class _PooledSession(requests.Session):
             prepared.headers["Content-Length"] = str(len(body))
         elif method not in ("GET", "HEAD"):
             prepared.headers["Content-Length"] = "0"
-        assert prepared.url is not None
-        settings = self.merge_environment_settings(
-            prepared.url,
+        settings = self.merge_environment_settings(  # the URL without the query: same origin
+            url,
             request_args.get("proxies"),
             True,
             request_args.get("verify"),
             request_args.get("cert"),
         )
-        adapter = self.get_adapter(prepared.url)
+        adapter = self.get_adapter(url)
         started = time.perf_counter()
         response = adapter.send(prepared, timeout=timeout, **settings)
         response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        # Nothing else holds this request (nothing on its path is replaced):
+        # the response keeps it with the token masked, without a copy.
+        for name in _MASKED_HEADERS:
+            if name in prepared.headers:
+                prepared.headers[name] = "***"
         return response
 
     @staticmethod
@@ -4084,8 +4094,11 @@ def _mask_kept_request(response: requests.Response) -> None:
     request = getattr(response, "request", None)  # a test double may have none
     if not isinstance(request, requests.PreparedRequest):
         return
+    headers = request.headers
+    if all(headers.get(name, "***") == "***" for name in _MASKED_HEADERS):
+        return  # masked already (the pooled session's short path does it)
     kept = request.copy()
-    for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER):
+    for name in _MASKED_HEADERS:
         if name in kept.headers:
             kept.headers[name] = "***"
     response.request = kept
@@ -4103,7 +4116,7 @@ def _scrub(exc: BaseException) -> None:
         request = getattr(item, "request", None)
         headers = getattr(request, "headers", None)
         if isinstance(headers, requests.structures.CaseInsensitiveDict | dict):
-            for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER):
+            for name in _MASKED_HEADERS:
                 if name in headers:
                     headers[name] = "***"
 
