@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import requests
+import requests.adapters
 import responses
 
 import pystmark
@@ -258,6 +259,35 @@ def test_a_response_hook_that_reads_the_body_leaves_it_to_pystmark(
     assert response.message_id == result["MessageID"]
     assert response.http_response.json() == result
     assert len(read_by_hook) == 1
+
+
+class FileAdapter(requests.adapters.BaseAdapter):
+    """An adapter answering with a file-like ``raw`` (no urllib3 response), as requests allows."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = requests.Response()
+        response.status_code = 200
+        response.raw = io.BytesIO(self.body)
+        response.request, response.url = request, request.url or ""
+        return response
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def test_a_file_like_raw_body_is_read_bounded(no_requests: Any) -> None:
+    body = json.dumps({"Name": "x" * 100}).encode()
+    with requests.Session() as session:
+        session.mount("https://", FileAdapter(body))
+        response = pystmark.get_server(api_key=TOKEN, session=session)
+        assert response.data["Name"] == "x" * 100
+        assert response.http_response.json() == response.data
+        with pytest.raises(pystmark.UnexpectedResponseError, match="max_response_bytes"):
+            pystmark.get_server(api_key=TOKEN, session=session, max_response_bytes=50)
 
 
 MALFORMED_HEADERS = {
@@ -504,6 +534,25 @@ def test_a_kept_response_never_carries_the_token(mocked: Any) -> None:
     assert kept.json() == ok_result()  # the body is still there
     # What went over the wire did carry it.
     assert mocked.calls[0].request.headers[pystmark.SERVER_TOKEN_HEADER] == TOKEN
+
+
+@pytest.mark.parametrize("account", [False, True], ids=["server token", "account token"])
+def test_a_response_from_the_short_path_never_carries_the_token(
+    account: bool, raw: Callable[..., RawServer]
+) -> None:
+    # Nothing replaced: the pooled session's own path, which masks its request in place.
+    server = raw(faults.answer(body=b'{"Name": "x"}'))
+    header = pystmark.ACCOUNT_TOKEN_HEADER if account else pystmark.SERVER_TOKEN_HEADER
+    call = pystmark.get_servers if account else pystmark.get_server
+    key = "account_api_key" if account else "api_key"
+    options = {**OPTIONS, key: TOKEN, "base_url": server.url}
+    kept = [call(**options) for _ in range(2)]
+    for response in kept:
+        assert response.http_response.request.headers[header] == "***"
+        assert TOKEN.encode() not in pickle.dumps(response.http_response)
+    # Every request on the wire carried it: the masking touched no shared headers.
+    assert [request.headers[header.lower()] for request in server.requests] == [TOKEN, TOKEN]
+    assert server.accepted == 1
 
 
 def test_an_error_response_never_carries_the_token(mocked: Any) -> None:
