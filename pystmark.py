@@ -1652,28 +1652,38 @@ class Message:
         inline_css: bool | None = None,
         verify: bool = False,
     ) -> None:
+        # Assigned in _MESSAGE_KEYS order (see _plain_fields); the recipient
+        # fields straight to the attributes behind their properties.
         self.sender = sender
-        self.to = to
-        self.cc = cc
-        self.bcc = bcc
+        self._to = to
+        self._cc = cc
+        self._bcc = bcc
         self.reply_to = reply_to
         self.subject = subject
         self.tag = tag
         self.html = html
         self.text = text
-        self.headers = [_Header(name, value) for name, value in _header_pairs(headers)]
-        if metadata is not None and not isinstance(metadata, Mapping):
-            raise MessageError("metadata", "must be a dict of strings")
-        self.metadata = dict(metadata or {})
+        self.headers = (
+            [] if headers is None else [_Header(name, value) for name, value in _header_pairs(headers)]
+        )
         self.track_opens = track_opens
         self.track_links = track_links
+        if metadata is None:
+            self.metadata = {}
+        elif isinstance(metadata, Mapping):
+            self.metadata = dict(metadata)
+        else:
+            raise MessageError("metadata", "must be a dict of strings")
         self.message_stream = message_stream
-        self.attachments = [_attachment(item) for item in attachments or ()]
+        self.attachments = [] if attachments is None else [_attachment(item) for item in attachments]
         self.template_id = template_id
         self.template_alias = template_alias
-        if template_model is not None and not isinstance(template_model, Mapping):
+        if template_model is None:
+            self.template_model = None
+        elif isinstance(template_model, Mapping):
+            self.template_model = dict(template_model)
+        else:
             raise MessageError("template_model", "must be a dict")
-        self.template_model = None if template_model is None else dict(template_model)
         self.inline_css = inline_css
         if verify:
             self.verify()
@@ -1938,6 +1948,32 @@ class Message:
             # Postmark refuses a template send without a model, even an empty one.
             payload["TemplateModel"] = {}
         return payload
+
+    def _plain_fields(self) -> dict[str, Any] | None:
+        """Postmark's JSON object when only text fields are set, else ``None``.
+
+        The shortcut of :func:`_plain_payload`, which then checks the values:
+        no headers, metadata, attachments, template or tracking options.
+        """
+        fields = self.__dict__
+        try:
+            if (
+                fields["headers"]
+                or fields["metadata"]
+                or fields["attachments"]
+                or fields["track_opens"] is not None
+                or fields["track_links"] is not None
+                or fields["template_id"] is not None
+                or fields["template_alias"] is not None
+                or fields["template_model"] is not None
+                or fields["inline_css"] is not None
+            ):
+                return None
+            return {
+                key: value for name, key in _PLAIN_ATTRIBUTES if (value := fields[name]) is not None
+            }
+        except KeyError:  # an attribute deleted: Message.validate reports it
+            return None
 
     def to_payload(self) -> dict[str, Any]:
         """Postmark's JSON object for this message (attachments as base64)."""
@@ -2231,28 +2267,41 @@ _PLAIN_KEYS = {
     if name in _PLAIN_FIELDS
 }
 _PLAIN_JSON_KEYS = frozenset(_PLAIN_KEYS.values())
+#: A Message's attributes behind those fields, with their keys (in the order sent).
+_PLAIN_ATTRIBUTES = tuple(
+    ("_" + name if name in ("to", "cc", "bcc") else name, key)
+    for name, key in _MESSAGE_KEYS.items()
+    if name in _PLAIN_FIELDS
+)
 _BODY_KEYS = frozenset({"HtmlBody", "TextBody"})
 
 
 def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None:
-    """Postmark's JSON object for a plain message dict that is certainly valid.
+    """Postmark's JSON object for a plain message that is certainly valid.
 
-    The common case, checked quickly: a dict of text fields only, one bare
-    address in From, Reply-To (if given) and each recipient field present, a
-    body and no template. It
-    applies the same rules as :meth:`Message.validate`; anything it does not
-    recognise as valid returns ``None`` and goes through :class:`Message`,
-    which reports what is wrong.
+    The common case, checked quickly: a dict or :class:`Message` of text fields
+    only, one bare address in From, Reply-To (if given) and each recipient
+    field present, a body and no template. It applies the same rules as
+    :meth:`Message.validate`; anything it does not recognise as valid returns
+    ``None`` and goes through :class:`Message`, which reports what is wrong.
     """
-    if type(message) is not dict or template:
+    if template:
         return None
-    payload: dict[str, Any] = message
-    if not message.keys() <= _PLAIN_JSON_KEYS:
-        if not message.keys() <= _PLAIN_KEYS.keys():
+    payload: dict[str, Any] | None
+    if type(message) is Message:
+        payload = message._plain_fields()
+        if payload is None:
             return None
+    elif type(message) is not dict:
+        return None
+    elif message.keys() <= _PLAIN_JSON_KEYS:
+        payload = message
+    elif message.keys() <= _PLAIN_KEYS.keys():
         payload = {_PLAIN_KEYS[key]: value for key, value in message.items()}
         if len(payload) != len(message):
             return None  # a field given in both spellings
+    else:
+        return None
     html, text = payload.get("HtmlBody", ""), payload.get("TextBody", "")
     try:
         # The one-line fields, joined: also the type check (strings only).
@@ -2274,6 +2323,10 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
         or "\n" in line_text
         or "\r" in line_text
         or "\x00" in line_text
+        # A lone surrogate cannot be encoded (Message names the field).
+        or _has_surrogate(line_text)
+        or _has_surrogate(html)
+        or _has_surrogate(text)
     ):
         return None
     recipients = 0
@@ -2284,6 +2337,15 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
                 return None
             recipients += 1
     return payload if recipients else None
+
+
+def _plain_size_bound(payload: dict[str, str]) -> int:
+    """An upper bound of the encoded size of a plain payload, without encoding it.
+
+    A character takes at most six bytes in JSON (``\\u001f``, or four of UTF-8),
+    a key and its punctuation at most 20.
+    """
+    return 6 * sum(map(len, payload.values())) + 20 * len(payload) + 2
 
 
 def _is_simple_sender(address: str) -> bool:
@@ -2300,16 +2362,15 @@ def _is_simple_sender(address: str) -> bool:
 _simple_senders: set[str] = set()
 
 
-def _encode_plain(payload: dict[str, str]) -> bytes:
-    """JSON bytes of a flat dict of strings (cheaper than a general encode)."""
-    try:
-        if _flat_encoder is None:  # pragma: no cover - Python builds without the C encoder
-            return _encode_json(payload)
-        return "".join(_flat_encoder(payload, 0)).encode("utf-8")
-    except UnicodeEncodeError:
-        for key, value in payload.items():  # the same error as Message.validate's
-            _check_unicode(_MESSAGE_NAMES.get(key, key), value)
-        raise  # pragma: no cover - only a lone surrogate fails to encode
+def _encode_plain(payload: dict[str, str] | list[dict[str, str]]) -> bytes:
+    """JSON bytes of plain payloads (see :func:`_plain_payload`), or a list of them.
+
+    Cheaper than a general encode; a list of a batch's payloads is encoded by
+    one call.
+    """
+    if _flat_encoder is None:  # pragma: no cover - Python builds without the C encoder
+        return _encode_json(payload)
+    return "".join(_flat_encoder(payload, 0)).encode("utf-8")
 
 
 def _encode_json(payload: Any) -> bytes:
@@ -2324,7 +2385,7 @@ def _make_flat_encoder() -> Callable[[Any, int], Any] | None:
     """The C encoder of the json module, made once, for flat dicts of strings.
 
     ``JSONEncoder.encode()`` makes a new one on every call. No cycle check:
-    such a dict cannot hold one. ``None`` where the C encoder is missing or
+    such a dict, or a list of them, cannot hold one. ``None`` where the C encoder is missing or
     its (internal) signature differs: then the general encoder is used.
     """
     make = getattr(json.encoder, "c_make_encoder", None)
@@ -4845,26 +4906,28 @@ class _MessageSender(Interface):
     def _prepare(self, message: MessageLike | None) -> Message:
         return _merging_with(self._defaults())(message)
 
-    def _encoder(self) -> Callable[[MessageLike | None], bytes]:
-        """A function validating and serialising one message, defaults merged in.
+    def _checker(self) -> Callable[[MessageLike | None], dict[str, Any] | bytes]:
+        """A function checking one message, defaults merged in, before any I/O.
 
-        Plain dicts that are certainly valid (see :func:`_plain_payload`) skip
-        building a :class:`Message`; everything else, including every invalid
-        message, goes through it, so errors come from one place.
+        It returns the message's request bytes, or for a message that
+        :func:`_plain_payload` finds certainly valid (no defaults to merge)
+        its JSON object, which is encoded when its request is made (a batch's
+        by one call) and which certainly encodes within Postmark's size
+        limit. Everything else, including every invalid message, goes through
+        :class:`Message`, so errors come from one place.
         """
         default, template = self._defaults(), self.template
         prepare, no_defaults = _merging_with(default), default is None
 
-        def encode(message: MessageLike | None) -> bytes:
+        def check(message: MessageLike | None) -> dict[str, Any] | bytes:
             if no_defaults:
                 payload = _plain_payload(message, template)
-                if payload is not None:
-                    body = _encode_plain(payload)
-                    if len(body) <= MAX_MESSAGE_BYTES:
-                        return body
+                if payload is not None and _plain_size_bound(payload) <= MAX_MESSAGE_BYTES:
+                    # A copy of the caller's dict: encoded later, it may be reused meanwhile.
+                    return dict(payload) if payload is message else payload
             return prepare(message)._encode(template=template)
 
-        return encode
+        return check
 
 
 class Sender(_MessageSender):
@@ -4879,7 +4942,8 @@ class Sender(_MessageSender):
 
     def send(self, message: MessageLike | None = None, **options: Unpack[Options]) -> SendResponse:
         """Validate, merge with the defaults and send one message."""
-        body = self._encoder()(message)
+        checked = self._checker()(message)
+        body = checked if type(checked) is bytes else _encode_plain(checked)
         http_response, data = self._call(self.endpoint, options, body=body)
         if not isinstance(data, dict):
             raise _send_unexpected(http_response, "a send answer must be a JSON object")
@@ -4919,9 +4983,10 @@ class BatchSender(_MessageSender):
         then lists the answered messages and the ``unsent`` positions.
         """
         workers = _check_workers(max_workers)
-        encode = self._encoder()  # once per batch, not once per message
-        # Every message is checked and encoded before the first request.
-        chunks = list(_chunks(map(encode, messages or ()), self._opening, self._closing))
+        check = self._checker()  # once per batch, not once per message
+        # Every message is checked before the first request; each request's
+        # body is encoded when it is sent (see _Chunk).
+        chunks = list(_chunks(map(check, messages or ()), self._opening, self._closing))
         if not chunks:
             raise MessageError("messages", "No messages to send")
         total = chunks[-1].start + chunks[-1].count if chunks else 0
@@ -5040,37 +5105,64 @@ def _send_unexpected(http_response: requests.Response, problem: str) -> Pystmark
 
 
 class _Chunk:
-    """One request of a batch: ``count`` messages from position ``start``."""
+    """One request of a batch: ``count`` checked messages from position ``start``."""
 
-    __slots__ = ("body", "count", "start")
+    __slots__ = ("closing", "items", "opening", "start")
 
-    def __init__(self, start: int, count: int, body: bytes) -> None:
-        self.start, self.count, self.body = start, count, body
+    def __init__(
+        self, start: int, items: list[dict[str, Any] | bytes], opening: bytes, closing: bytes
+    ) -> None:
+        self.start, self.items, self.opening, self.closing = start, items, opening, closing
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
 
     @property
     def positions(self) -> range:
-        return range(self.start, self.start + self.count)
+        return range(self.start, self.start + len(self.items))
+
+    @property
+    def body(self) -> bytes:
+        """The request body, made now: only the requests in flight hold theirs."""
+        items = self.items
+        if self.opening == b"[" and all(type(item) is dict for item in items):
+            return _encode_plain(cast("list[dict[str, str]]", items))  # one call for all
+        pieces = [item if type(item) is bytes else _encode_plain(item) for item in items]
+        return self.opening + b",".join(pieces) + self.closing
 
 
-def _chunks(bodies: Iterable[bytes], opening: bytes, closing: bytes) -> Iterator[_Chunk]:
-    """Join encoded messages into requests of at most 500 messages and 50 MB.
+def _chunks(
+    items: Iterable[dict[str, Any] | bytes], opening: bytes, closing: bytes
+) -> Iterator[_Chunk]:
+    """Group checked messages into requests of at most 500 messages and 50 MB.
 
-    Each request's body is joined as soon as it is full, so the messages'
-    separate encodings are held for one request at a time.
+    A plain payload's size is its :func:`_plain_size_bound` until that bound
+    would split a request: then the request's payloads are encoded and
+    measured, so requests are split exactly where their bodies reach the limit.
     """
     overhead = len(opening) + len(closing)
-    start, size = 0, overhead
-    chunk: list[bytes] = []
-    for index, body in enumerate(bodies):
-        grown = size + len(body) + (1 if chunk else 0)
+    start, size, estimated = 0, overhead, False
+    chunk: list[dict[str, Any] | bytes] = []
+    for index, item in enumerate(items):
+        length = len(item) if type(item) is bytes else _plain_size_bound(item)
+        grown = size + length + (1 if chunk else 0)
+        if grown > MAX_BATCH_BYTES and (estimated or type(item) is not bytes):
+            chunk = [part if type(part) is bytes else _encode_plain(part) for part in chunk]
+            if type(item) is not bytes:
+                item = _encode_plain(item)
+            size = overhead + sum(map(len, chunk)) + max(len(chunk) - 1, 0)
+            grown = size + len(item) + (1 if chunk else 0)
+            estimated = False
         if chunk and (len(chunk) == MAX_BATCH_MESSAGES or grown > MAX_BATCH_BYTES):
-            yield _Chunk(start, len(chunk), opening + b",".join(chunk) + closing)
-            start, chunk, size = index, [], overhead
-            grown = size + len(body)
-        chunk.append(body)
+            yield _Chunk(start, chunk, opening, closing)
+            start, chunk, estimated = index, [], False
+            grown = overhead + (len(item) if type(item) is bytes else _plain_size_bound(item))
+        chunk.append(item)
+        estimated = estimated or type(item) is not bytes
         size = grown
     if chunk:
-        yield _Chunk(start, len(chunk), opening + b",".join(chunk) + closing)
+        yield _Chunk(start, chunk, opening, closing)
 
 
 #: Fields a bulk recipient may set; the rest of the message is shared.

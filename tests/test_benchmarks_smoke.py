@@ -33,7 +33,7 @@ def test_every_workload_runs_once_and_writes_the_table(tmp_path):
         assert row["title"] in text
     # Both clients did the same work, and every message was accepted.
     assert rows["single"]["pystmark"]["items"] == rows["single"]["requests"]["items"] == 3
-    for key in ("batch", "latency_sequential", "latency_workers"):
+    for key in ("batch", "batch_message", "latency_sequential", "latency_workers"):
         assert rows[key]["pystmark"]["items"] == rows[key]["requests"]["items"] == 501
     assert rows["attachment"]["pystmark"]["extra_rss"] > 0
     # The plain loop reads past the 10,000 offset cap with todate windows.
@@ -42,6 +42,21 @@ def test_every_workload_runs_once_and_writes_the_table(tmp_path):
     else:
         assert rows["bounces_all"]["skipped"]
         assert "iter_bounces" in text
+
+
+def test_the_message_batch_builds_messages_with_the_fields_of_the_dict_batch(monkeypatch):
+    from benchmarks import peers, worker
+
+    client = worker.Pystmark({"url": "https://127.0.0.1:1", "ca": "/ca.pem"})
+    sent = []
+    monkeypatch.setattr(client, "_send_batch", lambda messages, config: sent.append(messages))
+    client.batch_message({"size": 3})
+    assert all(isinstance(message, pystmark.Message) for message in sent[0])
+    assert [message.to_payload() for message in sent[0]] == [peers._message(i) for i in range(3)]
+    # The plain loop has no message type: its side of the row is the dict loop.
+    assert worker.Plain.batch_message is worker.Plain.batch
+    for peer in peers.CLIENTS.values():
+        assert peer.batch_message is not peer.batch
 
 
 def test_the_server_enforces_postmark_limits_and_filters_by_date():
@@ -144,8 +159,10 @@ def _runs(cpu, items=10, extra=None):
 
 def test_the_peer_table_shows_ratios_skips_and_failures(tmp_path):
     args = run.parse_args(["--peers", "--rounds", "3", "--import-rounds", "3"])
-    single, bounces_all, attachment = (
-        w for w in run.workloads(args) if w.key in ("single", "bounces_all", "attachment")
+    single, batch_message, bounces_all, attachment = (
+        w
+        for w in run.workloads(args)
+        if w.key in ("single", "batch_message", "bounces_all", "attachment")
     )
     single.runs = {
         "pystmark": _runs([1.0, 1.2, 0.9]),
@@ -155,6 +172,13 @@ def test_the_peer_table_shows_ratios_skips_and_failures(tmp_path):
         "postmark_python": _runs([4.0, 4.0]),
     }
     single.failed = {"postmark_python": "ConnectionError: boom"}
+    batch_message.runs = {
+        "pystmark": _runs([3.0] * 3),
+        "requests": _runs([4.0] * 3),
+        "pystmark053": _runs([5.0] * 3),
+        "postmarker": _runs([6.0] * 3),
+        "postmark_python": _runs([10.0] * 3),
+    }
     bounces_all.runs = {
         "pystmark": _runs([1.0] * 3, items=25),
         "requests": _runs([1.0] * 3, items=25),
@@ -172,11 +196,11 @@ def test_the_peer_table_shows_ratios_skips_and_failures(tmp_path):
         "postmark_python": _runs([1.0] * 3, items=7, extra=b64),
     }
     rows = []
-    for workload in (single, bounces_all, attachment):
+    for workload in (single, batch_message, bounces_all, attachment):
         row = run.summarise(workload)
         row["peers"] = {peer: run.summarise_peer(workload, peer) for peer in run.peer_registry()}
         rows.append(row)
-    single_peers, all_peers, attachment_peers = (row["peers"] for row in rows)
+    single_peers, _, all_peers, attachment_peers = (row["peers"] for row in rows)
     assert single_peers["pystmark053"]["ratios"]["process_cpu"] == pytest.approx(26.6)
     assert single_peers["postmark_python"] == {
         "status": "failed",
@@ -206,6 +230,16 @@ def test_the_peer_table_shows_ratios_skips_and_failures(tmp_path):
         "     - 26.6x",
         "     - 1.10x",
         "     - failed: ConnectionError: boom",
+    ]
+    # Each client's own message type; the plain loop's side is its dict loop.
+    start = lines.index("   * - 10,000 messages by batch, as each client's message type")
+    assert lines[start + 1 : start + 7] == [
+        "     - whole-process CPU",
+        "     - 4,000 ms (the same dicts)",
+        "     - 0.75x",
+        "     - 1.25x",
+        "     - 1.50x",
+        "     - 2.50x",
     ]
     assert "impossible: ``bounces.stream`` stops at 10,000" in text
     assert "one attachment of 9 MiB as base64 (extra peak RSS)" in text
@@ -248,10 +282,15 @@ def test_the_instruction_table_lists_the_cpu_workloads_against_their_targets():
     rows = {w.key: w for w in run.workloads(run.parse_args([]))}
     rows["single"].instructions = {"pystmark": 4_000_000_000, "requests": 8_000_000_000}
     rows["import"].instructions = {"pystmark": 460_000_000, "requests": 410_000_000}
+    rows["batch_message"].instructions = {"pystmark": 3_000_000_000, "requests": 2_000_000_000}
     text = run.instruction_table(list(rows.values()))
     assert text.startswith("Counted with ``python -m benchmarks --instructions``")
-    assert "   * - 2,000 single sends\n     - 4,000 M / 8,000 M = 0.50x\n     - <= 0.8x" in text
+    assert "   * - 2,000 single sends\n     - 4,000 M / 8,000 M = 0.50x\n     - <= 0.6x" in text
     assert "     - 460 M / 410 M = 1.12x\n     - <= 1.05x" in text
+    assert (
+        "   * - 10,000 messages by batch, as ``Message`` objects\n"
+        "     - 3,000 M / 2,000 M = 1.50x\n     - <= 1.0x"
+    ) in text
     assert "attachment" not in text and "latency" not in text  # not counted
 
 
