@@ -3383,6 +3383,8 @@ def _query(params: Mapping[str, Any]) -> dict[str, Any]:
 
 #: The request arguments the pooled session's short path handles itself.
 _PLAIN_REQUEST_ARGS = frozenset({"verify", "cert", "proxies"})
+#: The headers that carry a token: masked in every request pystmark hands out.
+_MASKED_HEADERS = (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER)
 
 
 # What users' test tools replace to intercept requests, read at call time:
@@ -3451,18 +3453,22 @@ class _PooledSession(requests.Session):
             "CURL_CA_BUNDLE"
         )
         self._env_by_origin: dict[str, tuple[dict[str, str], Any]] = {}
+        self._env_by_url: dict[str, tuple[dict[str, str], Any]] = {}
         self._prepared_urls: dict[str, str] = {}
         self._prepared_headers: dict[tuple[tuple[str, str], ...], Any] = {}
 
     def _environment(self, url: str) -> tuple[dict[str, str], Any]:
         """The proxies and netrc credentials the environment gives ``url``'s origin."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        found = self._env_by_origin.get(origin)
+        found = self._env_by_url.get(url)
         if found is None:
-            utils = requests.utils
-            found = (utils.get_environ_proxies(origin), utils.get_netrc_auth(origin))
-            self._env_by_origin[origin] = found
+            parts = urlsplit(url)
+            origin = f"{parts.scheme}://{parts.netloc}"
+            found = self._env_by_origin.get(origin)
+            if found is None:
+                utils = requests.utils
+                found = (utils.get_environ_proxies(origin), utils.get_netrc_auth(origin))
+                self._env_by_origin[origin] = found
+            self._remember(self._env_by_url, url, found)
         return found
 
     def send_plain(
@@ -3548,18 +3554,22 @@ class _PooledSession(requests.Session):
             prepared.headers["Content-Length"] = str(len(body))
         elif method not in ("GET", "HEAD"):
             prepared.headers["Content-Length"] = "0"
-        assert prepared.url is not None
-        settings = self.merge_environment_settings(
-            prepared.url,
+        settings = self.merge_environment_settings(  # the URL without the query: same origin
+            url,
             request_args.get("proxies"),
             True,
             request_args.get("verify"),
             request_args.get("cert"),
         )
-        adapter = self.get_adapter(prepared.url)
+        adapter = self.get_adapter(url)
         started = time.perf_counter()
         response = adapter.send(prepared, timeout=timeout, **settings)
         response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        # Nothing else holds this request (nothing on its path is replaced):
+        # the response keeps it with the token masked, without a copy.
+        for name in _MASKED_HEADERS:
+            if name in prepared.headers:
+                prepared.headers[name] = "***"
         return response
 
     @staticmethod
@@ -3663,13 +3673,16 @@ _random = random.random
 class _Call:
     """One attempt's deadline and the sockets it is using."""
 
-    __slots__ = ("deadline_at", "fired", "sockets")
+    __slots__ = ("deadline_at", "fired", "malformed_header", "sockets")
 
     def __init__(self, deadline_at: float) -> None:
         #: On ``time.monotonic``'s clock (the watchdog's), not ``_monotonic``'s.
         self.deadline_at = deadline_at
         self.fired = False
         self.sockets: list[Any] = []
+        #: Set by :class:`_CheckedHTTPResponse` when an answer's header block
+        #: could not be parsed.
+        self.malformed_header = False
 
 
 class _Watchdog:
@@ -3745,8 +3758,32 @@ def _attach_current(sock: Any) -> None:
         _WATCHDOG.attach(call, sock)
 
 
+class _CheckedHTTPResponse(http.client.HTTPResponse):
+    """http.client's response, which reports a malformed header block to the current call.
+
+    At a header line it cannot parse, http.client stops reading headers: the
+    lines after it (a ``Content-Length``, a ``Transfer-Encoding``) are lost and
+    the body's framing is in doubt. urllib3 only logs that. The watched
+    connections make their responses of this class (``response_class`` is
+    http.client's hook for it), check the block with urllib3's own
+    ``assert_header_parsing``, and the attempt refuses the answer.
+    """
+
+    def begin(self) -> None:
+        """Read the status line and headers, then check the header block."""
+        super().begin()
+        try:
+            urllib3.util.response.assert_header_parsing(self.msg)
+        except urllib3.exceptions.HeaderParsingError:
+            call: _Call | None = getattr(_CURRENT, "call", None)
+            if call is not None:
+                call.malformed_header = True
+
+
 class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
     """An HTTP connection whose socket the current call's deadline covers."""
+
+    response_class = _CheckedHTTPResponse
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
@@ -3761,6 +3798,8 @@ class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
 
 class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
     """An HTTPS connection whose socket the current call's deadline covers."""
+
+    response_class = _CheckedHTTPResponse
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
@@ -3985,9 +4024,9 @@ def _transport_failure(exc: BaseException, deadline_hit: bool, received: bool = 
     return _Failure(TransportError(f"the request failed ({name})"), "never", send_error=unknown)
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (seconds or HTTP date), or None."""
-    value = response.headers.get("Retry-After")
+    value = headers.get("Retry-After")
     if not value:
         return None
     value = value.strip()
@@ -4006,13 +4045,15 @@ def _retry_after(response: requests.Response) -> float | None:
 _LIST_ANSWERS = frozenset({"/email/batch", "/email/batchWithTemplates"})
 
 
-def _check_response(response: requests.Response, endpoint: Endpoint[Any] | None = None) -> Any:
-    """Decode a 2xx answer's JSON, or raise :class:`_Failure` with the typed error."""
+def _check_response(
+    response: requests.Response, data: Any, endpoint: Endpoint[Any] | None = None
+) -> Any:
+    """A 2xx answer's ``data`` (its decoded JSON), or raise :class:`_Failure` with the typed error.
+
+    ``data`` is ``None`` for an empty body and ``_UNREADABLE`` for one that
+    is not JSON (see :func:`_read_answer`).
+    """
     status = response.status_code
-    try:
-        data = json.loads(response.content) if response.content else None
-    except (ValueError, RecursionError):
-        data = _UNREADABLE
     if 200 <= status < 300:
         problem = None
         if data is _UNREADABLE:
@@ -4031,16 +4072,22 @@ def _check_response(response: requests.Response, endpoint: Endpoint[Any] | None 
         code, text = data.get("ErrorCode"), data.get("Message")
         error_code = code if isinstance(code, int) and not isinstance(code, bool) else None
         message = text if isinstance(text, str) else None
+    # A test double may have no headers or reason (as pystmark 0.5 never read them).
+    headers = getattr(response, "headers", None)
+    if not isinstance(headers, Mapping):
+        headers = {}
     if 300 <= status < 400:
         # Redirects are never followed: the token must not go to another host.
         try:
-            target = urlsplit(response.headers.get("Location", "")).hostname or "nowhere"
+            target = urlsplit(headers.get("Location", "")).hostname or "nowhere"
         except ValueError:
             target = "an invalid location"
         message = f"Postmark answered with a redirect to {target}, which is not followed"
     if message is None:
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-        message = f"HTTP {status} {response.reason or ''} ({kind})".replace("  ", " ")
+        kind = headers.get("Content-Type", "no content type").split(";")[0]
+        reason = getattr(response, "reason", None)
+        message = f"HTTP {status} {reason if isinstance(reason, str) else ''} ({kind})"
+        message = message.replace("  ", " ")
     error_class = _error_class(status, error_code)
     fields: dict[str, Any] = {
         "status_code": status,
@@ -4050,7 +4097,7 @@ def _check_response(response: requests.Response, endpoint: Endpoint[Any] | None 
     }
     api_error = error_class(message, **fields)
     if status in (429, 503) or error_code == 100:
-        raise _Failure(api_error, "always", retry_after=_retry_after(response))
+        raise _Failure(api_error, "always", retry_after=_retry_after(headers))
     if not 300 <= status < 500:
         # Every 5xx but 503 (Postmark's refusal when down for maintenance),
         # proxies' 52x pages included, and statuses outside HTTP's classes:
@@ -4073,54 +4120,104 @@ _OLD_URLLIB3 = tuple(int(part) for part in re.findall(r"\d+", _URLLIB3_VERSION)[
 _BOUNDED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "identity", ""})
 
 
+def _read_answer(response: requests.Response, limit: int) -> Any:
+    """The decoded JSON of ``response``'s body: ``None`` when empty, ``_UNREADABLE`` when not JSON.
+
+    A real ``requests.Response`` is read bounded (:func:`_read_body`), and
+    its JSON decoded from the bytes read. Anything else is a test double (a
+    ``Mock(spec=requests.Response)`` returned by a patched ``requests.request``
+    or ``Session.request``), read as pystmark 0.5 read it: its ``content`` when
+    that is bytes, else its ``json()``.
+    """
+    if issubclass(type(response), requests.Response):
+        return _decode_json(_read_body(response, limit))
+    content = getattr(response, "content", None)
+    if isinstance(content, bytes):
+        if len(content) > limit:
+            raise _unusable(response, _too_large(limit))
+        return _decode_json(content)
+    try:
+        return response.json()
+    except ValueError:
+        return _UNREADABLE
+
+
+def _decode_json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except (ValueError, RecursionError):
+        return _UNREADABLE
+
+
+def _too_large(limit: int) -> str:
+    return f"Postmark's answer is larger than max_response_bytes ({limit} bytes)"
+
+
+class _ReadBody(io.BytesIO):
+    """An answer's body that pystmark has read, kept as the response's ``raw``.
+
+    ``requests`` reads a ``raw`` that has ``stream()`` (as urllib3's responses
+    have) through it: this one gives the whole body in one piece, so the
+    response's ``content``, ``text`` and ``json()`` read the bytes already
+    read, without a copy.
+    """
+
+    def stream(self, amt: int | None = None, decode_content: bool | None = None) -> Iterator[bytes]:
+        """The rest of the body, in one piece (``amt`` and ``decode_content`` are ignored)."""
+        yield self.read()
+
+
 def _read_body(response: requests.Response, limit: int) -> bytes:
     """Read the (streamed) body of ``response``, at most ``limit`` bytes decoded.
 
-    The body is read through ``requests``' own streaming (``iter_content``,
-    which decompresses as it reads), so its errors are ``requests``'. Past
-    the limit, the connection is closed and :class:`_Failure` raised. The
-    body is then kept as ``response.content``.
+    The body is read from ``response.raw`` (urllib3's ``stream()``, which
+    decompresses as it reads, or a file-like ``read()``), so its errors are
+    urllib3's. Past the limit, the connection is closed and :class:`_Failure`
+    raised. Once read, the connection goes back to the pool and the body
+    becomes the response's ``raw``, so ``response.content``, ``.text`` and
+    ``.json()`` work as usual.
     """
-    too_large = f"Postmark's answer is larger than max_response_bytes ({limit} bytes)"
-    if response.raw is None:
-        # Made without a connection (a test double): requests gives its body as is.
+    raw = response.raw
+    if raw is None or getattr(raw, "closed", False) is True:
+        # Made without a connection (a test double), or read already (by a
+        # response hook, or a session that ignores stream=True): requests
+        # gives the body it holds.
         content = response.content or b""
         if len(content) > limit:
-            raise _unusable(response, too_large)
+            raise _unusable(response, _too_large(limit))
         return content
-    # http.client keeps the header block's parsing defects on its message
-    # (urllib3 only logs them): a header line it could not read leaves the
-    # answer's framing in doubt. requests reads the same object for cookies.
-    original = getattr(response.raw, "_original_response", None)
-    defects = getattr(getattr(original, "msg", None), "defects", None)
-    if isinstance(defects, list) and defects:
-        response.close()
-        raise _unusable(response, "Postmark's answer has a malformed header")
     step = _READ_STEP
     encoding = response.headers.get("Content-Encoding", "").strip().lower()
     length = response.headers.get("Content-Length", "").strip()
     if encoding in ("", "identity") and length.isascii() and length.isdigit() and len(length) < 20:
         if int(length) > limit:
             response.close()
-            raise _unusable(response, too_large)
+            raise _unusable(response, _too_large(limit))
     elif encoding and _OLD_URLLIB3:  # pragma: no cover - CI runs a current urllib3
         step = 1024
         if not {part.strip() for part in encoding.split(",")} <= _BOUNDED_ENCODINGS:
             response.close()
             raise _unusable(response, f"an answer in the {encoding!r} encoding was refused")
+    if hasattr(raw, "stream"):
+        chunks: Iterator[bytes] = raw.stream(step, decode_content=True)
+    else:  # a file-like object, as requests reads one
+        chunks = iter(functools.partial(raw.read, step), b"")
     out = io.BytesIO()
     size = 0
-    for chunk in response.iter_content(step):
+    for chunk in chunks:
         size += len(chunk)
         if size > limit:
             response.close()
-            raise _unusable(response, too_large)
+            raise _unusable(response, _too_large(limit))
         out.write(chunk)
-    # getvalue() hands the buffer over without a copy. requests keeps a read
-    # body in this attribute (there is no public way to set it), so
-    # ``response.content``, ``.text`` and ``.json()`` work as usual.
+    release = getattr(raw, "release_conn", None)
+    if release is not None:
+        release()  # urllib3: the connection goes back to the pool
+    else:
+        raw.close()
+    # getvalue() hands the buffer over without a copy, and _ReadBody shares it.
     body = out.getvalue()
-    response._content = body
+    response.raw = _ReadBody(body)
     return body
 
 
@@ -4144,11 +4241,14 @@ def _mask_kept_request(response: requests.Response) -> None:
     The response may be kept, copied, pickled or logged by the caller; the
     request object itself is left as it was (a mock may have recorded it).
     """
-    request = response.request
-    if request is None:
+    request = getattr(response, "request", None)  # a test double may have none
+    if not isinstance(request, requests.PreparedRequest):
         return
+    headers = request.headers
+    if all(headers.get(name, "***") == "***" for name in _MASKED_HEADERS):
+        return  # masked already (the pooled session's short path does it)
     kept = request.copy()
-    for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER):
+    for name in _MASKED_HEADERS:
         if name in kept.headers:
             kept.headers[name] = "***"
     response.request = kept
@@ -4166,7 +4266,7 @@ def _scrub(exc: BaseException) -> None:
         request = getattr(item, "request", None)
         headers = getattr(request, "headers", None)
         if isinstance(headers, requests.structures.CaseInsensitiveDict | dict):
-            for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER):
+            for name in _MASKED_HEADERS:
                 if name in headers:
                     headers[name] = "***"
 
@@ -4236,7 +4336,10 @@ def _perform(
                 )
             received = True
             try:
-                _read_body(response, settings.max_response_bytes)
+                if call.malformed_header:
+                    response.close()
+                    raise _unusable(response, "Postmark's answer has a malformed header")
+                data = _read_answer(response, settings.max_response_bytes)
             finally:
                 _mask_kept_request(response)
             if call.fired:
@@ -4244,7 +4347,7 @@ def _perform(
                 # http.client may take for a complete (truncated) answer.
                 response.close()
                 raise requests.ConnectionError("the answer was cut off at the deadline")
-            data = _check_response(response, endpoint)
+            data = _check_response(response, data, endpoint)
             logger.debug(
                 "%s %s -> %s (attempt %d, %.0f ms)",
                 endpoint.method,
