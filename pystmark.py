@@ -531,8 +531,35 @@ FORBIDDEN_EXTENSIONS = frozenset({
 })
 # fmt: on
 
-_HEADER_UNSAFE = re.compile(r"[\r\n\x00]")
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+class _LazyPattern:
+    """A module-level regular expression, compiled when first used.
+
+    Compiling runs ``re``'s parser in Python: the three patterns below cost
+    about 1.7M instructions, 3% of ``import pystmark``. On first use the
+    module's global ``name`` becomes the compiled pattern, so later calls go
+    straight to it.
+    """
+
+    __slots__ = ("name", "text")
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+
+    def __getattr__(self, attribute: str) -> Any:
+        compiled = re.compile(self.text)
+        globals()[self.name] = compiled
+        return getattr(compiled, attribute)
+
+
+def _lazy_pattern(name: str, text: str) -> re.Pattern[str]:
+    """``re.compile(text)`` on first use; ``name`` is the global that holds it."""
+    return cast("re.Pattern[str]", _LazyPattern(name, text))
+
+
+_HEADER_UNSAFE = _lazy_pattern("_HEADER_UNSAFE", r"[\r\n\x00]")
+_HEADER_NAME = _lazy_pattern("_HEADER_NAME", r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Patterns used rarely are kept as text: re compiles (and caches) them on first
 # use, which keeps ``import pystmark`` fast.
 _INACTIVE_ADDRESSES = r"(?is)inactive addresses:\s*(.*?)(?:\.\s|\.?\s*$)"
@@ -1665,7 +1692,9 @@ class Message:
         self.html = html
         self.text = text
         self.headers = (
-            [] if headers is None else [_Header(name, value) for name, value in _header_pairs(headers)]
+            []
+            if headers is None
+            else [_Header(name, value) for name, value in _header_pairs(headers)]
         )
         self.track_opens = track_opens
         self.track_links = track_links
@@ -1676,7 +1705,9 @@ class Message:
         else:
             raise MessageError("metadata", "must be a dict of strings")
         self.message_stream = message_stream
-        self.attachments = [] if attachments is None else [_attachment(item) for item in attachments]
+        self.attachments = (
+            [] if attachments is None else [_attachment(item) for item in attachments]
+        )
         self.template_id = template_id
         self.template_alias = template_alias
         if template_model is None:
@@ -1957,6 +1988,7 @@ class Message:
         no headers, metadata, attachments, template or tracking options.
         """
         fields = self.__dict__
+        payload: dict[str, Any] = {}
         try:
             if (
                 fields["headers"]
@@ -1970,11 +2002,13 @@ class Message:
                 or fields["inline_css"] is not None
             ):
                 return None
-            return {
-                key: value for name, key in _PLAIN_ATTRIBUTES if (value := fields[name]) is not None
-            }
+            for name, key in _PLAIN_ATTRIBUTES:
+                value = fields[name]
+                if value is not None:
+                    payload[key] = value
         except KeyError:  # an attribute deleted: Message.validate reports it
             return None
+        return payload
 
     def to_payload(self) -> dict[str, Any]:
         """Postmark's JSON object for this message (attachments as base64)."""
@@ -2246,9 +2280,10 @@ _HOST_NAME = rf"{_HOST}\Z"
 # One bare address of at most 64 characters (so within every length limit), without
 # display name, quoting, comments, separators or the "=" and "?" of encoded words:
 # the common case, tested on every message, so written for speed.
-_SIMPLE_ADDRESS = re.compile(
+_SIMPLE_ADDRESS = _lazy_pattern(
+    "_SIMPLE_ADDRESS",
     r"(?!.{65})[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*"
-    r"@[A-Za-z0-9]+(?:(?:\.|-+)[A-Za-z0-9]+)*\Z"
+    r"@[A-Za-z0-9]+(?:(?:\.|-+)[A-Za-z0-9]+)*\Z",
 )
 # That, or one after a display name of plain words (no quotes or comments).
 _WORD = r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x7f\s\ud800-\udfff])+"
@@ -2274,39 +2309,45 @@ _PLAIN_ATTRIBUTES = tuple(
     for name, key in _MESSAGE_KEYS.items()
     if name in _PLAIN_FIELDS
 )
+
 _BODY_KEYS = frozenset({"HtmlBody", "TextBody"})
 
 
-def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None:
-    """Postmark's JSON object for a plain message that is certainly valid.
+def _plain_payload(message: Any, template: bool | None) -> tuple[dict[str, Any], int] | None:
+    r"""Postmark's JSON object for a plain message that is certainly valid, and its size bound.
 
     The common case, checked quickly: a dict or :class:`Message` of text fields
     only, one bare address in From, Reply-To (if given) and each recipient
     field present, a body and no template. It applies the same rules as
     :meth:`Message.validate`; anything it does not recognise as valid returns
     ``None`` and goes through :class:`Message`, which reports what is wrong.
+    The bound is at least the size of the object's JSON encoding: a character
+    takes at most six bytes (``\u001f``, or four of UTF-8), a key and its
+    punctuation at most 20.
     """
     if template:
         return None
-    payload: dict[str, Any] | None
     if type(message) is Message:
-        payload = message._plain_fields()
-        if payload is None:
-            return None
+        message = message._plain_fields()
     elif type(message) is not dict:
         return None
-    elif message.keys() <= _PLAIN_JSON_KEYS:
-        payload = message
-    elif message.keys() <= _PLAIN_KEYS.keys():
-        payload = {_PLAIN_KEYS[key]: value for key, value in message.items()}
-        if len(payload) != len(message):
-            return None  # a field given in both spellings
-    else:
+    if message is None:
         return None
+    keys = tuple(message)
+    try:
+        shape = _plain_shapes[keys]
+    except KeyError:
+        shape = _plain_shape(keys)
+    if shape is None:
+        return None
+    json_keys, line_values = shape
+    payload: dict[str, Any] = (
+        message if json_keys is None else dict(zip(json_keys, message.values(), strict=True))
+    )
     html, text = payload.get("HtmlBody", ""), payload.get("TextBody", "")
     try:
         # The one-line fields, joined: also the type check (strings only).
-        line_text = "".join([value for key, value in payload.items() if key not in _BODY_KEYS])
+        line_text = "".join(line_values(payload))
     except TypeError:
         return None
     if (
@@ -2314,10 +2355,7 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
         or not isinstance(text, str)
         or not (html or text)
         or (len(html) + len(text)) * 4 > MAX_BODY_BYTES
-        or (
-            payload.get("From") not in _simple_senders
-            and not _is_simple_sender(payload.get("From", ""))
-        )
+        or (payload["From"] not in _simple_senders and not _is_simple_sender(payload["From"]))
         or ("ReplyTo" in payload and not _SIMPLE_ADDRESS.match(payload["ReplyTo"]))
         or len(payload.get("Tag", "")) > MAX_TAG_LENGTH
         # What _HEADER_UNSAFE refuses, tested without the regex (much cheaper here).
@@ -2325,9 +2363,9 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
         or "\r" in line_text
         or "\x00" in line_text
         # A lone surrogate cannot be encoded (Message names the field).
-        or _has_surrogate(line_text)
-        or _has_surrogate(html)
-        or _has_surrogate(text)
+        or not (line_text.isascii() or not _has_surrogate(line_text))
+        or not (html.isascii() or not _has_surrogate(html))
+        or not (text.isascii() or not _has_surrogate(text))
     ):
         return None
     recipients = 0
@@ -2337,16 +2375,38 @@ def _plain_payload(message: Any, template: bool | None) -> dict[str, Any] | None
             if not _SIMPLE_ADDRESS.match(address):
                 return None
             recipients += 1
-    return payload if recipients else None
+    if not recipients:
+        return None
+    return payload, 6 * (len(line_text) + len(html) + len(text)) + 20 * len(payload) + 2
 
 
-def _plain_size_bound(payload: dict[str, str]) -> int:
-    """An upper bound of the encoded size of a plain payload, without encoding it.
+_PlainShape = tuple["tuple[str, ...] | None", "Callable[[dict[str, Any]], tuple[Any, ...]]"]
+#: Key orders of plain messages seen -> how to read them (see _plain_shape).
+_plain_shapes: dict[tuple[Any, ...], _PlainShape | None] = {}
 
-    A character takes at most six bytes in JSON (``\\u001f``, or four of UTF-8),
-    a key and its punctuation at most 20.
+
+def _plain_shape(keys: tuple[Any, ...]) -> _PlainShape | None:
+    """How to read a message dict with these keys, in this order; remembered.
+
+    ``None`` unless every key is a plain field, given once, with a sender and
+    another one-line field. Else Postmark's keys in the same order (``None``
+    when they are the keys already) and a function giving the one-line values.
     """
-    return 6 * sum(map(len, payload.values())) + 20 * len(payload) + 2
+    shape: _PlainShape | None = None
+    if all(key in _PLAIN_KEYS for key in keys):
+        json_keys = tuple(_PLAIN_KEYS[key] for key in keys)
+        line_keys = [key for key in json_keys if key not in _BODY_KEYS]
+        if len(set(json_keys)) == len(keys) and "From" in json_keys and len(line_keys) > 1:
+            shape = (None if json_keys == keys else json_keys, operator.itemgetter(*line_keys))
+    if len(_plain_shapes) >= 64:
+        _plain_shapes.clear()
+    _plain_shapes[keys] = shape
+    return shape
+
+
+#: The largest size bound of a plain payload sent as it is, encoded with its
+#: request's others: 500 of them always fit in one 50 MB request.
+_PLAIN_SIZE_CAP = (MAX_BATCH_BYTES - 64) // MAX_BATCH_MESSAGES - 1
 
 
 def _is_simple_sender(address: str) -> bool:
@@ -2731,7 +2791,9 @@ class SendResult(Record):
     to: _Field[str] = _field("To", _as_str)
 
     def __init__(self, raw: Mapping[str, Any], index: int = 0) -> None:
-        super().__init__(raw)
+        if type(raw) is not dict and not isinstance(raw, Mapping):
+            super().__init__(raw)  # raises DataError
+        self.raw = raw  # as Record does, without the call: a batch makes one per message
         #: The message's position in the input of a batch (0 for single sends).
         self.index: int = index
 
@@ -3151,22 +3213,24 @@ class BulkStatusResponse(Response):
 # ---- Transport: sessions, requests, retries, errors ------------------------
 
 
-AnswerT = TypeVar("AnswerT", bound="Response")
+AnswerT = TypeVar("AnswerT", bound=Response)
 
 
-class _EndpointSpec(TypedDict, total=False):
-    """What an :class:`Endpoint` declares besides its method, path and answer."""
+if TYPE_CHECKING:  # only annotations name it: a TypedDict costs about 1M instructions to make
 
-    token: str
-    send: bool
-    idempotent: bool | None
-    query: Mapping[str, _FieldSpec]
-    body: Mapping[str, _FieldSpec]
-    items: tuple[str, Callable[[Any], Any]]
-    narrow: tuple[str, str, str]
-    at_least_one: bool
-    what: str
-    error: type[ArgumentError]
+    class _EndpointSpec(TypedDict, total=False):
+        """What an :class:`Endpoint` declares besides its method, path and answer."""
+
+        token: str
+        send: bool
+        idempotent: bool | None
+        query: Mapping[str, _FieldSpec]
+        body: Mapping[str, _FieldSpec]
+        items: tuple[str, Callable[[Any], Any]]
+        narrow: tuple[str, str, str]
+        at_least_one: bool
+        what: str
+        error: type[ArgumentError]
 
 
 class Endpoint(Generic[AnswerT]):
@@ -3189,8 +3253,8 @@ class Endpoint(Generic[AnswerT]):
     """
 
     __slots__ = (
-        "answer", "at_least_one", "body", "error", "idempotent", "items", "method",
-        "narrow", "path", "path_names", "query", "send", "token", "what",
+        "_body", "_declared", "_query", "answer", "at_least_one", "error", "idempotent",
+        "items", "method", "narrow", "path", "path_names", "send", "token", "what",
     )  # fmt: skip
     method: str
     #: The path, its ids as ``{}`` (filled by :meth:`url`).
@@ -3200,13 +3264,17 @@ class Endpoint(Generic[AnswerT]):
     send: bool
     idempotent: bool
     answer: type[AnswerT]
-    query: dict[str, tuple[str, _FieldCheck]] | None
-    body: dict[str, tuple[str, _FieldCheck]] | None
     items: tuple[str, Callable[[Any], Any]] | None
     narrow: tuple[str, str, str] | None
     at_least_one: bool
     what: str
     error: type[ArgumentError]
+    # The query and body declarations as written, until _expand puts them in
+    # the form the checks use (on first use: most endpoints are never called
+    # in a process, and expanding all of them cost 1.3M instructions of the import).
+    _declared: tuple[Mapping[str, _FieldSpec] | None, ...] | None
+    _query: dict[str, tuple[str, _FieldCheck]] | None
+    _body: dict[str, tuple[str, _FieldCheck]] | None
 
     @overload
     def __init__(
@@ -3238,13 +3306,32 @@ class Endpoint(Generic[AnswerT]):
             else idempotent
         )
         self.answer = cast("type[AnswerT]", Response if answer is None else answer)
-        self.query = _field_specs(spec.get("query"))
-        self.body = _field_specs(spec.get("body"))
+        self._declared = (spec.get("query"), spec.get("body"))
         self.items = spec.get("items")
         self.narrow = spec.get("narrow")
         self.at_least_one = spec.get("at_least_one", False)
         self.what = spec.get("what", "")
         self.error = spec.get("error", ArgumentError)
+
+    def _expand(self) -> None:
+        query, body = self._declared or (None, None)
+        self._query = _field_specs(query)
+        self._body = _field_specs(body)
+        self._declared = None  # last: a thread that sees None sees both set
+
+    @property
+    def query(self) -> dict[str, tuple[str, _FieldCheck]] | None:
+        """The query's fields as ``{name: (Postmark's key, check)}``; ``None``: no query."""
+        if self._declared is not None:
+            self._expand()
+        return self._query
+
+    @property
+    def body(self) -> dict[str, tuple[str, _FieldCheck]] | None:
+        """The JSON body's fields as ``{name: (Postmark's key, check)}``; ``None``: no body."""
+        if self._declared is not None:
+            self._expand()
+        return self._body
 
     def url(self, base_url: str, path_args: Sequence[str | int]) -> str:
         """The full URL, with each id quoted into its own path segment."""
@@ -3262,8 +3349,10 @@ class Endpoint(Generic[AnswerT]):
         path_args = [arguments[name] for name in self.path_names]
         for value in path_args:
             _path_segment(value)  # checked here too: an iterator refuses a bad id when called
-        query = None if self.query is None else _fields(self.query, arguments, error)
-        body = None if self.body is None else _fields(self.body, arguments, error)
+        if self._declared is not None:
+            self._expand()
+        query = None if self._query is None else _fields(self._query, arguments, error)
+        body = None if self._body is None else _fields(self._body, arguments, error)
         if "count" in arguments or "offset" in arguments:
             _check_page(arguments.get("count"), arguments.get("offset"), error)
         if "from_date" in arguments or "to_date" in arguments:
@@ -3307,6 +3396,8 @@ def _query(params: Mapping[str, Any]) -> dict[str, Any]:
 
 #: The request arguments the pooled session's short path handles itself.
 _PLAIN_REQUEST_ARGS = frozenset({"verify", "cert", "proxies"})
+#: The headers that carry a token: masked in every request pystmark hands out.
+_MASKED_HEADERS = (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER)
 
 
 # What users' test tools replace to intercept requests, read at call time:
@@ -3375,18 +3466,22 @@ class _PooledSession(requests.Session):
             "CURL_CA_BUNDLE"
         )
         self._env_by_origin: dict[str, tuple[dict[str, str], Any]] = {}
+        self._env_by_url: dict[str, tuple[dict[str, str], Any]] = {}
         self._prepared_urls: dict[str, str] = {}
         self._prepared_headers: dict[tuple[tuple[str, str], ...], Any] = {}
 
     def _environment(self, url: str) -> tuple[dict[str, str], Any]:
         """The proxies and netrc credentials the environment gives ``url``'s origin."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        found = self._env_by_origin.get(origin)
+        found = self._env_by_url.get(url)
         if found is None:
-            utils = requests.utils
-            found = (utils.get_environ_proxies(origin), utils.get_netrc_auth(origin))
-            self._env_by_origin[origin] = found
+            parts = urlsplit(url)
+            origin = f"{parts.scheme}://{parts.netloc}"
+            found = self._env_by_origin.get(origin)
+            if found is None:
+                utils = requests.utils
+                found = (utils.get_environ_proxies(origin), utils.get_netrc_auth(origin))
+                self._env_by_origin[origin] = found
+            self._remember(self._env_by_url, url, found)
         return found
 
     def send_plain(
@@ -3472,18 +3567,22 @@ class _PooledSession(requests.Session):
             prepared.headers["Content-Length"] = str(len(body))
         elif method not in ("GET", "HEAD"):
             prepared.headers["Content-Length"] = "0"
-        assert prepared.url is not None
-        settings = self.merge_environment_settings(
-            prepared.url,
+        settings = self.merge_environment_settings(  # the URL without the query: same origin
+            url,
             request_args.get("proxies"),
             True,
             request_args.get("verify"),
             request_args.get("cert"),
         )
-        adapter = self.get_adapter(prepared.url)
+        adapter = self.get_adapter(url)
         started = time.perf_counter()
         response = adapter.send(prepared, timeout=timeout, **settings)
         response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        # Nothing else holds this request (nothing on its path is replaced):
+        # the response keeps it with the token masked, without a copy.
+        for name in _MASKED_HEADERS:
+            if name in prepared.headers:
+                prepared.headers[name] = "***"
         return response
 
     @staticmethod
@@ -3587,13 +3686,16 @@ _random = random.random
 class _Call:
     """One attempt's deadline and the sockets it is using."""
 
-    __slots__ = ("deadline_at", "fired", "sockets")
+    __slots__ = ("deadline_at", "fired", "malformed_header", "sockets")
 
     def __init__(self, deadline_at: float) -> None:
         #: On ``time.monotonic``'s clock (the watchdog's), not ``_monotonic``'s.
         self.deadline_at = deadline_at
         self.fired = False
         self.sockets: list[Any] = []
+        #: Set by :class:`_CheckedHTTPResponse` when an answer's header block
+        #: could not be parsed.
+        self.malformed_header = False
 
 
 class _Watchdog:
@@ -3669,8 +3771,32 @@ def _attach_current(sock: Any) -> None:
         _WATCHDOG.attach(call, sock)
 
 
+class _CheckedHTTPResponse(http.client.HTTPResponse):
+    """http.client's response, which reports a malformed header block to the current call.
+
+    At a header line it cannot parse, http.client stops reading headers: the
+    lines after it (a ``Content-Length``, a ``Transfer-Encoding``) are lost and
+    the body's framing is in doubt. urllib3 only logs that. The watched
+    connections make their responses of this class (``response_class`` is
+    http.client's hook for it), check the block with urllib3's own
+    ``assert_header_parsing``, and the attempt refuses the answer.
+    """
+
+    def begin(self) -> None:
+        """Read the status line and headers, then check the header block."""
+        super().begin()
+        try:
+            urllib3.util.response.assert_header_parsing(self.msg)
+        except urllib3.exceptions.HeaderParsingError:
+            call: _Call | None = getattr(_CURRENT, "call", None)
+            if call is not None:
+                call.malformed_header = True
+
+
 class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
     """An HTTP connection whose socket the current call's deadline covers."""
+
+    response_class = _CheckedHTTPResponse
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
@@ -3685,6 +3811,8 @@ class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
 
 class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
     """An HTTPS connection whose socket the current call's deadline covers."""
+
+    response_class = _CheckedHTTPResponse
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
@@ -3909,9 +4037,9 @@ def _transport_failure(exc: BaseException, deadline_hit: bool, received: bool = 
     return _Failure(TransportError(f"the request failed ({name})"), "never", send_error=unknown)
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (seconds or HTTP date), or None."""
-    value = response.headers.get("Retry-After")
+    value = headers.get("Retry-After")
     if not value:
         return None
     value = value.strip()
@@ -3930,13 +4058,15 @@ def _retry_after(response: requests.Response) -> float | None:
 _LIST_ANSWERS = frozenset({"/email/batch", "/email/batchWithTemplates"})
 
 
-def _check_response(response: requests.Response, endpoint: Endpoint[Any] | None = None) -> Any:
-    """Decode a 2xx answer's JSON, or raise :class:`_Failure` with the typed error."""
+def _check_response(
+    response: requests.Response, data: Any, endpoint: Endpoint[Any] | None = None
+) -> Any:
+    """A 2xx answer's ``data`` (its decoded JSON), or raise :class:`_Failure` with the typed error.
+
+    ``data`` is ``None`` for an empty body and ``_UNREADABLE`` for one that
+    is not JSON (see :func:`_read_answer`).
+    """
     status = response.status_code
-    try:
-        data = json.loads(response.content) if response.content else None
-    except (ValueError, RecursionError):
-        data = _UNREADABLE
     if 200 <= status < 300:
         problem = None
         if data is _UNREADABLE:
@@ -3955,16 +4085,22 @@ def _check_response(response: requests.Response, endpoint: Endpoint[Any] | None 
         code, text = data.get("ErrorCode"), data.get("Message")
         error_code = code if isinstance(code, int) and not isinstance(code, bool) else None
         message = text if isinstance(text, str) else None
+    # A test double may have no headers or reason (as pystmark 0.5 never read them).
+    headers = getattr(response, "headers", None)
+    if not isinstance(headers, Mapping):
+        headers = {}
     if 300 <= status < 400:
         # Redirects are never followed: the token must not go to another host.
         try:
-            target = urlsplit(response.headers.get("Location", "")).hostname or "nowhere"
+            target = urlsplit(headers.get("Location", "")).hostname or "nowhere"
         except ValueError:
             target = "an invalid location"
         message = f"Postmark answered with a redirect to {target}, which is not followed"
     if message is None:
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-        message = f"HTTP {status} {response.reason or ''} ({kind})".replace("  ", " ")
+        kind = headers.get("Content-Type", "no content type").split(";")[0]
+        reason = getattr(response, "reason", None)
+        message = f"HTTP {status} {reason if isinstance(reason, str) else ''} ({kind})"
+        message = message.replace("  ", " ")
     error_class = _error_class(status, error_code)
     fields: dict[str, Any] = {
         "status_code": status,
@@ -3974,7 +4110,7 @@ def _check_response(response: requests.Response, endpoint: Endpoint[Any] | None 
     }
     api_error = error_class(message, **fields)
     if status in (429, 503) or error_code == 100:
-        raise _Failure(api_error, "always", retry_after=_retry_after(response))
+        raise _Failure(api_error, "always", retry_after=_retry_after(headers))
     if not 300 <= status < 500:
         # Every 5xx but 503 (Postmark's refusal when down for maintenance),
         # proxies' 52x pages included, and statuses outside HTTP's classes:
@@ -3997,54 +4133,104 @@ _OLD_URLLIB3 = tuple(int(part) for part in re.findall(r"\d+", _URLLIB3_VERSION)[
 _BOUNDED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "identity", ""})
 
 
+def _read_answer(response: requests.Response, limit: int) -> Any:
+    """The decoded JSON of ``response``'s body: ``None`` when empty, ``_UNREADABLE`` when not JSON.
+
+    A real ``requests.Response`` is read bounded (:func:`_read_body`), and
+    its JSON decoded from the bytes read. Anything else is a test double (a
+    ``Mock(spec=requests.Response)`` returned by a patched ``requests.request``
+    or ``Session.request``), read as pystmark 0.5 read it: its ``content`` when
+    that is bytes, else its ``json()``.
+    """
+    if issubclass(type(response), requests.Response):
+        return _decode_json(_read_body(response, limit))
+    content = getattr(response, "content", None)
+    if isinstance(content, bytes):
+        if len(content) > limit:
+            raise _unusable(response, _too_large(limit))
+        return _decode_json(content)
+    try:
+        return response.json()
+    except ValueError:
+        return _UNREADABLE
+
+
+def _decode_json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except (ValueError, RecursionError):
+        return _UNREADABLE
+
+
+def _too_large(limit: int) -> str:
+    return f"Postmark's answer is larger than max_response_bytes ({limit} bytes)"
+
+
+class _ReadBody(io.BytesIO):
+    """An answer's body that pystmark has read, kept as the response's ``raw``.
+
+    ``requests`` reads a ``raw`` that has ``stream()`` (as urllib3's responses
+    have) through it: this one gives the whole body in one piece, so the
+    response's ``content``, ``text`` and ``json()`` read the bytes already
+    read, without a copy.
+    """
+
+    def stream(self, amt: int | None = None, decode_content: bool | None = None) -> Iterator[bytes]:
+        """The rest of the body, in one piece (``amt`` and ``decode_content`` are ignored)."""
+        yield self.read()
+
+
 def _read_body(response: requests.Response, limit: int) -> bytes:
     """Read the (streamed) body of ``response``, at most ``limit`` bytes decoded.
 
-    The body is read through ``requests``' own streaming (``iter_content``,
-    which decompresses as it reads), so its errors are ``requests``'. Past
-    the limit, the connection is closed and :class:`_Failure` raised. The
-    body is then kept as ``response.content``.
+    The body is read from ``response.raw`` (urllib3's ``stream()``, which
+    decompresses as it reads, or a file-like ``read()``), so its errors are
+    urllib3's. Past the limit, the connection is closed and :class:`_Failure`
+    raised. Once read, the connection goes back to the pool and the body
+    becomes the response's ``raw``, so ``response.content``, ``.text`` and
+    ``.json()`` work as usual.
     """
-    too_large = f"Postmark's answer is larger than max_response_bytes ({limit} bytes)"
-    if response.raw is None:
-        # Made without a connection (a test double): requests gives its body as is.
+    raw = response.raw
+    if raw is None or getattr(raw, "closed", False) is True:
+        # Made without a connection (a test double), or read already (by a
+        # response hook, or a session that ignores stream=True): requests
+        # gives the body it holds.
         content = response.content or b""
         if len(content) > limit:
-            raise _unusable(response, too_large)
+            raise _unusable(response, _too_large(limit))
         return content
-    # http.client keeps the header block's parsing defects on its message
-    # (urllib3 only logs them): a header line it could not read leaves the
-    # answer's framing in doubt. requests reads the same object for cookies.
-    original = getattr(response.raw, "_original_response", None)
-    defects = getattr(getattr(original, "msg", None), "defects", None)
-    if isinstance(defects, list) and defects:
-        response.close()
-        raise _unusable(response, "Postmark's answer has a malformed header")
     step = _READ_STEP
     encoding = response.headers.get("Content-Encoding", "").strip().lower()
     length = response.headers.get("Content-Length", "").strip()
     if encoding in ("", "identity") and length.isascii() and length.isdigit() and len(length) < 20:
         if int(length) > limit:
             response.close()
-            raise _unusable(response, too_large)
+            raise _unusable(response, _too_large(limit))
     elif encoding and _OLD_URLLIB3:  # pragma: no cover - CI runs a current urllib3
         step = 1024
         if not {part.strip() for part in encoding.split(",")} <= _BOUNDED_ENCODINGS:
             response.close()
             raise _unusable(response, f"an answer in the {encoding!r} encoding was refused")
+    if hasattr(raw, "stream"):
+        chunks: Iterator[bytes] = raw.stream(step, decode_content=True)
+    else:  # a file-like object, as requests reads one
+        chunks = iter(functools.partial(raw.read, step), b"")
     out = io.BytesIO()
     size = 0
-    for chunk in response.iter_content(step):
+    for chunk in chunks:
         size += len(chunk)
         if size > limit:
             response.close()
-            raise _unusable(response, too_large)
+            raise _unusable(response, _too_large(limit))
         out.write(chunk)
-    # getvalue() hands the buffer over without a copy. requests keeps a read
-    # body in this attribute (there is no public way to set it), so
-    # ``response.content``, ``.text`` and ``.json()`` work as usual.
+    release = getattr(raw, "release_conn", None)
+    if release is not None:
+        release()  # urllib3: the connection goes back to the pool
+    else:
+        raw.close()
+    # getvalue() hands the buffer over without a copy, and _ReadBody shares it.
     body = out.getvalue()
-    response._content = body
+    response.raw = _ReadBody(body)
     return body
 
 
@@ -4068,11 +4254,14 @@ def _mask_kept_request(response: requests.Response) -> None:
     The response may be kept, copied, pickled or logged by the caller; the
     request object itself is left as it was (a mock may have recorded it).
     """
-    request = response.request
-    if request is None:
+    request = getattr(response, "request", None)  # a test double may have none
+    if not isinstance(request, requests.PreparedRequest):
         return
+    headers = request.headers
+    if all(headers.get(name, "***") == "***" for name in _MASKED_HEADERS):
+        return  # masked already (the pooled session's short path does it)
     kept = request.copy()
-    for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER):
+    for name in _MASKED_HEADERS:
         if name in kept.headers:
             kept.headers[name] = "***"
     response.request = kept
@@ -4090,7 +4279,7 @@ def _scrub(exc: BaseException) -> None:
         request = getattr(item, "request", None)
         headers = getattr(request, "headers", None)
         if isinstance(headers, requests.structures.CaseInsensitiveDict | dict):
-            for name in (SERVER_TOKEN_HEADER, ACCOUNT_TOKEN_HEADER):
+            for name in _MASKED_HEADERS:
                 if name in headers:
                     headers[name] = "***"
 
@@ -4160,7 +4349,10 @@ def _perform(
                 )
             received = True
             try:
-                _read_body(response, settings.max_response_bytes)
+                if call.malformed_header:
+                    response.close()
+                    raise _unusable(response, "Postmark's answer has a malformed header")
+                data = _read_answer(response, settings.max_response_bytes)
             finally:
                 _mask_kept_request(response)
             if call.fired:
@@ -4168,7 +4360,7 @@ def _perform(
                 # http.client may take for a complete (truncated) answer.
                 response.close()
                 raise requests.ConnectionError("the answer was cut off at the deadline")
-            data = _check_response(response, endpoint)
+            data = _check_response(response, data, endpoint)
             logger.debug(
                 "%s %s -> %s (attempt %d, %.0f ms)",
                 endpoint.method,
@@ -4934,20 +5126,23 @@ class _MessageSender(Interface):
 
         It returns the message's request bytes, or for a message that
         :func:`_plain_payload` finds certainly valid (no defaults to merge)
-        its JSON object, which is encoded when its request is made (a batch's
-        by one call) and which certainly encodes within Postmark's size
-        limit. Everything else, including every invalid message, goes through
-        :class:`Message`, so errors come from one place.
+        and small its JSON object, which is encoded when its request is made
+        (a batch's by one call) and certainly fits. Everything else, including
+        every invalid message, goes through :class:`Message`, so errors come
+        from one place.
         """
         default, template = self._defaults(), self.template
         prepare, no_defaults = _merging_with(default), default is None
 
         def check(message: MessageLike | None) -> dict[str, Any] | bytes:
-            if no_defaults:
-                payload = _plain_payload(message, template)
-                if payload is not None and _plain_size_bound(payload) <= MAX_MESSAGE_BYTES:
-                    # A copy of the caller's dict: encoded later, it may be reused meanwhile.
-                    return dict(payload) if payload is message else payload
+            plain = _plain_payload(message, template) if no_defaults else None
+            if plain is not None:
+                payload, bound = plain
+                if bound <= _PLAIN_SIZE_CAP:
+                    return payload  # encoded with its request (see BatchSender.send)
+                body = _encode_plain(payload)
+                if len(body) <= MAX_MESSAGE_BYTES:
+                    return body
             return prepare(message)._encode(template=template)
 
         return check
@@ -4966,7 +5161,7 @@ class Sender(_MessageSender):
     def send(self, message: MessageLike | None = None, **options: Unpack[Options]) -> SendResponse:
         """Validate, merge with the defaults and send one message."""
         checked = self._checker()(message)
-        body = checked if type(checked) is bytes else _encode_plain(checked)
+        body = checked if isinstance(checked, bytes) else _encode_plain(checked)
         http_response, data = self._call(self.endpoint, options, body=body)
         if not isinstance(data, dict):
             raise _send_unexpected(http_response, "a send answer must be a JSON object")
@@ -5009,7 +5204,16 @@ class BatchSender(_MessageSender):
         check = self._checker()  # once per batch, not once per message
         # Every message is checked before the first request; each request's
         # body is encoded when it is sent (see _Chunk).
-        chunks = list(_chunks(map(check, messages or ()), self._opening, self._closing))
+        if isinstance(messages, list | tuple):
+            checked = list(map(check, messages))
+        else:
+            # Messages made while this runs (a generator) may reuse one dict:
+            # keep each as it was given.
+            checked = [
+                item if isinstance(item, bytes) else dict(item)
+                for item in map(check, messages or ())
+            ]
+        chunks = list(_chunks(checked, self._opening, self._closing))
         if not chunks:
             raise MessageError("messages", "No messages to send")
         total = chunks[-1].start + chunks[-1].count if chunks else 0
@@ -5042,9 +5246,10 @@ class BatchSender(_MessageSender):
         if not isinstance(data, list) or len(data) != chunk.count:
             raise _send_unexpected(http_response, "a batch answer must list every message")
         try:
-            results = [SendResult(item, index) for index, item in enumerate(data, chunk.start)]
-            for result in results:
-                result.ok  # noqa: B018 - read now: an unreadable ErrorCode is an unusable answer
+            results = list(map(SendResult, data, range(chunk.start, chunk.start + chunk.count)))
+            if _error_code_types(data) != {int}:
+                for result in results:
+                    result.ok  # noqa: B018 - read now: an unreadable ErrorCode is an unusable answer
         except DataError:
             raise _send_unexpected(
                 http_response, "a batch answer's items are not Postmark's results"
@@ -5121,6 +5326,17 @@ class BatchTemplateSender(BatchSender):
     _opening, _closing = b'{"Messages":[', b"]}"
 
 
+def _error_code_types(answers: list[Any]) -> set[type]:
+    """The types of every answer's ErrorCode (``{int}`` in a usable batch answer)."""
+    try:
+        return set(map(type, map(_GET_ERROR_CODE, answers)))
+    except (AttributeError, TypeError):  # an answer that is not an object
+        return set()
+
+
+_GET_ERROR_CODE = operator.methodcaller("get", "ErrorCode")
+
+
 def _send_unexpected(http_response: requests.Response, problem: str) -> PystmarkError:
     return _SendUnexpectedResponseError(
         problem, status_code=http_response.status_code, response=http_response
@@ -5128,14 +5344,23 @@ def _send_unexpected(http_response: requests.Response, problem: str) -> Pystmark
 
 
 class _Chunk:
-    """One request of a batch: ``count`` checked messages from position ``start``."""
+    """One request of a batch: checked messages from position ``start``.
 
-    __slots__ = ("closing", "items", "opening", "start")
+    ``plain``: every item is a plain payload (see :meth:`_MessageSender._checker`).
+    """
+
+    __slots__ = ("closing", "items", "opening", "plain", "start")
 
     def __init__(
-        self, start: int, items: list[dict[str, Any] | bytes], opening: bytes, closing: bytes
+        self,
+        start: int,
+        items: list[dict[str, Any] | bytes],
+        opening: bytes,
+        closing: bytes,
+        plain: bool,
     ) -> None:
         self.start, self.items, self.opening, self.closing = start, items, opening, closing
+        self.plain = plain
 
     @property
     def count(self) -> int:
@@ -5148,44 +5373,43 @@ class _Chunk:
     @property
     def body(self) -> bytes:
         """The request body, made now: only the requests in flight hold theirs."""
-        items = self.items
-        if self.opening == b"[" and all(type(item) is dict for item in items):
-            return _encode_plain(cast("list[dict[str, str]]", items))  # one call for all
-        pieces = [item if type(item) is bytes else _encode_plain(item) for item in items]
+        if self.plain and self.opening == b"[":
+            return _encode_plain(cast("list[dict[str, str]]", self.items))  # one call for all
+        pieces = [item if isinstance(item, bytes) else _encode_plain(item) for item in self.items]
         return self.opening + b",".join(pieces) + self.closing
 
 
 def _chunks(
-    items: Iterable[dict[str, Any] | bytes], opening: bytes, closing: bytes
+    items: list[dict[str, Any] | bytes], opening: bytes, closing: bytes
 ) -> Iterator[_Chunk]:
     """Group checked messages into requests of at most 500 messages and 50 MB.
 
-    A plain payload's size is its :func:`_plain_size_bound` until that bound
-    would split a request: then the request's payloads are encoded and
-    measured, so requests are split exactly where their bodies reach the limit.
+    Up to 500 at a time; a plain payload counts as :data:`_PLAIN_SIZE_CAP`,
+    the most it can take. Only when that estimate is over the limit are the
+    payloads encoded and measured, so a request is split exactly where its
+    body reaches the limit.
     """
     overhead = len(opening) + len(closing)
-    start, size, estimated = 0, overhead, False
-    chunk: list[dict[str, Any] | bytes] = []
-    for index, item in enumerate(items):
-        length = len(item) if type(item) is bytes else _plain_size_bound(item)
-        grown = size + length + (1 if chunk else 0)
-        if grown > MAX_BATCH_BYTES and (estimated or type(item) is not bytes):
-            chunk = [part if type(part) is bytes else _encode_plain(part) for part in chunk]
-            if type(item) is not bytes:
-                item = _encode_plain(item)
-            size = overhead + sum(map(len, chunk)) + max(len(chunk) - 1, 0)
-            grown = size + len(item) + (1 if chunk else 0)
-            estimated = False
-        if chunk and (len(chunk) == MAX_BATCH_MESSAGES or grown > MAX_BATCH_BYTES):
-            yield _Chunk(start, chunk, opening, closing)
-            start, chunk, estimated = index, [], False
-            grown = overhead + (len(item) if type(item) is bytes else _plain_size_bound(item))
-        chunk.append(item)
-        estimated = estimated or type(item) is not bytes
-        size = grown
-    if chunk:
-        yield _Chunk(start, chunk, opening, closing)
+    start = 0
+    while start < len(items):
+        window = items[start : start + MAX_BATCH_MESSAGES]
+        plain, size = 0, overhead + len(window) - 1
+        for item in window:
+            if isinstance(item, bytes):
+                size += len(item)
+            else:
+                plain += 1
+        if size + plain * _PLAIN_SIZE_CAP > MAX_BATCH_BYTES:
+            window = [item if isinstance(item, bytes) else _encode_plain(item) for item in window]
+            size, count = overhead - 1, 0
+            for body in window:
+                size += len(body) + 1
+                if count and size > MAX_BATCH_BYTES:
+                    break
+                count += 1
+            window, plain = window[:count], 0
+        yield _Chunk(start, window, opening, closing, plain=plain == len(window))
+        start += len(window)
 
 
 #: Fields a bulk recipient may set; the rest of the message is shared.
@@ -5299,7 +5523,8 @@ def _simple(
     patching it on the class patches the function.
     """
     attribute = method.__name__
-    annotations = {key: value for key, value in method.__annotations__.items() if key != "self"}
+    annotations = dict(method.__annotations__)  # (a copy in C: 81 of these run on import)
+    annotations.pop("self", None)
 
     def simple(stub: Callable[[], None]) -> Callable[P, R]:
         def function(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -6244,16 +6469,112 @@ def _scan_webhook(text: bytes | str, max_depth: int) -> bool:
     return True
 
 
+#: UTF-8 lead bytes of the characters outside the Basic Multilingual Plane.
+_ASTRAL_LEADS = tuple(bytes([lead]) for lead in range(0xF0, 0xF5))
+#: Finds every lead byte with one search (for positions only).
+_ASTRAL_LEADS_AS_F0 = bytes.maketrans(b"\xf1\xf2\xf3\xf4", b"\xf0\xf0\xf0\xf0")
+#: Astral characters are escaped while at most one byte in this many starts
+#: one: denser, their escapes (12 characters each) would outweigh a wide text.
+_ASTRAL_SPARSENESS = 64
+#: An escaped UTF-16 surrogate (a pair's half, or a lone one).
+_ESCAPED_SURROGATE = r"\\u[dD][89a-fA-F]"
+
+
+def _astral_replacements(raw: bytes) -> Iterator[tuple[int, bytes]]:
+    r"""Where ``raw`` holds a character outside the BMP, and what replaces it.
+
+    Each becomes the JSON escape of its surrogate pair (``\ud83d\ude00``):
+    the same character inside a JSON string, invalid JSON outside one, as
+    the character itself is. After an odd run of backslashes (an invalid
+    escape either way) it becomes ``?``, which keeps the error and its
+    place. Nothing is replaced if a 4-byte sequence is malformed: the
+    decoder refuses the body.
+    """
+    other_leads = any(lead in raw for lead in _ASTRAL_LEADS[1:])
+    haystack = raw.translate(_ASTRAL_LEADS_AS_F0) if other_leads else raw
+    positions = []
+    position = haystack.find(b"\xf0")
+    while position >= 0:
+        positions.append(position)
+        position = haystack.find(b"\xf0", position + 4)
+    try:
+        characters = b"".join([raw[at : at + 4] for at in positions]).decode()
+    except UnicodeDecodeError:
+        return
+    escapes = json.dumps(characters).encode()  # '"' and 12 bytes a character
+    done = 0
+    for index, position in enumerate(positions):
+        before = raw[done:position] if raw[position - 1 : position] == b"\\" else b""
+        if (len(before) - len(before.rstrip(b"\\"))) % 2:
+            yield position, b"?"
+        else:
+            yield position, escapes[1 + 12 * index : 13 + 12 * index]
+        done = position + 4
+
+
+def _escape_astral(raw: bytes) -> bytes | bytearray:
+    """``raw`` with its sparse characters outside the BMP escaped.
+
+    One such character makes Python store a whole str at four bytes a
+    character: escaped, it leaves the decoded JSON text narrow, and only
+    the strings that hold one are wide (see :func:`_astral_replacements`).
+    Text without any costs one quick scan; dense astral text is kept.
+    """
+    if raw.isascii():
+        return raw
+    count = sum(raw.count(lead) for lead in _ASTRAL_LEADS if lead in raw)
+    if not count or count * _ASTRAL_SPARSENESS > len(raw):
+        return raw
+    escaped = bytearray()
+    view = memoryview(raw)
+    done = 0
+    for position, replacement in _astral_replacements(raw):
+        escaped += view[done:position]
+        escaped += replacement
+        done = position + 4
+    if not done:
+        return raw  # malformed: left for the decoder to refuse
+    escaped += view[done:]
+    return escaped
+
+
+def _json_error(error: ValueError, raw: bytes | None) -> str:
+    """``error``'s message, its place counted in ``raw`` as sent if that was escaped."""
+    if raw is None or not isinstance(error, json.JSONDecodeError):
+        return str(error)
+    line_start = error.doc.rfind("\n", 0, error.pos) + 1
+    # Where the line and the error start in the escaped bytes (after a BOM).
+    line_at = len(error.doc[:line_start].encode()) + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+    error_at = line_at + len(error.doc[line_start : error.pos].encode())
+    added_before_line = added = grown = 0  # characters the escapes added; bytes
+    for start, replacement in _astral_replacements(raw):
+        if start + grown >= error_at:
+            break
+        added += len(replacement) - 1  # one character became len(replacement)
+        if start + grown < line_at:
+            added_before_line = added
+        grown += len(replacement) - 4
+    position = error.pos - added
+    column = position - (line_start - added_before_line) + 1
+    return f"{error.msg}: line {error.lineno} column {column} (char {position})"
+
+
 def _decode_webhook(body: bytes | str, max_bytes: int, max_depth: int = MAX_WEBHOOK_DEPTH) -> Any:
+    escaped_from = None  # the body as sent, if its astral characters were escaped
     if isinstance(body, bytes | bytearray | memoryview):
         raw = bytes(body)
         if len(raw) > max_bytes:
             raise WebhookError(f"the body is larger than {max_bytes} bytes")
         scanned = _scan_webhook(raw, max_depth)
+        # Looked for as sent: the escapes _escape_astral writes are whole pairs.
+        surrogates = re.search(_ESCAPED_SURROGATE.encode(), raw) is not None
+        escaped = _escape_astral(raw)
         try:
-            text = raw.decode("utf-8-sig")  # strict: encoded surrogates are refused
+            text = escaped.decode("utf-8-sig")  # strict: encoded surrogates are refused
         except UnicodeDecodeError:
             raise WebhookError("the body is not UTF-8") from None
+        escaped_from = raw if escaped is not raw else None
+        del escaped, raw  # the decoded text and its strings take the memory from here
     elif isinstance(body, str):
         if len(body) > max_bytes or (
             len(body) * 4 > max_bytes and len(body.encode("utf-8", "surrogatepass")) > max_bytes
@@ -6262,6 +6583,7 @@ def _decode_webhook(body: bytes | str, max_bytes: int, max_depth: int = MAX_WEBH
         if _has_surrogate(body):
             raise WebhookError("the body is not valid Unicode (a lone surrogate)")
         scanned = _scan_webhook(body, max_depth)
+        surrogates = re.search(_ESCAPED_SURROGATE, body) is not None
         text = body
     else:
         raise WebhookError(f"expected bytes, str or dict, not {type(body).__name__}")
@@ -6277,9 +6599,8 @@ def _decode_webhook(body: bytes | str, max_bytes: int, max_depth: int = MAX_WEBH
         raise WebhookError("JSON nested too deeply") from None
     except WebhookError:
         raise
-    except ValueError as error:
-        raise WebhookError(f"invalid JSON: {error}") from None
-    surrogates = re.search(r"\\u[dD][89a-fA-F]", text) is not None  # maybe escaped ones
+    except ValueError as error:  # json.JSONDecodeError
+        raise WebhookError(f"invalid JSON: {_json_error(error, escaped_from)}") from None
     if surrogates or not scanned:
         _walk_json(data, max_depth, strings=surrogates)
     return data

@@ -11,8 +11,9 @@ The table goes to ``docs/benchmarks_hostile.inc``.
 Answers: a gzip bomb (1 GiB of zeros in about 1 MiB of gzip), a 512 MiB
 body without a length (streamed until the client stops), a body announcing
 512 MiB, and a JSON answer just under the limit (which is read and decoded).
-Webhooks, 10 MB each: an inbound mail's text body (ASCII, and Latin/CJK
-text), and the hostile shapes ``[[],[],...]`` and ``[1,1,...]``.
+Webhooks, 10 MB each: an inbound mail's text body (ASCII, Latin/CJK text,
+and ASCII with an emoji every 1,000 characters), and the hostile shapes
+``[[],[],...]`` and ``[1,1,...]``.
 """
 
 from __future__ import annotations

@@ -324,6 +324,56 @@ def test_parse_webhook_gives_an_event_or_a_webhook_error(body: bytes | str) -> N
     event.to_dict()  # every field was checked: reading them cannot fail
 
 
+#: Bytes that could change how an escaped astral character reads: quotes and
+#: backslashes around it, escaped surrogates (halves of a pair, or lone), a
+#: surrogate encoded in UTF-8 (CESU), malformed and truncated 4-byte
+#: sequences, a BOM, and characters outside the BMP themselves.
+ASTRAL_NEIGHBOURS = (
+    st.sampled_from(rb'\ \\ " \" \u \ud83d \ude00 \uD800 \ud8 [ ] { } , : 1 x'.split())
+    | st.sampled_from([b"\n", b"\xed\xa0\xbd\xed\xb8\x80", b"\xf0\x9f\x98", b"\xef\xbb\xbf"])
+    | st.sampled_from([b"\xf0\x80\x80\x80", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80"])
+    | st.characters(min_codepoint=0x10000).map(str.encode)
+    | st.binary(min_size=1, max_size=4)
+)
+
+
+@st.composite
+def astral_bodies(draw: st.DrawFn) -> bytes:
+    """A post holding characters outside the BMP, then spliced with their neighbours."""
+    text = st.text(st.characters(min_codepoint=0x10000) | st.sampled_from('a"\\\n/'), max_size=12)
+    post = draw(st.dictionaries(text, text | st.lists(text, max_size=3), min_size=1, max_size=3))
+    layout = {"ensure_ascii": draw(st.booleans()), "indent": draw(st.sampled_from([None, 1]))}
+    body = bytearray(json.dumps(post, **layout).encode())
+    for _ in range(draw(st.integers(0, 4))):
+        at = draw(st.integers(0, len(body)))
+        body[at:at] = draw(ASTRAL_NEIGHBOURS)
+    if draw(st.booleans()):
+        body[:0] = b"\xef\xbb\xbf"
+    return bytes(body)
+
+
+def parse_outcome(body: bytes) -> Any:
+    """What parsing ``body`` gives: the event's class and data, or the error message."""
+    try:
+        event = pystmark.parse_webhook(body)
+    except pystmark.WebhookError as error:
+        return str(error)
+    return type(event), event.raw
+
+
+@fuzz(200)
+@given(body=astral_bodies())
+def test_escaping_astral_characters_never_changes_a_parse(body: bytes) -> None:
+    # Escaped (every astral character, however dense) or not, a post gives
+    # the same event or the same error, at the same place in the body.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pystmark, "_escape_astral", lambda raw: raw)
+        expected = parse_outcome(body)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pystmark, "_ASTRAL_SPARSENESS", 0)
+        assert parse_outcome(body) == expected
+
+
 # ---- inbound mail from a hostile sender ----------------------------------------------
 
 HEADER_NAMES = st.text(max_size=12) | st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,10}", fullmatch=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import requests
+import requests.adapters
 import responses
 
 import pystmark
@@ -210,6 +211,150 @@ def test_any_retry_after_is_read_without_error(value: str, raw: Callable[..., Ra
         read(server)
 
 
+# ---- reading answers through public hooks only ----------------------------------------
+
+
+def test_a_kept_response_reads_its_body_after_the_bounded_read(
+    raw: Callable[..., RawServer],
+) -> None:
+    result = faults.accepted()
+    body = gzip.compress(json.dumps(result).encode())
+    head = json_head(extra="Content-Encoding: gzip\r\n", length=len(body))
+    server = raw(answering(head, body))
+    response = send(server)
+    kept = response.http_response
+    assert kept.json() == result
+    assert json.loads(kept.text) == result
+    assert json.loads(kept.content) == json.loads(response.content) == result
+    assert b"".join(kept.iter_content(7)) == kept.content
+    for copied in (pickle.loads(pickle.dumps(kept)), copy.copy(kept), copy.deepcopy(kept)):
+        assert copied.json() == result
+    kept.close()  # what a user may do with it: nothing to release twice
+    assert kept.json() == result
+
+
+def test_the_connection_goes_back_to_the_pool_after_each_read(
+    raw: Callable[..., RawServer],
+) -> None:
+    server = raw(faults.answer(body=b'{"Name": "pooled"}'))
+    for _ in range(3):
+        assert read(server).data == {"Name": "pooled"}
+    assert len(server.requests) == 3
+    assert server.accepted == 1  # one connection, reused
+
+
+@pytest.mark.parametrize("reader", ["content", "json", "text"])
+def test_a_response_hook_that_reads_the_body_leaves_it_to_pystmark(
+    reader: str, raw: Callable[..., RawServer]
+) -> None:
+    result = faults.accepted()
+    server = raw(faults.answer(body=json.dumps(result).encode()))
+    read_by_hook: list[Any] = []
+
+    def hook(response: requests.Response, **kwargs: Any) -> None:
+        value = getattr(response, reader)
+        read_by_hook.append(value() if callable(value) else value)
+
+    response = send(server, hooks={"response": [hook]})
+    assert response.message_id == result["MessageID"]
+    assert response.http_response.json() == result
+    assert len(read_by_hook) == 1
+
+
+class FileAdapter(requests.adapters.BaseAdapter):
+    """An adapter answering with a file-like ``raw`` (no urllib3 response), as requests allows."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = requests.Response()
+        response.status_code = 200
+        response.raw = io.BytesIO(self.body)
+        response.request, response.url = request, request.url or ""
+        return response
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def test_a_file_like_raw_body_is_read_bounded(no_requests: Any) -> None:
+    body = json.dumps({"Name": "x" * 100}).encode()
+    with requests.Session() as session:
+        session.mount("https://", FileAdapter(body))
+        response = pystmark.get_server(api_key=TOKEN, session=session)
+        assert response.data["Name"] == "x" * 100
+        assert response.http_response.json() == response.data
+        with pytest.raises(pystmark.UnexpectedResponseError, match="max_response_bytes"):
+            pystmark.get_server(api_key=TOKEN, session=session, max_response_bytes=50)
+
+
+MALFORMED_HEADERS = {
+    # http.client stops reading headers at the bad line: the length after it is lost.
+    "a line without a colon before the length": b"no colon here\r\n",
+    "a line without a colon after the length": b"",
+    "a name with a space": b"X A: 1\r\n",
+    "a name that is empty": b": 1\r\n",
+    "the first line a continuation": b" X-A: 1\r\n",
+}
+
+
+@pytest.mark.parametrize("bad_line", MALFORMED_HEADERS.values(), ids=list(MALFORMED_HEADERS))
+def test_an_answer_with_a_malformed_header_block_is_refused(
+    bad_line: bytes, raw: Callable[..., RawServer]
+) -> None:
+    body = json.dumps(faults.accepted()).encode()
+    head = b"HTTP/1.1 200 OK\r\n" + bad_line + b"Content-Length: %d\r\n" % len(body)
+    if not bad_line:
+        head += b"no colon here\r\n"
+    server = raw(answering(head + b"Connection: close\r\n\r\n", body))
+    with pytest.raises(pystmark.SendOutcomeUnknownError, match="malformed header") as caught:
+        send(server, max_retries=2)
+    assert isinstance(caught.value, pystmark.UnexpectedResponseError)
+    assert caught.value.status_code == 200
+    assert len(faults.bodies(server.requests)) == 1
+    before = len(server.requests)
+    with pytest.raises(pystmark.UnexpectedResponseError, match="malformed header") as refused:
+        read(server, max_retries=2)
+    assert not isinstance(refused.value, pystmark.SendOutcomeUnknownError)
+    assert len(server.requests) == before + 1  # the same request would get the same answer
+
+
+def test_a_multipart_content_type_is_not_a_malformed_header(
+    raw: Callable[..., RawServer],
+) -> None:
+    # http.client notes defects for a multipart type in a header block alone;
+    # urllib3's check ignores those, and so does pystmark's.
+    body = json.dumps(faults.accepted()).encode()
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: multipart/mixed; boundary=x\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+    )
+    server = raw(answering(head, body))
+    assert send(server).message_id
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        b"Transfer-Encoding: chunked\r\n\r\n" + b"2\r\n{}\r\n0\r\n\r\n",
+        b"Content-Encoding: gzip\r\n\r\n" + gzip.compress(b"{}"),
+    ],
+    ids=["chunked", "gzip"],
+)
+def test_a_malformed_header_hiding_the_framing_leaves_a_send_unknown_in_any_session(
+    hidden: bytes, raw: Callable[..., RawServer]
+) -> None:
+    # A session you pass has requests' own connections, which only log a
+    # malformed header block: the framing it hid leaves a body that is not
+    # the answer, and the send is still unknown.
+    server = raw(answering(b"HTTP/1.1 200 OK\r\nConnection: close\r\nno colon\r\n" + hidden))
+    with requests.Session() as session, pytest.raises(pystmark.SendOutcomeUnknownError):
+        send(server, session=session)
+    assert len(faults.bodies(server.requests)) == 1
+
+
 # ---- the user's own input ------------------------------------------------------
 
 
@@ -389,6 +534,25 @@ def test_a_kept_response_never_carries_the_token(mocked: Any) -> None:
     assert kept.json() == ok_result()  # the body is still there
     # What went over the wire did carry it.
     assert mocked.calls[0].request.headers[pystmark.SERVER_TOKEN_HEADER] == TOKEN
+
+
+@pytest.mark.parametrize("account", [False, True], ids=["server token", "account token"])
+def test_a_response_from_the_short_path_never_carries_the_token(
+    account: bool, raw: Callable[..., RawServer]
+) -> None:
+    # Nothing replaced: the pooled session's own path, which masks its request in place.
+    server = raw(faults.answer(body=b'{"Name": "x"}'))
+    header = pystmark.ACCOUNT_TOKEN_HEADER if account else pystmark.SERVER_TOKEN_HEADER
+    call = pystmark.get_servers if account else pystmark.get_server
+    key = "account_api_key" if account else "api_key"
+    options = {**OPTIONS, key: TOKEN, "base_url": server.url}
+    kept = [call(**options) for _ in range(2)]
+    for response in kept:
+        assert response.http_response.request.headers[header] == "***"
+        assert TOKEN.encode() not in pickle.dumps(response.http_response)
+    # Every request on the wire carried it: the masking touched no shared headers.
+    assert [request.headers[header.lower()] for request in server.requests] == [TOKEN, TOKEN]
+    assert server.accepted == 1
 
 
 def test_an_error_response_never_carries_the_token(mocked: Any) -> None:
@@ -616,6 +780,78 @@ def test_a_body_read_by_another_session_is_held_to_the_limit() -> None:
 def test_a_json_string_with_a_lone_surrogate_is_refused() -> None:
     with pytest.raises(pystmark.WebhookError):
         pystmark.parse_webhook(b'"\\ud800"')
+
+
+EMOJI = "\U0001f600".encode()
+
+
+def sparse_astral(fragment: bytes) -> bytes:
+    """An open post whose Tag ends in ``fragment``; few enough emoji to be escaped."""
+    return (
+        b'{"RecordType": "Open", "MessageID": "' + EMOJI + b'",\n'
+        b' "Tag": "' + EMOJI + b"x" * 300 + fragment + b'"}'
+    )
+
+
+def test_a_mail_with_astral_characters_reads_as_sent() -> None:
+    # Sparse astral characters are escaped before decoding (the JSON text
+    # stays narrow): every one reads back, after quotes and backslashes too.
+    text = ("a" * 999 + "\U0001f600\n") * 20 + '\U000e0067\U0010fffd \\\U0001f600 "\U0001f600"'
+    post = {**INBOUND, "Subject": "\U0001f600", "TextBody": text, "\U0001f600": ["\U0001f600"]}
+    body = json.dumps(post, ensure_ascii=False).encode()
+    assert pystmark._escape_astral(body).isascii()  # every one escaped: the text stays narrow
+    event = pystmark.parse_webhook(body)
+    assert isinstance(event, pystmark.InboundEvent)
+    assert event.text_body == text and event.subject == "\U0001f600"
+    assert event.raw["\U0001f600"] == ["\U0001f600"]
+    assert pystmark.InboundMessage.from_webhook(body).text_body == text
+
+
+def test_dense_astral_text_is_decoded_as_it_is() -> None:
+    # Escapes of 12 characters would outweigh a text of emoji stored wide.
+    post = {"RecordType": "Open", "Tag": "\U0001f600" * 1000}
+    body = json.dumps(post, ensure_ascii=False).encode()
+    assert pystmark._escape_astral(body) is body
+    assert pystmark.parse_webhook(body).tag == "\U0001f600" * 1000
+
+
+@pytest.mark.parametrize(
+    ("fragment", "message"),
+    [
+        # The places count characters as sent (each emoji is one).
+        (b"\\" + EMOJI, r"invalid JSON: Invalid \\escape: line 2 column 311 \(char 351\)"),
+        (b'", "A": ' + EMOJI, r"invalid JSON: Expecting value: line 2 column 319 \(char 359\)"),
+        (b'", "A": x', r"invalid JSON: Expecting value: line 2 column 319 \(char 359\)"),
+        (b"\\ud83d" + EMOJI, "a string is not valid Unicode"),  # a lone escaped surrogate
+        (EMOJI + b"\\ude00", "a string is not valid Unicode"),
+    ],
+)
+def test_refusals_around_escaped_astral_characters_are_unchanged(
+    fragment: bytes, message: str
+) -> None:
+    body = sparse_astral(fragment)
+    assert pystmark._escape_astral(body) != body
+    with pytest.raises(pystmark.WebhookError, match=message):
+        pystmark.parse_webhook(body)
+    status, _ = call_app(pystmark.WebhookApp(None), environ_for(body))
+    assert status.startswith("400")
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        EMOJI[:3],  # truncated
+        b"\xf0\x80\x80\x80",  # overlong
+        b"\xf4\x90\x80\x80",  # beyond U+10FFFF
+        b"\xed\xa0\xbd\xed\xb8\x80",  # a surrogate pair encoded (CESU-8)
+    ],
+)
+def test_malformed_utf8_next_to_astral_characters_is_refused(fragment: bytes) -> None:
+    body = sparse_astral(fragment)
+    with pytest.raises(pystmark.WebhookError, match="not UTF-8"):
+        pystmark.parse_webhook(body)
+    status, _ = call_app(pystmark.WebhookApp(None), environ_for(body))
+    assert status.startswith("400")
 
 
 def test_an_inbound_mail_full_of_punctuation_is_accepted() -> None:

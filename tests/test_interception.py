@@ -69,7 +69,15 @@ def check_seen(method: str, url: str, headers: Any, body: Any) -> None:
 def send() -> pystmark.SendResponse:
     response = pystmark.send(MESSAGE, api_key=TOKEN)
     assert response.message_id == ok_result()["MessageID"]
+    check_body(response)
     return response
+
+
+def check_body(response: pystmark.Response) -> None:
+    """The kept ``requests.Response`` still reads its body, whatever answered."""
+    assert response.http_response.json() == ok_result()
+    assert json.loads(response.http_response.text) == ok_result()
+    assert json.loads(response.content) == ok_result()
 
 
 def test_patched_session_request(no_sockets: list[Any]) -> None:
@@ -197,7 +205,7 @@ def test_betamax_cassette(tmp_path: Path, no_sockets: list[Any]) -> None:
         allow_playback_repeats=True,
     ):
         pystmark.send(MESSAGE, api_key=TOKEN, session=session)
-        pystmark.send(MESSAGE, api_key=TOKEN, session=session)
+        check_body(pystmark.send(MESSAGE, api_key=TOKEN, session=session))
     assert len(_RecordingMatcher.seen) == 2
     live = _RecordingMatcher.seen[-1]
     check_seen(live.method, live.url, live.headers, live.body)
@@ -246,3 +254,102 @@ def test_short_path_only_while_nothing_is_replaced(
     pystmark.send(MESSAGE, api_key=TOKEN, base_url=local_server.url)
     assert full_path == ["request"]  # short again once the patch is gone
     assert len(local_server.requests) == 3
+
+
+# ---- pystmark 0.5-style mocks ---------------------------------------------------------
+#
+# Suites written for 0.5 patch requests.request or Session.request to return
+# ``Mock(spec=requests.Response)`` with a status and ``json()``: no headers,
+# no raw body, a ``content`` that is not bytes. 0.5 read such an answer
+# through ``json()``; so does pystmark.
+
+BOUNCE = {"ID": 42, "Type": "HardBounce", "TypeCode": 1, "Email": "you@example.com"}
+
+
+def response_05(data: Any, status: int = 200) -> Any:
+    """An answer as a 0.5-era suite mocks it."""
+    response = mock.Mock(spec=requests.Response)
+    response.status_code = status
+    response.json.return_value = data
+    return response
+
+
+PATCHES_05 = {
+    "requests.request": lambda answer: mock.patch("requests.request", return_value=answer),
+    "Session.request": lambda answer: mock.patch.object(
+        requests.Session, "request", autospec=True, return_value=answer
+    ),
+}
+
+
+@pytest.mark.parametrize("patch", PATCHES_05.values(), ids=list(PATCHES_05))
+def test_a_05_mock_answers_a_send(patch: Any, no_sockets: list[Any]) -> None:
+    answer = response_05(ok_result())
+    with patch(answer) as patched:
+        response = pystmark.send(MESSAGE, api_key=TOKEN)
+    assert patched.call_count == 1
+    assert response.message_id == ok_result()["MessageID"]
+    assert response.json() == ok_result()
+    assert response.status_code == 200
+    assert response.http_response is answer
+
+
+@pytest.mark.parametrize("patch", PATCHES_05.values(), ids=list(PATCHES_05))
+def test_a_05_mock_answers_a_batch(patch: Any, no_sockets: list[Any]) -> None:
+    with patch(response_05([ok_result(0), ok_result(1)])):
+        response = pystmark.send_batch([MESSAGE, MESSAGE], api_key=TOKEN)
+    assert [result.message_id for result in response] == [
+        ok_result(0)["MessageID"],
+        ok_result(1)["MessageID"],
+    ]
+
+
+@pytest.mark.parametrize("patch", PATCHES_05.values(), ids=list(PATCHES_05))
+def test_a_05_mock_answers_get_bounces(patch: Any, no_sockets: list[Any]) -> None:
+    with patch(response_05({"TotalCount": 1, "Bounces": [BOUNCE]})):
+        response = pystmark.get_bounces(api_key=TOKEN)
+    assert response.total == 1
+    assert [bounce.id for bounce in response.bounces] == [42]
+
+
+def patched_request(answer: Any) -> Any:
+    return mock.patch("requests.request", return_value=answer)
+
+
+def test_a_05_mock_error_status_raises_the_05_error(no_sockets: list[Any]) -> None:
+    refused = response_05({"ErrorCode": 300, "Message": "Invalid email request"}, status=422)
+    with patched_request(refused), pytest.raises(pystmark.UnprocessableEntityError) as caught:
+        pystmark.send(MESSAGE, api_key=TOKEN)
+    assert caught.value.error_code == 300
+    assert not isinstance(caught.value, pystmark.SendOutcomeUnknownError)
+    failed = response_05(None, status=500)
+    with patched_request(failed), pytest.raises(pystmark.InternalServerError) as unknown:
+        pystmark.send(MESSAGE, api_key=TOKEN)
+    assert isinstance(unknown.value, pystmark.SendOutcomeUnknownError)
+    limited = response_05({"ErrorCode": 0, "Message": "slow down"}, status=429)
+    with patched_request(limited) as patched, pytest.raises(pystmark.RateLimitError):
+        pystmark.send(MESSAGE, api_key=TOKEN, max_retries=1)
+    assert patched.call_count == 2  # retried: the mock has no Retry-After to read
+
+
+def test_a_05_mock_whose_json_fails_is_an_unreadable_answer(no_sockets: list[Any]) -> None:
+    broken = response_05(None)
+    broken.json.side_effect = ValueError("not JSON")
+    with patched_request(broken), pytest.raises(pystmark.SendOutcomeUnknownError, match="JSON"):
+        pystmark.send(MESSAGE, api_key=TOKEN)
+    a_list = response_05(["not", "an", "object"])
+    with patched_request(a_list), pytest.raises(pystmark.SendOutcomeUnknownError, match="dict"):
+        pystmark.send(MESSAGE, api_key=TOKEN)
+
+
+def test_a_mock_with_bytes_content_is_read_from_it_within_the_limit(
+    no_sockets: list[Any],
+) -> None:
+    answer = mock.Mock(spec=requests.Response)
+    answer.status_code = 200
+    answer.content = json.dumps(ok_result()).encode()
+    answer.json.side_effect = AssertionError("the bytes are decoded, json() is not needed")
+    with mock.patch("requests.request", return_value=answer):
+        assert pystmark.send(MESSAGE, api_key=TOKEN).message_id == ok_result()["MessageID"]
+        with pytest.raises(pystmark.SendOutcomeUnknownError, match="max_response_bytes"):
+            pystmark.send(MESSAGE, api_key=TOKEN, max_response_bytes=10)

@@ -263,8 +263,31 @@ def test_plain_dict_shortcut_agrees_with_message(message, template):
     if shortcut is None:
         return  # Message decides, and reports any error
     # Whatever the shortcut accepts, Message accepts and encodes to the same object.
+    payload, bound = shortcut
     full = pystmark.Message.from_dict(message)._encode(template=template)
-    assert json.loads(pystmark._encode_plain(shortcut)) == json.loads(full)
+    encoded = pystmark._encode_plain(payload)
+    assert json.loads(encoded) == json.loads(full)
+    assert len(encoded) <= bound
+    # The same fields as a Message object take the shortcut too, to the same bytes.
+    as_message = pystmark.Message.from_dict(message)
+    message_shortcut = pystmark._plain_payload(as_message, template)
+    assert message_shortcut is not None
+    assert pystmark._encode_plain(message_shortcut[0]) == full
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    text=st.text(st.characters(codec="utf-8"), max_size=30)
+    | st.sampled_from(['\x00\x1f"\\', "\u2028\U0001f600", "é" * 10]),
+    subject=st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=20),
+)
+def test_plain_size_bound_is_never_below_the_encoded_size(text, subject):
+    message = {"From": "a@example.com", "To": "b@example.com", "TextBody": text or "t"}
+    message["Subject"] = subject
+    shortcut = pystmark._plain_payload(message, False)
+    assert shortcut is not None
+    payload, bound = shortcut
+    assert len(pystmark._encode_plain(payload)) <= bound
 
 
 @pytest.mark.parametrize(
@@ -277,9 +300,86 @@ def test_plain_dict_shortcut_agrees_with_message(message, template):
 )
 def test_plain_dict_shortcut_takes_the_common_messages(message):
     # The shortcut is an optimisation only if it is taken for ordinary messages.
-    payload = pystmark._plain_payload(message, False)
-    assert payload is not None
-    assert pystmark._encode_plain(payload) == pystmark._encode_json(payload)
+    shortcut = pystmark._plain_payload(message, False)
+    assert shortcut is not None
+    assert pystmark._encode_plain(shortcut[0]) == pystmark._encode_json(shortcut[0])
+    as_message = pystmark.Message.from_dict(message)
+    assert pystmark._plain_payload(as_message, False) == shortcut
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.add_header("X-A", "b"),
+        lambda m: m.metadata.update(k="v"),
+        lambda m: setattr(m, "track_opens", True),
+        lambda m: setattr(m, "track_links", "None"),
+        lambda m: setattr(m, "inline_css", False),
+        lambda m: setattr(m, "template_alias", ""),
+        lambda m: setattr(m, "template_model", {}),
+        lambda m: setattr(m, "to", ["b@example.com"]),
+        lambda m: delattr(m, "tag"),
+    ],
+)
+def test_message_shortcut_leaves_other_fields_to_message(change):
+    message = pystmark.Message(sender="a@example.com", to="b@example.com", text="t", tag="x")
+    assert pystmark._plain_payload(message, False) is not None
+    change(message)
+    assert pystmark._plain_payload(message, False) is None
+
+
+def test_message_shortcut_sends_what_message_sends():
+    message = pystmark.Message(sender="a@example.com", to="b@example.com", text="t", subject="")
+    payload, _ = pystmark._plain_payload(message, False)
+    assert pystmark._encode_plain(payload) == message._encode(template=False)
+
+
+@responses.activate
+def test_a_reused_message_dict_is_sent_as_it_was_when_given():
+    # A generator that changes one dict between messages: each is sent as it was.
+    responses.add_callback(
+        responses.POST,
+        "https://api.postmarkapp.com/email/batch",
+        callback=lambda request: (
+            200,
+            {},
+            json.dumps(
+                [{"ErrorCode": 0, "Message": "OK", "To": m["To"]} for m in json.loads(request.body)]
+            ),
+        ),
+    )
+
+    def messages():
+        message = {"From": "a@example.com", "TextBody": "t"}
+        for index in range(3):
+            message["To"] = f"r{index}@example.com"
+            yield message
+
+    response = pystmark.send_batch(messages(), api_key="k")
+    assert [result.to for result in response] == [f"r{n}@example.com" for n in range(3)]
+
+
+@responses.activate
+def test_large_plain_messages_are_split_exactly_at_50_mb():
+    # About 6 MB of text each: the estimate is over the limit, the exact size is not.
+    responses.add_callback(
+        responses.POST,
+        "https://api.postmarkapp.com/email/batch",
+        callback=lambda request: (
+            200,
+            {},
+            json.dumps([{"ErrorCode": 0, "Message": "OK"} for _ in json.loads(request.body)]),
+        ),
+    )
+    text = "x" * (2 * 1024 * 1024)
+    messages = [
+        {"From": "a@example.com", "To": f"r{n}@example.com", "TextBody": text, "HtmlBody": text}
+        for n in range(14)
+    ]
+    pystmark.send_batch(messages, api_key="k")
+    sizes = [len(call.request.body) for call in responses.calls]
+    assert [len(json.loads(call.request.body)) for call in responses.calls] == [12, 2]
+    assert all(size <= pystmark.MAX_BATCH_BYTES for size in sizes)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -313,6 +314,48 @@ def test_endpoint_urls_quote_each_id() -> None:
     for bad in ("", ".", "..", "a\nb", True, None, 1.5):
         with pytest.raises(pystmark.ConfigurationError):
             endpoint.url(API, [bad, 1])  # type: ignore[list-item]
+
+
+def test_endpoint_fields_in_postmark_form_whenever_read() -> None:
+    # The declarations are expanded on first use; reading them first or calling
+    # first gives the same fields and the same request.
+    def declared() -> pystmark.Endpoint[pystmark.Response]:
+        return pystmark.Endpoint(
+            "PUT",
+            "/x/{thing_id}",
+            query={"count": "page", "tag": ("Tag", str)},
+            body={"template_id": int, "track_opens": bool},
+        )
+
+    arguments = {"thing_id": 3, "count": 5, "tag": "t", "template_id": 9, "track_opens": None}
+    read_first = declared()
+    assert read_first.query == {"count": ("Count", "page"), "tag": ("Tag", str)}
+    assert read_first.body == {
+        "template_id": ("TemplateID", int),
+        "track_opens": ("TrackOpens", bool),
+    }
+    called_first = declared()
+    expected = ([3], {"Count": 5, "Tag": "t"}, {"TemplateID": 9})
+    assert called_first.request(arguments) == read_first.request(arguments) == expected
+    assert called_first.query == read_first.query and called_first.body == read_first.body
+    no_fields = pystmark.Endpoint("GET", "/x")
+    assert no_fields.query is None and no_fields.body is None
+    assert no_fields.request({}) == ([], None, None)
+
+
+def test_module_patterns_compile_on_first_use_then_are_the_global(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lazy = pystmark._lazy_pattern("_HEADER_NAME", "[A-Za-z-]+")
+    monkeypatch.setattr(pystmark, "_HEADER_NAME", lazy)
+    assert not isinstance(vars(pystmark)["_HEADER_NAME"], re.Pattern)
+    with pytest.raises(pystmark.MessageError, match="invalid header name"):
+        pystmark._check_header_text("headers", "bad name", "v")
+    compiled = vars(pystmark)["_HEADER_NAME"]
+    assert isinstance(compiled, re.Pattern) and compiled.pattern == "[A-Za-z-]+"
+    pystmark._check_header_text("headers", "X-Ok", "v")
+    assert vars(pystmark)["_HEADER_NAME"] is compiled
+    assert lazy.fullmatch("X-Ok")  # a reference taken before still works
 
 
 def test_query_values() -> None:

@@ -73,6 +73,7 @@ FIX_CONTENT_ID = "fix: a content_id without 'cid:' gets the prefix instead of an
 FIX_NO_EXTENSION = "fix: a file without an extension is attached as application/octet-stream"
 FIX_CONTENT_TYPE = "fix: a missing ContentType is guessed from the name, not an error"
 FIX_BOUNCE_TYPE = "fix: an unknown bounce type goes to Postmark (new types keep working)"
+FIX_BAD_JSON = "fix: a 2xx answer that is not JSON raises UnexpectedResponseError, not empty data"
 PRIVATE = "private"
 WORDING = "wording: same error class, new text"
 
@@ -95,15 +96,14 @@ EXPECTED: dict[str, str] = {
     "BounceDumpTest::test_dump_of_fetched_message": PRIVATE + " (BouncedMessage._sender)",
     "UserWarningsTest::test_missing_attributes": PRIVATE + " (Interface._get_api_url, _request)",
     "InterfaceTest::test_get_headers": PRIVATE + " (Interface._get_headers, _headers)",
-    # The mock's json() raises while its content is valid JSON; pystmark decodes
-    # .content itself (an implementation detail of 0.5: calling Response.json()).
-    "BouncesTest::test_bad_json_response": PRIVATE + " (0.5 decoded through Response.json())",
-    "BounceTest::test_bad_json_response": PRIVATE + " (0.5 decoded through Response.json())",
-    "BounceDumpTest::test_bad_json_response": PRIVATE + " (0.5 decoded through Response.json())",
-    "BounceTagsTest::test_bad_json_response": PRIVATE + " (0.5 decoded through Response.json())",
-    "BounceActivateTest::test_bad_json_response": PRIVATE
-    + " (0.5 decoded through Response.json())",
-    "DeliveryStatsTest::test_bad_json_response": PRIVATE + " (0.5 decoded through Response.json())",
+    # The mock's json() raises: a 2xx answer that cannot be read is an error,
+    # where 0.5 read it as empty data.
+    "BouncesTest::test_bad_json_response": FIX_BAD_JSON,
+    "BounceTest::test_bad_json_response": FIX_BAD_JSON,
+    "BounceDumpTest::test_bad_json_response": FIX_BAD_JSON,
+    "BounceTagsTest::test_bad_json_response": FIX_BAD_JSON,
+    "BounceActivateTest::test_bad_json_response": FIX_BAD_JSON,
+    "DeliveryStatsTest::test_bad_json_response": FIX_BAD_JSON,
     # Same error class (MessageError / ValueError), other text.
     "SenderArgsTest::test_missing_api_key": WORDING,
     "MessageErrorTest::test_missing_to": WORDING,
