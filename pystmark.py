@@ -4539,35 +4539,13 @@ def _iter_paged(
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
     _check_max_results(max_results)
-    return _paged_items(
-        fetch, items_key, make_page or functools.partial(map, make), params, max_results,
-        page_size, count_key, offset_key, timestamp_key, id_key, to_date_param,
-    )  # fmt: skip
-
-
-def _paged_items(
-    fetch: Callable[[dict[str, Any]], Any],
-    items_key: str,
-    make_page: Callable[[list[Any]], Iterable[T]],
-    params: Mapping[str, Any],
-    max_results: int | None,
-    page_size: int,
-    count_key: str,
-    offset_key: str,
-    timestamp_key: str | None,
-    id_key: str | None,
-    to_date_param: str,
-) -> Iterator[T]:
-    """The iterator behind :func:`_iter_paged`, with its arguments checked.
-
-    The pages come from :func:`_listing_pages`; ``make_page`` turns each
-    page's list into the items, made as they are read.
-    """
+    # The pages are read as the items are (a generator); make_page turns each
+    # page's list into its items.
     pages = _listing_pages(
         fetch, items_key, params, max_results, page_size, count_key, offset_key,
         timestamp_key, id_key, to_date_param,
     )  # fmt: skip
-    return itertools.chain.from_iterable(map(make_page, pages))
+    return itertools.chain.from_iterable(map(make_page or functools.partial(map, make), pages))
 
 
 #: A timestamp whose text sorts as its instant does, among texts of its shape:
