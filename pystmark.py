@@ -2793,7 +2793,8 @@ class SendResult(Record):
     def __init__(self, raw: Mapping[str, Any], index: int = 0) -> None:
         if type(raw) is not dict and not isinstance(raw, Mapping):
             super().__init__(raw)  # raises DataError
-        self.raw = raw  # as Record does, without the call: a batch makes one per message
+        # As Record does, without the call: a batch makes one per message.
+        self.raw: Mapping[str, Any] = raw
         #: The message's position in the input of a batch (0 for single sends).
         self.index: int = index
 
