@@ -2362,10 +2362,11 @@ def _plain_payload(message: Any, template: bool | None) -> tuple[dict[str, Any],
         or "\n" in line_text
         or "\r" in line_text
         or "\x00" in line_text
-        # A lone surrogate cannot be encoded (Message names the field).
-        or not (line_text.isascii() or not _has_surrogate(line_text))
-        or not (html.isascii() or not _has_surrogate(html))
-        or not (text.isascii() or not _has_surrogate(text))
+        # A lone surrogate cannot be encoded (Message names the field); ASCII
+        # text is let through before the call (this runs for every message).
+        or (not line_text.isascii() and _has_surrogate(line_text))
+        or (not html.isascii() and _has_surrogate(html))
+        or (not text.isascii() and _has_surrogate(text))
     ):
         return None
     recipients = 0
@@ -2446,8 +2447,9 @@ def _make_flat_encoder() -> Callable[[Any, int], Any] | None:
     """The C encoder of the json module, made once, for flat dicts of strings.
 
     ``JSONEncoder.encode()`` makes a new one on every call. No cycle check:
-    such a dict, or a list of them, cannot hold one. ``None`` where the C encoder is missing or
-    its (internal) signature differs: then the general encoder is used.
+    such a dict, or a list of them, cannot hold one. ``None`` where the C
+    encoder is missing or its (internal) signature differs: then the general
+    encoder is used.
     """
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:  # pragma: no cover - Python builds without _json
