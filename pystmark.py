@@ -4573,19 +4573,23 @@ def _sorted_page_stamps(stamps: list[Any]) -> bool:
         return False
     width, count = len(first), len(stamps)
     try:
-        joined = "".join(stamps)
+        # "|" is in no shape: the texts are one shape only if every "|" of
+        # the joined page falls where it does in ``count`` copies of the first's.
+        joined = "|".join(stamps)
     except TypeError:  # a value that is not text
         return False
-    if len(joined) != width * count or min(map(len, stamps)) != width or not joined.isascii():
+    if not joined.isascii():
         return False
     shape = first.encode("ascii").translate(_DIGITS_TO_ZERO)
-    if joined.encode("ascii").translate(_DIGITS_TO_ZERO) != shape * count:
+    if joined.encode("ascii").translate(_DIGITS_TO_ZERO) != b"|".join([shape] * count):
         return False
     if first[-1] != "Z":  # the offset's digits are the same everywhere
         for place in range(width - 5, width):
-            if joined[place::width] != first[place] * count:
+            if joined[place :: width + 1] != first[place] * count:
                 return False
-    return all(map(operator.ge, stamps, itertools.islice(stamps, 1, None)))
+    # Newest first: a stable sort (in C, one pass over a page in order)
+    # leaves the page as it is.
+    return sorted(stamps, reverse=True) == stamps
 
 
 def _listing_pages(
@@ -4664,7 +4668,7 @@ def _listing_pages(
             produced += len(items)
             yield items
         elif items:
-            fresh, page_seen, stamps, ids = None, None, None, None
+            fresh, page_seen, stamps, ids, page_ids = None, None, None, None, set()
             try:
                 ids = list(map(operator.itemgetter(id_field), items))
                 stamps = list(map(operator.itemgetter(time_field), items))
@@ -4672,14 +4676,13 @@ def _listing_pages(
                 pass  # read item by item, which says what is wrong
             if stamps is not None and ids is not None and _sorted_page_stamps(stamps):
                 newest = _paging_instant(stamps[0])
-                if (
-                    (previous is None or newest <= previous)
-                    and (yielded_after is None or newest <= yielded_after)
-                    and recent.keys().isdisjoint(ids)
-                    and unparsed[2].isdisjoint(ids)
+                if (previous is None or newest <= previous) and (
+                    yielded_after is None or newest <= yielded_after
                 ):
-                    fresh = items
-                    previous = oldest = _paging_instant(stamps[-1])
+                    page_ids = set(ids)  # (a set: isdisjoint then walks the smaller side)
+                    if recent.keys().isdisjoint(page_ids) and unparsed[2].isdisjoint(page_ids):
+                        fresh = items
+                        previous = oldest = _paging_instant(stamps[-1])
             if fresh is None:
                 fresh, page_seen = [], {}
                 for raw in items:
@@ -4708,7 +4711,7 @@ def _listing_pages(
                     break  # the rest are newer still
                 recent[last_ids[index]] = at
             if page_seen is None:
-                unparsed = (cast(list[Any], ids), cast(list[str], stamps), set(ids or ()))
+                unparsed = (cast(list[Any], ids), cast(list[str], stamps), page_ids)
             else:
                 recent.update(page_seen)
                 unparsed = ([], [], set())

@@ -408,6 +408,13 @@ def test_sorted_page_stamps_takes_only_texts_that_sort_as_their_instants() -> No
     # Texts of other widths that add up to the same length are not one shape.
     first, second = _stamp(5), _stamp(4)
     assert not sortable([first, second[:-2], "00" + second])
+    # Nor is a value holding two texts with the separator the check joins them by.
+    assert not sortable([first, f"{second}|{second}"])
+    assert not sortable([first, second.replace("T", "|")])
+    # Out of order anywhere: at the end, or one older text between newer ones.
+    assert not sortable([_stamp(5), _stamp(4), _stamp(4, 1)])
+    assert not sortable([_stamp(5), _stamp(3), _stamp(4), _stamp(2)])
+    assert sortable([_stamp(5, offset="+01:00")] * 3)
     assert not sortable(["2024-01-01", "2023-12-31"])  # dates sort, but are not instants
 
 
@@ -435,6 +442,8 @@ def test_sorted_page_stamps_takes_only_texts_that_sort_as_their_instants() -> No
         # Duplicate ids: on one page, and on the next page (items pushed along).
         [{"ID": n // 2, "BouncedAt": _stamp(59 - n // 2)} for n in range(12)],
         [{"ID": n if n != 5 else 2, "BouncedAt": _stamp(59 - n)} for n in range(12)],
+        # An id of the page before, last on the next page (not where new items push it).
+        [{"ID": n if n != 7 else 3, "BouncedAt": _stamp(59 - n)} for n in range(12)],
         # Equal timestamps, and one second holding the page boundaries.
         [{"ID": n, "BouncedAt": _stamp(30)} for n in range(12)],
         [{"ID": n, "BouncedAt": _stamp(30, 59 - n // 4)} for n in range(12)],
