@@ -4592,6 +4592,46 @@ def _sorted_page_stamps(stamps: list[Any]) -> bool:
     return sorted(stamps, reverse=True) == stamps
 
 
+def _fresh_by_texts(
+    items: list[Any],
+    ids: list[Any],
+    stamps: list[str],
+    page_ids: set[Any],
+    recent: Mapping[Any, datetime],
+    last_page_ids: set[Any],
+    oldest: datetime | None,
+    previous: datetime | None,
+    yielded_after: datetime | None,
+) -> tuple[list[Any] | None, datetime | None, datetime | None]:
+    """The items of a page to yield, and the new ``oldest`` and ``previous``.
+
+    For a page of :func:`_listing_pages` whose timestamps are in order as
+    texts (:func:`_sorted_page_stamps`): parses only the timestamps of its
+    first fresh item and its last. Items read before (ids in ``recent`` or
+    ``last_page_ids``) are skipped when they lead the page, as the first
+    page of a narrowed window starts with the last second read. ``None``
+    (read the page item by item) when the page needs more than that: items
+    read before elsewhere on the page, or a first fresh item newer than
+    ``previous`` or than ``yielded_after``.
+    """
+    repeated = page_ids.intersection(last_page_ids)
+    if recent:
+        repeated.update(page_ids.intersection(recent))
+    head = len(repeated)
+    if head and (set(ids[:head]) != repeated or not repeated.isdisjoint(ids[head:])):
+        return None, oldest, previous
+    if head == len(ids):  # every item was read before
+        last = _paging_instant(stamps[-1])
+        return [], last if oldest is None or last < oldest else oldest, previous
+    newest = _paging_instant(stamps[head])
+    if (previous is not None and newest > previous) or (
+        yielded_after is not None and newest > yielded_after
+    ):
+        return None, oldest, previous
+    last = _paging_instant(stamps[-1])
+    return items[head:] if head else items, last, last
+
+
 def _listing_pages(
     fetch: Callable[[dict[str, Any]], Any],
     items_key: str,
@@ -4608,10 +4648,11 @@ def _listing_pages(
 
     A page is checked whole before any of its items is yielded. A page of a
     narrowed listing whose timestamps share one shape and offset
-    (:func:`_sorted_page_stamps`), none of whose ids was read before and
-    which starts no later than what was read before, is checked by comparing
-    its timestamp texts: only its first and last are parsed (and, a page
-    later, those of its last two seconds). Any other page is read item by
+    (:func:`_sorted_page_stamps`), whose items read before (if any) lead it
+    and whose first fresh item is no newer than what was read before, is
+    checked by comparing its timestamp texts (:func:`_fresh_by_texts`): only
+    that item's and the last one's are parsed (and, a page later, those of
+    its last two seconds). Any other page is read item by
     item, which raises the same errors a malformed answer always did.
     """
     narrow = timestamp_key is not None
@@ -4675,14 +4716,15 @@ def _listing_pages(
             except (KeyError, TypeError, AttributeError, IndexError):
                 pass  # read item by item, which says what is wrong
             if stamps is not None and ids is not None and _sorted_page_stamps(stamps):
-                newest = _paging_instant(stamps[0])
-                if (previous is None or newest <= previous) and (
-                    yielded_after is None or newest <= yielded_after
-                ):
-                    page_ids = set(ids)  # (a set: isdisjoint then walks the smaller side)
-                    if recent.keys().isdisjoint(page_ids) and unparsed[2].isdisjoint(page_ids):
-                        fresh = items
-                        previous = oldest = _paging_instant(stamps[-1])
+                try:
+                    page_ids = set(ids)
+                except TypeError:  # an id that is not hashable: read item by item
+                    page_ids = set()
+                else:
+                    fresh, oldest, previous = _fresh_by_texts(
+                        items, ids, stamps, page_ids, recent, unparsed[2], oldest, previous,
+                        yielded_after,
+                    )  # fmt: skip
             if fresh is None:
                 fresh, page_seen = [], {}
                 for raw in items:

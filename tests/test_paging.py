@@ -442,6 +442,18 @@ def test_sorted_page_stamps_takes_only_texts_that_sort_as_their_instants() -> No
         # Duplicate ids: on one page, and on the next page (items pushed along).
         [{"ID": n // 2, "BouncedAt": _stamp(59 - n // 2)} for n in range(12)],
         [{"ID": n if n != 5 else 2, "BouncedAt": _stamp(59 - n)} for n in range(12)],
+        # Ids of the page before leading the next page (pages of 3): as pushed
+        # along by new items; with a changed timestamp; two; a whole page of them;
+        # one leading the page and one again after it; one leading, one after.
+        [{"ID": n - (n > 2), "BouncedAt": _stamp(59 - n + (n > 2))} for n in range(12)],
+        [
+            {"ID": n - (n > 2), "BouncedAt": _stamp(59 - n + (n > 2) if n != 3 else 59)}
+            for n in range(12)
+        ],
+        [{"ID": n - 2 * (n > 2), "BouncedAt": _stamp(59 - n + 2 * (n > 2))} for n in range(12)],
+        [{"ID": n - 3 * (n > 2), "BouncedAt": _stamp(59 - n + 3 * (n > 2))} for n in range(12)],
+        [{"ID": [0, 1, 2, 2, 2, 3, 4, 5, 6, 7][n], "BouncedAt": _stamp(59 - n)} for n in range(10)],
+        [{"ID": [0, 1, 2, 2, 3, 1, 4, 5, 6, 7][n], "BouncedAt": _stamp(59 - n)} for n in range(10)],
         # An id of the page before, last on the next page (not where new items push it).
         [{"ID": n if n != 7 else 3, "BouncedAt": _stamp(59 - n)} for n in range(12)],
         # Equal timestamps, and one second holding the page boundaries.
@@ -499,6 +511,21 @@ def test_a_page_of_one_shape_parses_only_its_first_and_last_timestamps(
     parsed.clear()
     assert _read(_serving(listing), 5, item_by_item=False) == (list(range(12)), None)
     assert len(parsed) == 2 * 3 + 2
+
+
+def test_a_page_led_by_items_read_before_is_read_by_its_texts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As the first page of a narrowed window is: it starts with the last second read."""
+    parsed: list[Any] = []
+    original = pystmark._paging_instant
+    monkeypatch.setattr(pystmark, "_paging_instant", lambda v: parsed.append(v) or original(v))
+    # Pages of 3; the first item of the second page is the last of the first.
+    listing = [{"ID": n - (n > 2), "BouncedAt": _stamp(59 - n + (n > 2))} for n in range(6)]
+    assert _read(_serving(listing), 3, item_by_item=False) == ([0, 1, 2, 3, 4], None)
+    stamps = [item["BouncedAt"] for item in listing]
+    # Each page's first fresh item and its last; a page later, the last again.
+    assert parsed == [stamps[0], stamps[2], stamps[4], stamps[5], stamps[2]]
 
 
 def test_bounces_of_a_listing_are_made_as_the_class_makes_them() -> None:
