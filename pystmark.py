@@ -2685,10 +2685,9 @@ class _Field(Generic[T]):
         self.convert: Callable[[Any], T] = convert
         #: The type of the values ``convert`` returns unchanged (see _UNCHANGED).
         self.unchanged: type | None = _UNCHANGED.get(convert)
+        #: The attribute's name, set by Record.__init_subclass__ (in the loop that
+        #: finds the fields: a __set_name__ hook would be a call per field on import).
         self.name: str = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
 
     @overload
     def __get__(self, instance: None, owner: type) -> _Field[T]: ...
@@ -2715,9 +2714,9 @@ class _Field(Generic[T]):
         raise AttributeError(f"{self.name} is read-only")
 
 
-def _field(key: str | tuple[str, ...], convert: Callable[[Any], T]) -> _Field[T]:
-    """Declare a record attribute; read on an instance, typed as the converter's result."""
-    return _Field(key, convert)
+#: Declare a record attribute; read on an instance, typed as the converter's result.
+#: (The class itself: a function around it would be a call more per field on import.)
+_field = _Field
 
 
 class Record:
@@ -2738,8 +2737,12 @@ class Record:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        own = tuple(name for name, value in vars(cls).items() if isinstance(value, _Field))
-        cls._fields = tuple(dict.fromkeys((*cls._fields, *own)))
+        fields = dict.fromkeys(cls._fields)
+        for name, value in vars(cls).items():
+            if isinstance(value, _Field):
+                value.name = name
+                fields[name] = None
+        cls._fields = tuple(fields)
 
     def to_dict(self) -> dict[str, Any]:
         """The attributes as a dict, nested records included."""
