@@ -449,6 +449,29 @@ def test_large_plain_messages_are_split_exactly_at_50_mb():
     assert all(size <= pystmark.MAX_BATCH_BYTES for size in sizes)
 
 
+@responses.activate
+def test_a_batch_mixing_plain_and_other_messages_sends_each_as_it_is():
+    # 1,100 messages: the first 500 plain dicts, then 500 with one message
+    # that needs Message (a display name), then 100 Message objects.
+    responses.add_callback(responses.POST, URL, callback=_answer_batch)
+    dicts = [
+        {"From": "a@example.com", "To": f"r{n}@example.com", "TextBody": "t"} for n in range(1000)
+    ]
+    dicts[700]["To"] = "Name <n@example.com>"
+    messages = [
+        *dicts,
+        *(pystmark.Message(sender="a@e.com", to="b@e.com", text=str(n)) for n in range(100)),
+    ]
+    response = pystmark.send_batch(messages, api_key="k")
+    bodies = [json.loads(call.request.body) for call in responses.calls]
+    assert [len(body) for body in bodies] == [500, 500, 100]
+    compact = json.dumps(dicts[:500], ensure_ascii=False, separators=(",", ":")).encode()
+    assert responses.calls[0].request.body == compact
+    assert [item for body in bodies for item in body][:1000] == dicts
+    assert bodies[2][7] == {"From": "a@e.com", "To": "b@e.com", "TextBody": "7"}
+    assert [result.index for result in response] == list(range(1100))
+
+
 @pytest.mark.parametrize(
     "message",
     [
