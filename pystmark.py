@@ -2729,10 +2729,9 @@ class _Field(Generic[T]):
         self.convert: Callable[[Any], T] = convert
         #: The type of the values ``convert`` returns unchanged (see _UNCHANGED).
         self.unchanged: type | None = _UNCHANGED.get(convert)
+        #: The attribute's name, set by Record.__init_subclass__ (in the loop that
+        #: finds the fields: a __set_name__ hook would be a call per field on import).
         self.name: str = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
 
     @overload
     def __get__(self, instance: None, owner: type) -> _Field[T]: ...
@@ -2759,9 +2758,9 @@ class _Field(Generic[T]):
         raise AttributeError(f"{self.name} is read-only")
 
 
-def _field(key: str | tuple[str, ...], convert: Callable[[Any], T]) -> _Field[T]:
-    """Declare a record attribute; read on an instance, typed as the converter's result."""
-    return _Field(key, convert)
+#: Declare a record attribute; read on an instance, typed as the converter's result.
+#: (The class itself: a function around it would be a call more per field on import.)
+_field = _Field
 
 
 class Record:
@@ -2782,8 +2781,12 @@ class Record:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        own = tuple(name for name, value in vars(cls).items() if isinstance(value, _Field))
-        cls._fields = tuple(dict.fromkeys((*cls._fields, *own)))
+        fields = dict.fromkeys(cls._fields)
+        for name, value in vars(cls).items():
+            if isinstance(value, _Field):
+                value.name = name
+                fields[name] = None
+        cls._fields = tuple(fields)
 
     def to_dict(self) -> dict[str, Any]:
         """The attributes as a dict, nested records included."""
@@ -3358,10 +3361,14 @@ class Endpoint(Generic[AnswerT]):
         self, method: str, path: str, *, answer: Any = None, **spec: Unpack[_EndpointSpec]
     ) -> None:
         self.method = method
-        head, *pieces = path.split("{")
-        ids = [piece.partition("}") for piece in pieces]
-        self.path_names = tuple(name for name, _, _ in ids)
-        self.path = head + "".join("{}" + rest for _, _, rest in ids)
+        path, *pieces = path.split("{")
+        names = []
+        for piece in pieces:  # (a loop, not comprehensions: 86 endpoints are made on import)
+            name, _, rest = piece.partition("}")
+            names.append(name)
+            path += "{}" + rest
+        self.path_names = tuple(names)
+        self.path = path
         self.token = spec.get("token", "server")
         self.send = spec.get("send", False)
         idempotent = spec.get("idempotent")
@@ -3370,7 +3377,9 @@ class Endpoint(Generic[AnswerT]):
             if idempotent is None
             else idempotent
         )
-        self.answer = cast("type[AnswerT]", Response if answer is None else answer)
+        if answer is None:
+            answer = Response
+        self.answer = answer
         self._declared = (spec.get("query"), spec.get("body"))
         self.items = spec.get("items")
         self.narrow = spec.get("narrow")
@@ -5712,7 +5721,8 @@ _BOUNCE_TYPE_CODES: dict[str, int] = {
     "SMTPApiError": 100007, "InboundError": 100008, "DMARCPolicy": 100009,
 }
 # fmt: on
-_BOUNCE_TYPES_FOLDED = {member.value.lower(): member for member in BounceType}
+# (A member is a str, its value: lower() reads no ``.value`` property.)
+_BOUNCE_TYPES_FOLDED = {member.lower(): member for member in BounceType}
 #: pystmark 0.5's table of bounce type -> ``TypeCode`` (see :class:`BounceType`).
 bounce_types: dict[str, int] = dict(_BOUNCE_TYPE_CODES)
 

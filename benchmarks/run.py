@@ -38,6 +38,10 @@ INSTRUCTION_RESULTS = ROOT / "docs" / "benchmarks_instructions.inc"
 VENVS = ROOT / ".bench-venvs"
 PEER_WORKER = ROOT / "benchmarks" / "peers.py"
 CLIENTS = ("pystmark", "requests")
+# The plain loop again, posting the same requests from max_workers threads: the
+# floor a client with worker threads can reach on this machine (latency rows).
+PLAIN_THREADS = "requests-threads"
+LOCAL_CLIENTS = (*CLIENTS, PLAIN_THREADS)
 # The workloads the peers run too (not the latency rows).
 PEER_WORKLOADS = (
     "single",
@@ -203,7 +207,7 @@ def command(config: dict[str, Any], venvs: Path = VENVS) -> tuple[list[str], dic
     so it imports the installed package, never ``pystmark.py`` from here.
     """
     client = config["client"]
-    if client in CLIENTS:
+    if client in LOCAL_CLIENTS:
         if config["workload"] == "import":
             module = "pystmark" if client == "pystmark" else "requests"
             argv = [sys.executable, "-m", "benchmarks.worker", "import", module]
@@ -336,7 +340,12 @@ def instruction_table(selected: list[Workload]) -> str:
 
 
 def clients_for(workload: Workload, args: argparse.Namespace) -> tuple[str, ...]:
-    """pystmark and the plain loop, then the peers if asked for and the workload is theirs."""
+    """pystmark and the plain loop, then the peers if asked for and the workload is theirs.
+
+    A workload with worker threads also runs the plain loop with as many threads.
+    """
+    if workload.max_workers:
+        return LOCAL_CLIENTS
     if args.peers and workload.key in PEER_WORKLOADS:
         return CLIENTS + tuple(peer_registry())
     return CLIENTS
@@ -372,7 +381,7 @@ def measure(args: argparse.Namespace) -> list[Workload]:
             for round_index in range(rounds):
                 order = clients if round_index % 2 == 0 else clients[::-1]
                 for client in order:
-                    if client not in CLIENTS and (
+                    if client not in LOCAL_CLIENTS and (
                         workload.key in peer_registry()[client]["skip"] or client in workload.failed
                     ):
                         continue
@@ -383,9 +392,9 @@ def measure(args: argparse.Namespace) -> list[Workload]:
                         "url": slow_url if workload.latency else url,
                         "ca": os.path.join(slow_dir if workload.latency else cert_dir, "ca.pem"),
                     }
-                    if workload.max_workers and client == "pystmark":
+                    if workload.max_workers and client != "requests":
                         config["max_workers"] = workload.max_workers
-                    if client in CLIENTS:
+                    if client in LOCAL_CLIENTS:
                         workload.runs[client].append(run_one(config, venvs))
                         continue
                     try:  # a peer that fails is reported as such, not fatal
@@ -436,6 +445,8 @@ def summarise(workload: Workload) -> dict[str, Any]:
     else:
         value = row["ratios"]["process_cpu"]
     row["measured"], row["target"] = value, workload.target
+    if PLAIN_THREADS in workload.runs:
+        row["plain_threads"] = _paired(workload, "wall", PLAIN_THREADS)
     row["met"] = value <= workload.target
     return row
 
@@ -513,7 +524,12 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
                 f"     - {_mib(ours['peak_rss'])} / {_mib(theirs['peak_rss'])} "
                 f"= {ratios['peak_rss']:.2f}x"
             )
-        lines.append(f"     - {row['measured']:.2f}x (<= {_target(row['target'])}x)")
+        measured = f"{row['measured']:.2f}x (<= {_target(row['target'])}x)"
+        if "plain_threads" in row:
+            measured += (
+                f"; the plain loop from {args.max_workers} threads: {row['plain_threads']:.2f}x"
+            )
+        lines.append(f"     - {measured}")
         lines.append(f"     - {'yes' if row['met'] else 'no'}")
     header = (
         f"Measured with ``python -m benchmarks --rounds {args.rounds}`` on "

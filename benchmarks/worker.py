@@ -59,11 +59,30 @@ class Plain:
 
     def batch(self, config: dict) -> int:
         messages = [_message(index) for index in range(config["size"])]
+        if config.get("max_workers"):
+            return self._batch_threads(messages, config)
         sent = 0
         for start in range(0, len(messages), 500):
             results = self.post("/email/batch", messages[start : start + 500])
             sent += sum(1 for item in results if item["ErrorCode"] == 0)
         return sent
+
+    def _batch_threads(self, messages: list, config: dict) -> int:
+        """The same requests from ``max_workers`` threads, a session each."""
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        local = threading.local()
+
+        def post(chunk: list) -> int:
+            if not hasattr(local, "plain"):
+                local.plain = Plain(config)
+            results = local.plain.post("/email/batch", chunk)
+            return sum(1 for item in results if item["ErrorCode"] == 0)
+
+        chunks = [messages[start : start + 500] for start in range(0, len(messages), 500)]
+        with ThreadPoolExecutor(config["max_workers"]) as pool:
+            return sum(pool.map(post, chunks))
 
     # The baseline of the batch built as each client's message type: a plain
     # loop has no type of its own, so it is the same dict loop.

@@ -35,6 +35,10 @@ def test_every_workload_runs_once_and_writes_the_table(tmp_path):
     assert rows["single"]["pystmark"]["items"] == rows["single"]["requests"]["items"] == 3
     for key in ("batch", "batch_message", "latency_sequential", "latency_workers"):
         assert rows[key]["pystmark"]["items"] == rows[key]["requests"]["items"] == 501
+    # The worker-thread row also shows the plain loop from as many threads.
+    assert "plain_threads" in rows["latency_workers"]
+    assert "plain_threads" not in rows["latency_sequential"]
+    assert "the plain loop from 2 threads:" in text
     assert rows["attachment"]["pystmark"]["extra_rss"] > 0
     # The plain loop reads past the 10,000 offset cap with todate windows.
     if hasattr(pystmark, "iter_bounces"):
@@ -84,12 +88,16 @@ def test_peers_run_only_when_asked_and_never_the_latency_rows():
     rows = {w.key: w for w in run.workloads(run.parse_args([]))}
     plain = run.parse_args([])
     assert not plain.peers
-    assert all(run.clients_for(w, plain) == run.CLIENTS for w in rows.values())
+    for key, workload in rows.items():
+        threaded = key == "latency_workers"
+        assert run.clients_for(workload, plain) == (
+            (*run.CLIENTS, run.PLAIN_THREADS) if threaded else run.CLIENTS
+        )
     asked = run.parse_args(["--peers"])
     for key, workload in rows.items():
         clients = run.clients_for(workload, asked)
         if key.startswith("latency"):
-            assert clients == run.CLIENTS
+            assert clients == run.clients_for(workload, plain)
         else:
             assert clients == (*run.CLIENTS, "pystmark053", "postmarker", "postmark_python")
 
