@@ -1680,8 +1680,8 @@ class Message:
         inline_css: bool | None = None,
         verify: bool = False,
     ) -> None:
-        # Assigned in _MESSAGE_KEYS order (see _plain_fields); the recipient
-        # fields straight to the attributes behind their properties.
+        # The recipient fields go straight to the attributes behind their
+        # properties.
         self.sender = sender
         self._to = to
         self._cc = cc
@@ -1981,35 +1981,6 @@ class Message:
             payload["TemplateModel"] = {}
         return payload
 
-    def _plain_fields(self) -> dict[str, Any] | None:
-        """Postmark's JSON object when only text fields are set, else ``None``.
-
-        The shortcut of :func:`_plain_payload`, which then checks the values:
-        no headers, metadata, attachments, template or tracking options.
-        """
-        fields = self.__dict__
-        payload: dict[str, Any] = {}
-        try:
-            if (
-                fields["headers"]
-                or fields["metadata"]
-                or fields["attachments"]
-                or fields["track_opens"] is not None
-                or fields["track_links"] is not None
-                or fields["template_id"] is not None
-                or fields["template_alias"] is not None
-                or fields["template_model"] is not None
-                or fields["inline_css"] is not None
-            ):
-                return None
-            for name, key in _PLAIN_ATTRIBUTES:
-                value = fields[name]
-                if value is not None:
-                    payload[key] = value
-        except KeyError:  # an attribute deleted: Message.validate reports it
-            return None
-        return payload
-
     def to_payload(self) -> dict[str, Any]:
         """Postmark's JSON object for this message (attachments as base64)."""
         return self._payload(lambda attachment: attachment.content)
@@ -2302,107 +2273,126 @@ _PLAIN_KEYS = {
     for alias, name in [*((name, name) for name in _MESSAGE_KEYS), *_MESSAGE_NAMES.items()]
     if name in _PLAIN_FIELDS
 }
-_PLAIN_JSON_KEYS = frozenset(_PLAIN_KEYS.values())
-#: A Message's attributes behind those fields, with their keys (in the order sent).
+#: A Message's attributes behind those fields (in the order sent), their keys,
+#: and its other attributes, which a plain message leaves empty.
 _PLAIN_ATTRIBUTES = tuple(
-    ("_" + name if name in ("to", "cc", "bcc") else name, key)
-    for name, key in _MESSAGE_KEYS.items()
+    "_" + name if name in ("to", "cc", "bcc") else name
+    for name in _MESSAGE_KEYS
     if name in _PLAIN_FIELDS
 )
+_PLAIN_ATTRIBUTE_KEYS = tuple(key for name, key in _MESSAGE_KEYS.items() if name in _PLAIN_FIELDS)
+_OTHER_ATTRIBUTES = tuple(name for name in _MESSAGE_KEYS if name not in _PLAIN_FIELDS)
+#: Every field of a Message, the plain ones first: one call.
+_MESSAGE_FIELDS = operator.attrgetter(*_PLAIN_ATTRIBUTES, *_OTHER_ATTRIBUTES)
 
 _BODY_KEYS = frozenset({"HtmlBody", "TextBody"})
+_ADDRESS_KEYS = frozenset({"From", "ReplyTo", "To", "Cc", "Bcc"})
+_RECIPIENT_KEYS = frozenset({"To", "Cc", "Bcc"})
 
 
 def _plain_payload(message: Any, template: bool | None) -> tuple[dict[str, Any], int] | None:
-    r"""Postmark's JSON object for a plain message that is certainly valid, and its size bound.
+    """Postmark's JSON object for one plain message that is certainly valid, and its size bound.
 
-    The common case, checked quickly: a dict or :class:`Message` of text fields
-    only, one bare address in From, Reply-To (if given) and each recipient
-    field present, a body and no template. It applies the same rules as
-    :meth:`Message.validate`; anything it does not recognise as valid returns
-    ``None`` and goes through :class:`Message`, which reports what is wrong.
-    The bound is at least the size of the object's JSON encoding: a character
+    :func:`_plain_payloads` of the one message.
+    """
+    plain = _plain_payloads((message,), template)
+    return None if plain is None else (plain[0][0], plain[1])
+
+
+def _plain_payloads(
+    messages: Sequence[Any], template: bool | None
+) -> tuple[list[dict[str, Any]], int] | None:
+    r"""Postmark's JSON objects for plain messages that are all certainly valid, and a size bound.
+
+    The common case, checked quickly: dicts with the same keys in the same
+    order, or :class:`Message` objects setting the same fields, of text fields
+    only (``str`` objects); one bare address in From, Reply-To (if given) and
+    each recipient field present, a body and no template. It applies the same
+    rules as :meth:`Message.validate`, field by field for all the messages at
+    once (a text the same in every message is checked once). Unless it finds
+    every message valid it returns ``None``, and each message goes on its own,
+    in the end through :class:`Message`, which reports what is wrong. The bound
+    is at least the size of the JSON encoding of each object: a character
     takes at most six bytes (``\u001f``, or four of UTF-8), a key and its
     punctuation at most 20.
     """
-    if template:
+    if template or not messages:
         return None
-    if type(message) is Message:
-        message = message._plain_fields()
-    elif type(message) is not dict:
+    count, kind = len(messages), type(messages[0])
+    if (kind is not dict and kind is not Message) or list(map(type, messages)).count(kind) != count:
         return None
-    if message is None:
+    if kind is dict:
+        keys = tuple(messages[0])
+        if count > 1 and list(map(tuple, messages)).count(keys) != count:
+            return None
+        columns = list(zip(*map(dict.values, messages), strict=True))
+    else:
+        try:
+            fields = list(zip(*map(_MESSAGE_FIELDS, messages), strict=True))
+        except AttributeError:  # an attribute deleted: Message.validate reports it
+            return None
+        for name, column in zip(_OTHER_ATTRIBUTES, fields[len(_PLAIN_ATTRIBUTES) :], strict=True):
+            if any(column) if name in _LIST_FIELDS else column.count(None) != count:
+                return None  # headers, metadata, attachments, template or tracking options
+        keys, columns = (), []
+        for key, column in zip(
+            _PLAIN_ATTRIBUTE_KEYS, fields[: len(_PLAIN_ATTRIBUTES)], strict=True
+        ):
+            unset = column.count(None)
+            if unset == 0:
+                keys, columns = (*keys, key), [*columns, column]
+            elif unset != count:
+                return None  # set in some of the messages only
+    json_keys = _plain_shape(keys)
+    if json_keys is None or _RECIPIENT_KEYS.isdisjoint(json_keys):
         return None
-    keys = tuple(message)
-    try:
-        shape = _plain_shapes[keys]
-    except KeyError:
-        shape = _plain_shape(keys)
-    if shape is None:
-        return None
-    json_keys, line_values = shape
-    payload: dict[str, Any] = (
-        message if json_keys is None else dict(zip(json_keys, message.values(), strict=True))
-    )
-    html, text = payload.get("HtmlBody", ""), payload.get("TextBody", "")
-    try:
-        # The one-line fields, joined: also the type check (strings only).
-        line_text = "".join(line_values(payload))
-    except TypeError:
-        return None
+    bound, body_bound, bodies = 20 * len(keys) + 2, 0, []
+    for key, column in zip(json_keys, columns, strict=True):
+        if list(map(type, column)).count(str) != count:
+            return None  # (str objects only: two of them are equal when their text is)
+        # A text the same in every message (the sender, a mail merge's body) is checked once.
+        values = column[:1] if column.count(column[0]) == count else column
+        longest = max(map(len, values))
+        bound += 6 * longest
+        if key in _BODY_KEYS:
+            # A lone surrogate cannot be encoded (Message names the field).
+            if not all(map(str.isascii, values)) and any(map(_has_surrogate, values)):
+                return None
+            bodies.append(column)
+            body_bound += longest
+        elif key in _ADDRESS_KEYS:
+            if not _bare_addresses(values):
+                return None
+        else:
+            # What _HEADER_UNSAFE refuses, tested without the regex (much cheaper here).
+            text = "".join(values)
+            if "\n" in text or "\r" in text or "\x00" in text or _has_surrogate(text):
+                return None
+            if key == "Tag" and longest > MAX_TAG_LENGTH:
+                return None
     if (
-        not isinstance(html, str)
-        or not isinstance(text, str)
-        or not (html or text)
-        or (len(html) + len(text)) * 4 > MAX_BODY_BYTES
-        or (payload["From"] not in _simple_senders and not _is_simple_sender(payload["From"]))
-        or ("ReplyTo" in payload and not _SIMPLE_ADDRESS.match(payload["ReplyTo"]))
-        or len(payload.get("Tag", "")) > MAX_TAG_LENGTH
-        # What _HEADER_UNSAFE refuses, tested without the regex (much cheaper here).
-        or "\n" in line_text
-        or "\r" in line_text
-        or "\x00" in line_text
-        # A lone surrogate cannot be encoded (Message names the field); ASCII
-        # text is let through before the call (this runs for every message).
-        or (not line_text.isascii() and _has_surrogate(line_text))
-        or (not html.isascii() and _has_surrogate(html))
-        or (not text.isascii() and _has_surrogate(text))
+        not bodies
+        or body_bound * 4 > MAX_BODY_BYTES
+        # Every message has a body: no empty one in a column, or else in each message.
+        or (all("" in column for column in bodies) and not all(map(any, zip(*bodies, strict=True))))
     ):
         return None
-    recipients = 0
-    for key in ("To", "Cc", "Bcc"):
-        address = payload.get(key)
-        if address is not None:
-            if not _SIMPLE_ADDRESS.match(address):
-                return None
-            recipients += 1
-    if not recipients:
-        return None
-    return payload, 6 * (len(line_text) + len(html) + len(text)) + 20 * len(payload) + 2
+    if kind is dict and json_keys == keys:
+        return list(messages), bound
+    return list(map(dict, map(zip, itertools.repeat(json_keys), zip(*columns, strict=True)))), bound
 
 
-_PlainShape = tuple["tuple[str, ...] | None", "Callable[[dict[str, Any]], tuple[Any, ...]]"]
-#: Key orders of plain messages seen -> how to read them (see _plain_shape).
-_plain_shapes: dict[tuple[Any, ...], _PlainShape | None] = {}
+@functools.lru_cache(maxsize=64)
+def _plain_shape(keys: tuple[Any, ...]) -> tuple[str, ...] | None:
+    """Postmark's keys of a plain message with these keys in this order, or ``None``.
 
-
-def _plain_shape(keys: tuple[Any, ...]) -> _PlainShape | None:
-    """How to read a message dict with these keys, in this order; remembered.
-
-    ``None`` unless every key is a plain field, given once, with a sender and
-    another one-line field. Else Postmark's keys in the same order (``None``
-    when they are the keys already) and a function giving the one-line values.
+    ``None`` unless every key is a plain field, given once, and the sender is
+    one of them. Remembered: a batch's messages usually share one order.
     """
-    shape: _PlainShape | None = None
-    if all(key in _PLAIN_KEYS for key in keys):
-        json_keys = tuple(_PLAIN_KEYS[key] for key in keys)
-        line_keys = [key for key in json_keys if key not in _BODY_KEYS]
-        if len(set(json_keys)) == len(keys) and "From" in json_keys and len(line_keys) > 1:
-            shape = (None if json_keys == keys else json_keys, operator.itemgetter(*line_keys))
-    if len(_plain_shapes) >= 64:
-        _plain_shapes.clear()
-    _plain_shapes[keys] = shape
-    return shape
+    if not all(key in _PLAIN_KEYS for key in keys):
+        return None
+    json_keys = tuple(_PLAIN_KEYS[key] for key in keys)
+    return json_keys if len(set(json_keys)) == len(keys) and "From" in json_keys else None
 
 
 #: The largest size bound of a plain payload sent as it is, encoded with its
@@ -2410,18 +2400,39 @@ def _plain_shape(keys: tuple[Any, ...]) -> _PlainShape | None:
 _PLAIN_SIZE_CAP = (MAX_BATCH_BYTES - 64) // MAX_BATCH_MESSAGES - 1
 
 
-def _is_simple_sender(address: str) -> bool:
-    """Whether ``address`` is a bare address; remembered in ``_simple_senders`` if so."""
-    if not _SIMPLE_ADDRESS.match(address):
+def _bare_addresses(addresses: Sequence[str]) -> bool:
+    """Whether each of ``addresses`` is one bare address (as :data:`_SIMPLE_ADDRESS` says).
+
+    Those of the usual shape are checked all at once (:func:`_usual_addresses`),
+    any others one by one by the pattern.
+    """
+    return _usual_addresses(addresses) or all(map(_SIMPLE_ADDRESS.match, addresses))
+
+
+def _usual_addresses(addresses: Sequence[str]) -> bool:
+    """Whether each of ``addresses`` is of the usual shape, which :data:`_SIMPLE_ADDRESS` takes.
+
+    At most 64 ASCII characters: runs of letters and digits, each two joined
+    by one dot or hyphen, or by the one "@". Checked by a few scans of the
+    joined text, far cheaper than the pattern per address. ``False`` means
+    "not surely": the pattern decides (``a--b@c.de`` and ``a-@b.cd``, for
+    example, are addresses left to it).
+    """
+    text = "\n".join(addresses)
+    if not text.isascii() or max(map(len, addresses)) > 64:
         return False
-    if len(_simple_senders) >= 64:
-        _simple_senders.clear()
-    _simple_senders.add(address)
-    return True
+    data = text.encode("ascii")
+    return (
+        # Without the letters, digits, dots and hyphens: one "@" per address.
+        data.translate(None, _ADDRESS_FILL) == b"@\n" * (len(addresses) - 1) + b"@"
+        # Every other character has a letter or digit on either side.
+        and b".." not in b"." + data.translate(_ADDRESS_CLASSES) + b"."
+    )
 
 
-#: Senders known to be bare addresses: the messages of a batch usually share one.
-_simple_senders: set[str] = set()
+_ADDRESS_FILL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-"
+#: Letters and digits to "a", every other byte to ".".
+_ADDRESS_CLASSES = b"." * 48 + b"a" * 10 + b"." * 7 + b"a" * 26 + b"." * 6 + b"a" * 26 + b"." * 133
 
 
 def _encode_plain(payload: dict[str, str] | list[dict[str, str]]) -> bytes:
@@ -2433,6 +2444,39 @@ def _encode_plain(payload: dict[str, str] | list[dict[str, str]]) -> bytes:
     if _flat_encoder is None:  # pragma: no cover - Python builds without the C encoder
         return _encode_json(payload)
     return "".join(_flat_encoder(payload, 0)).encode("utf-8")
+
+
+def _encode_plain_list(payloads: list[dict[str, str]]) -> bytes:
+    """JSON bytes of a list of plain payloads (see :func:`_plain_payloads`): a batch's body.
+
+    The same bytes as :func:`_encode_plain`, made field by field when the
+    payloads have the same keys in the same order: a text the same in each
+    (the sender, a mail merge's body) is encoded once, every other value by
+    the json module's string encoder, and the pieces joined once.
+    """
+    count = len(payloads)
+    keys = tuple(payloads[0])
+    if count == 1 or list(map(tuple, payloads)).count(keys) != count:
+        return _encode_plain(payloads)
+    # Text that is the same in every object, and a column of encoded values, in turn.
+    pieces: list[Iterable[str]] = []
+    same = ",{"
+    for key, column in zip(keys, zip(*map(dict.values, payloads), strict=True), strict=True):
+        same += _encode_string(key) + ":"
+        # (str objects only, see _plain_payloads: equal means the same text.)
+        if column.count(column[0]) == count:
+            same += _encode_string(column[0]) + ","
+        else:
+            pieces += (itertools.repeat(same, count), map(_encode_string, column))
+            same = ","
+    pieces.append(itertools.repeat(same[:-1] + "}", count))
+    parts = list(itertools.chain.from_iterable(zip(*pieces, strict=True)))
+    parts[0] = "[" + parts[0][1:]  # no comma before the first object
+    parts.append("]")
+    return "".join(parts).encode("utf-8")
+
+
+_encode_string = json.encoder.encode_basestring
 
 
 def _encode_json(payload: Any) -> bytes:
@@ -2802,6 +2846,24 @@ class SendResult(Record):
         self.raw: Mapping[str, Any] = raw
         #: The message's position in the input of a batch (0 for single sends).
         self.index: int = index
+
+    @classmethod
+    def _of_batch(cls, answers: list[Any], start: int) -> list[SendResult]:
+        """``[cls(raw, index) ...]`` for a batch answer's items, from position ``start``.
+
+        As :meth:`Bounce._page_maker` does: the same attributes (after the
+        same check) set on bare instances, without a class call per message.
+        """
+        new = object.__new__
+        results = []
+        for index, raw in enumerate(answers, start):
+            if type(raw) is not dict and not isinstance(raw, Mapping):
+                cls(raw)  # raises DataError
+            result = new(cls)
+            result.raw = raw
+            result.index = index
+            results.append(result)
+        return results
 
     @property
     def id(self) -> str:
@@ -5156,29 +5218,38 @@ class _MessageSender(Interface):
     def _prepare(self, message: MessageLike | None) -> Message:
         return _merging_with(self._defaults())(message)
 
-    def _checker(self) -> Callable[[MessageLike | None], dict[str, Any] | bytes]:
-        """A function checking one message, defaults merged in, before any I/O.
+    def _checker(self) -> Callable[[Sequence[MessageLike | None]], list[dict[str, Any] | bytes]]:
+        """A function checking messages, defaults merged in, before any I/O.
 
-        It returns the message's request bytes, or for a message that
-        :func:`_plain_payload` finds certainly valid (no defaults to merge)
-        and small its JSON object, which is encoded when its request is made
-        (a batch's by one call) and certainly fits. Everything else, including
-        every invalid message, goes through :class:`Message`, so errors come
-        from one place.
+        For each message it returns the message's request bytes, or for a
+        message that :func:`_plain_payloads` finds certainly valid (no
+        defaults to merge) and small its JSON object, which is encoded when
+        its request is made (a batch's by one call) and certainly fits. The
+        messages are first checked together (field by field), then, unless
+        all are plain, one by one. Everything else, including every invalid
+        message, goes through :class:`Message`, so errors come from one place,
+        for the first invalid message.
         """
         default, template = self._defaults(), self.template
         prepare, no_defaults = _merging_with(default), default is None
 
-        def check(message: MessageLike | None) -> dict[str, Any] | bytes:
-            plain = _plain_payload(message, template) if no_defaults else None
+        def check_one(message: MessageLike | None) -> dict[str, Any] | bytes:
+            plain = _plain_payloads((message,), template) if no_defaults else None
             if plain is not None:
-                payload, bound = plain
+                (payload,), bound = plain
                 if bound <= _PLAIN_SIZE_CAP:
                     return payload  # encoded with its request (see BatchSender.send)
                 body = _encode_plain(payload)
                 if len(body) <= MAX_MESSAGE_BYTES:
                     return body
             return prepare(message)._encode(template=template)
+
+        def check(messages: Sequence[MessageLike | None]) -> list[dict[str, Any] | bytes]:
+            if no_defaults and len(messages) > 1:
+                plain = _plain_payloads(messages, template)
+                if plain is not None and plain[1] <= _PLAIN_SIZE_CAP:
+                    return cast("list[dict[str, Any] | bytes]", plain[0])
+            return list(map(check_one, messages))
 
         return check
 
@@ -5195,7 +5266,7 @@ class Sender(_MessageSender):
 
     def send(self, message: MessageLike | None = None, **options: Unpack[Options]) -> SendResponse:
         """Validate, merge with the defaults and send one message."""
-        checked = self._checker()(message)
+        (checked,) = self._checker()((message,))
         body = checked if isinstance(checked, bytes) else _encode_plain(checked)
         http_response, data = self._call(self.endpoint, options, body=body)
         if not isinstance(data, dict):
@@ -5237,17 +5308,19 @@ class BatchSender(_MessageSender):
         """
         workers = _check_workers(max_workers)
         check = self._checker()  # once per batch, not once per message
-        # Every message is checked before the first request; each request's
-        # body is encoded when it is sent (see _Chunk).
+        # Every message is checked before the first request, a request's
+        # worth at a time; each request's body is encoded when it is sent
+        # (see _Chunk).
+        checked: list[dict[str, Any] | bytes] = []
         if isinstance(messages, list | tuple):
-            checked = list(map(check, messages))
+            for start in range(0, len(messages), MAX_BATCH_MESSAGES):
+                checked += check(messages[start : start + MAX_BATCH_MESSAGES])
         else:
             # Messages made while this runs (a generator) may reuse one dict:
             # keep each as it was given.
-            checked = [
-                item if isinstance(item, bytes) else dict(item)
-                for item in map(check, messages or ())
-            ]
+            for message in messages or ():
+                (item,) = check((message,))
+                checked.append(item if isinstance(item, bytes) else dict(item))
         chunks = list(_chunks(checked, self._opening, self._closing))
         if not chunks:
             raise MessageError("messages", "No messages to send")
@@ -5281,7 +5354,7 @@ class BatchSender(_MessageSender):
         if not isinstance(data, list) or len(data) != chunk.count:
             raise _send_unexpected(http_response, "a batch answer must list every message")
         try:
-            results = list(map(SendResult, data, range(chunk.start, chunk.start + chunk.count)))
+            results = SendResult._of_batch(data, chunk.start)
             if _error_code_types(data) != {int}:
                 for result in results:
                     result.ok  # noqa: B018 - read now: an unreadable ErrorCode is an unusable answer
@@ -5409,7 +5482,7 @@ class _Chunk:
     def body(self) -> bytes:
         """The request body, made now: only the requests in flight hold theirs."""
         if self.plain and self.opening == b"[":
-            return _encode_plain(cast("list[dict[str, str]]", self.items))  # one call for all
+            return _encode_plain_list(cast("list[dict[str, str]]", self.items))  # all at once
         pieces = [item if isinstance(item, bytes) else _encode_plain(item) for item in self.items]
         return self.opening + b",".join(pieces) + self.closing
 

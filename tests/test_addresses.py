@@ -196,15 +196,41 @@ def test_plain_dict_shortcut_checks_sender_and_reply_to(
     assert pystmark._plain_payload({**plain, "From": "Me <me@example.com>"}, False) is None
 
 
-def test_the_shortcut_remembers_only_valid_senders_and_only_a_few() -> None:
-    plain = {"From": "me@example.com", "To": "a@example.com", "TextBody": "t"}
-    assert pystmark._plain_payload(plain, False) is not None
-    assert "me@example.com" in pystmark._simple_senders
-    assert pystmark._plain_payload({**plain, "From": "nobody"}, False) is None
-    assert "nobody" not in pystmark._simple_senders
-    for index in range(100):
-        assert pystmark._plain_payload({**plain, "From": f"s{index}@example.com"}, False)
-    assert 0 < len(pystmark._simple_senders) <= 64
+# The usual shape of address, checked for many at once: letters, digits, dots,
+# hyphens and "@", with the characters around them that decide.
+_USUAL_PIECES = st.sampled_from(["a", "Z", "7", "bc", ".", "-", "@", "_", "+", "\n", "é", " "])
+_USUAL_LIKE = st.lists(_USUAL_PIECES, min_size=0, max_size=12).map("".join) | st.sampled_from(
+    ["a@b", "a.b@c.d", "-a@b", "a-@b", "a@b--c.d", "a.-b@c", "a@b-.c", "a" * 60 + "@b.cd", "é@b"]
+)
+
+
+def _pattern_takes(address: str) -> bool:
+    return pystmark._SIMPLE_ADDRESS.match(address) is not None
+
+
+@settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(addresses=st.lists(_USUAL_LIKE, min_size=1, max_size=4))
+def test_usual_addresses_are_only_what_the_pattern_takes(addresses: list[str]) -> None:
+    # The check of many at once never takes an address the pattern refuses...
+    together = pystmark._usual_addresses(addresses)
+    if together:
+        assert all(map(_pattern_takes, addresses))
+    # ...is the same as checking each alone...
+    assert together == all(pystmark._usual_addresses([address]) for address in addresses)
+    # ...and with the pattern after it, decides as the pattern does.
+    assert pystmark._bare_addresses(addresses) == all(map(_pattern_takes, addresses))
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    local=st.from_regex(r"[A-Za-z0-9]{1,8}([.-][A-Za-z0-9]{1,8}){0,2}", fullmatch=True),
+    domain=st.from_regex(r"[A-Za-z0-9]{1,8}([.-][A-Za-z0-9]{1,8}){0,3}", fullmatch=True),
+)
+def test_usual_addresses_take_the_usual_shape(local: str, domain: str) -> None:
+    # The quick check must be taken by ordinary addresses, or it is no shortcut.
+    address = f"{local}@{domain}"
+    assert _pattern_takes(address) == (len(address) <= 64)
+    assert pystmark._usual_addresses([address, "a@example.com"]) == (len(address) <= 64)
 
 
 def test_cli_refuses_a_bad_address_without_a_request(

@@ -277,6 +277,73 @@ def test_plain_dict_shortcut_agrees_with_message(message, template):
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
+    messages=st.lists(_plain_dicts(), min_size=1, max_size=4),
+    template=st.sampled_from([False, None, True]),
+    as_messages=st.booleans(),
+)
+def test_plain_messages_checked_together_agree_with_each_alone(messages, template, as_messages):
+    # Messages checked together (field by field) are taken only if each alone
+    # is, to the same objects, sent as the same bytes.
+    if as_messages:
+        try:
+            messages = [pystmark.Message.from_dict(message) for message in messages]
+        except pystmark.MessageError:
+            return
+    together = pystmark._plain_payloads(messages, template)
+    alone = [pystmark._plain_payload(message, template) for message in messages]
+    event("taken together" if together is not None else "left to each alone")
+    if together is None:
+        return
+    payloads, bound = together
+    assert payloads == [shortcut[0] for shortcut in alone]
+    assert bound >= max(shortcut[1] for shortcut in alone)
+    assert pystmark._encode_plain_list(payloads) == pystmark._encode_plain(payloads)
+
+
+_SAME_OR_NOT = st.sampled_from(["same", "other", "Zoë %s ✓ \u2028", '"q"\\', ""])
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    texts=st.lists(st.tuples(_SAME_OR_NOT, _SAME_OR_NOT), min_size=1, max_size=5),
+    order=st.permutations(["From", "To", "Subject", "TextBody"]),
+)
+def test_a_batch_body_is_the_json_encoders_bytes(texts, order):
+    # Encoded field by field (a text the same in each object once), the body
+    # is byte for byte what the json module makes of the list.
+    payloads = []
+    for index, (subject, text) in enumerate(texts):
+        fields = {"From": "a@example.com", "To": f"r{index}@e.com", "Subject": subject}
+        fields["TextBody"] = text
+        payloads.append({key: fields[key] for key in order})
+    expected = json.dumps(payloads, ensure_ascii=False, separators=(",", ":")).encode()
+    assert pystmark._encode_plain_list(payloads) == expected
+    # Objects with their keys in different orders are encoded as they are.
+    mixed = [*payloads, dict(reversed(payloads[0].items()))]
+    assert pystmark._encode_plain_list(mixed) == pystmark._encode_plain(mixed)
+
+
+def test_a_batch_of_messages_is_checked_together_and_sent_as_dicts_are():
+    # The common batch (the same sender and bodies, one recipient each) is
+    # taken together, as dicts and as Message objects, to the same objects.
+    fields = {"From": "a@example.com", "Subject": "s", "TextBody": "t", "Tag": "x"}
+    dicts = [{**fields, "To": f"r{index}@example.com"} for index in range(600)]
+    messages = [pystmark.Message.from_dict(item) for item in dicts]
+    payloads, bound = pystmark._plain_payloads(dicts, False)
+    assert payloads == dicts and payloads[0] is dicts[0]
+    assert pystmark._plain_payloads(messages, False) == (payloads, bound)
+    # One message unlike the others: each is checked alone, still without Message.
+    odd = [*dicts[:3], {**fields, "To": "Name <n@example.com>"}]
+    assert pystmark._plain_payloads(odd, False) is None
+    assert all(pystmark._plain_payload(item, False) for item in odd[:3])
+    messages[1].cc = ["c@example.com"]  # a list: left to Message
+    assert pystmark._plain_payloads(messages[:3], False) is None
+    messages[2].cc = "c@example.com"  # set in some messages only
+    assert pystmark._plain_payloads(messages[2:4], False) is None
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
     text=st.text(st.characters(codec="utf-8"), max_size=30)
     | st.sampled_from(['\x00\x1f"\\', "\u2028\U0001f600", "é" * 10]),
     subject=st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=20),
@@ -380,6 +447,29 @@ def test_large_plain_messages_are_split_exactly_at_50_mb():
     sizes = [len(call.request.body) for call in responses.calls]
     assert [len(json.loads(call.request.body)) for call in responses.calls] == [12, 2]
     assert all(size <= pystmark.MAX_BATCH_BYTES for size in sizes)
+
+
+@responses.activate
+def test_a_batch_mixing_plain_and_other_messages_sends_each_as_it_is():
+    # 1,100 messages: the first 500 plain dicts, then 500 with one message
+    # that needs Message (a display name), then 100 Message objects.
+    responses.add_callback(responses.POST, URL, callback=_answer_batch)
+    dicts = [
+        {"From": "a@example.com", "To": f"r{n}@example.com", "TextBody": "t"} for n in range(1000)
+    ]
+    dicts[700]["To"] = "Name <n@example.com>"
+    messages = [
+        *dicts,
+        *(pystmark.Message(sender="a@e.com", to="b@e.com", text=str(n)) for n in range(100)),
+    ]
+    response = pystmark.send_batch(messages, api_key="k")
+    bodies = [json.loads(call.request.body) for call in responses.calls]
+    assert [len(body) for body in bodies] == [500, 500, 100]
+    compact = json.dumps(dicts[:500], ensure_ascii=False, separators=(",", ":")).encode()
+    assert responses.calls[0].request.body == compact
+    assert [item for body in bodies for item in body][:1000] == dicts
+    assert bodies[2][7] == {"From": "a@e.com", "To": "b@e.com", "TextBody": "7"}
+    assert [result.index for result in response] == list(range(1100))
 
 
 @pytest.mark.parametrize(
