@@ -4534,6 +4534,12 @@ def _paging_key(raw: Any, id_key: str, timestamp_key: str) -> tuple[Any, datetim
         item_id, value = raw[id_key], raw.get(timestamp_key)
     except (KeyError, TypeError, AttributeError):
         raise DataError(f"an item of the listing has no {id_key!r}") from None
+    try:
+        hash(item_id)  # the ids read are kept in sets
+    except TypeError:
+        raise DataError(
+            f"an item of the listing has an {id_key!r} of type {type(item_id).__name__}"
+        ) from None
     return item_id, _paging_instant(value)
 
 
