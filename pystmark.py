@@ -2343,56 +2343,81 @@ def _plain_payloads(
                 keys, columns = (*keys, key), [*columns, column]
             elif unset != count:
                 return None  # set in some of the messages only
-    json_keys = _plain_shape(keys)
-    if json_keys is None or _RECIPIENT_KEYS.isdisjoint(json_keys):
+    shape = _plain_shape(keys)
+    if shape is None:
         return None
-    bound, body_bound, bodies = 20 * len(keys) + 2, 0, []
-    for key, column in zip(json_keys, columns, strict=True):
-        if list(map(type, column)).count(str) != count:
-            return None  # (str objects only: two of them are equal when their text is)
+    json_keys, lines, addresses, bodies, tag = shape
+    values = list(itertools.chain.from_iterable(columns))
+    if list(map(type, values)).count(str) != len(values):
+        return None  # (str objects only: two of them are equal when their text is)
+    if count == 1:
+        checked, longest = columns, list(map(len, values))
+    else:
         # A text the same in every message (the sender, a mail merge's body) is checked once.
-        values = column[:1] if column.count(column[0]) == count else column
-        longest = max(map(len, values))
-        bound += 6 * longest
-        if key in _BODY_KEYS:
-            # A lone surrogate cannot be encoded (Message names the field).
-            if not all(map(str.isascii, values)) and any(map(_has_surrogate, values)):
-                return None
-            bodies.append(column)
-            body_bound += longest
-        elif key in _ADDRESS_KEYS:
-            if not _bare_addresses(values):
-                return None
-        else:
-            # What _HEADER_UNSAFE refuses, tested without the regex (much cheaper here).
-            text = "".join(values)
-            if "\n" in text or "\r" in text or "\x00" in text or _has_surrogate(text):
-                return None
-            if key == "Tag" and longest > MAX_TAG_LENGTH:
-                return None
+        checked = [column[:1] if column.count(column[0]) == count else column for column in columns]
+        longest = [max(map(len, column)) for column in checked]
+    body_values = [value for at in bodies for value in checked[at]]
+    body_bound = sum([longest[at] for at in bodies])
+    # What _HEADER_UNSAFE refuses, tested without the regex (much cheaper here).
+    line_text = "".join([value for at in lines for value in checked[at]])
     if (
-        not bodies
+        "\n" in line_text
+        or "\r" in line_text
+        or "\x00" in line_text
+        or _has_surrogate(line_text)
+        or (tag is not None and longest[tag] > MAX_TAG_LENGTH)
+        or not _bare_addresses([value for at in addresses for value in checked[at]])
+        # A lone surrogate cannot be encoded (Message names the field).
+        or (not all(map(str.isascii, body_values)) and any(map(_has_surrogate, body_values)))
+        or not bodies
         or body_bound * 4 > MAX_BODY_BYTES
         # Every message has a body: no empty one in a column, or else in each message.
-        or (all("" in column for column in bodies) and not all(map(any, zip(*bodies, strict=True))))
+        or (
+            all("" in columns[at] for at in bodies)
+            and not all(map(any, zip(*[columns[at] for at in bodies], strict=True)))
+        )
     ):
         return None
+    bound = 20 * len(keys) + 2 + 6 * sum(longest)
     if kind is dict and json_keys == keys:
         return list(messages), bound
     return list(map(dict, map(zip, itertools.repeat(json_keys), zip(*columns, strict=True)))), bound
 
 
-@functools.lru_cache(maxsize=64)
-def _plain_shape(keys: tuple[Any, ...]) -> tuple[str, ...] | None:
-    """Postmark's keys of a plain message with these keys in this order, or ``None``.
+#: Postmark's keys; where the one-line, address and body fields are; where the tag is.
+_PlainShape = tuple[
+    tuple[str, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], "int | None"
+]
 
-    ``None`` unless every key is a plain field, given once, and the sender is
-    one of them. Remembered: a batch's messages usually share one order.
+
+@functools.lru_cache(maxsize=64)
+def _plain_shape(keys: tuple[Any, ...]) -> _PlainShape | None:
+    """How to check a plain message with these keys in this order, or ``None``.
+
+    ``None`` unless every key is a plain field, given once, the sender and a
+    recipient field among them. Else Postmark's keys, and the positions of
+    the one-line fields, the address fields, the bodies and the tag (if any).
+    Remembered: a batch's messages usually share one order.
     """
     if not all(key in _PLAIN_KEYS for key in keys):
         return None
     json_keys = tuple(_PLAIN_KEYS[key] for key in keys)
-    return json_keys if len(set(json_keys)) == len(keys) and "From" in json_keys else None
+    if (
+        len(set(json_keys)) != len(keys)
+        or "From" not in json_keys
+        or _RECIPIENT_KEYS.isdisjoint(json_keys)
+    ):
+        return None
+    kinds = [
+        "body" if key in _BODY_KEYS else "address" if key in _ADDRESS_KEYS else "line"
+        for key in json_keys
+    ]
+    lines, addresses, bodies = (
+        tuple(at for at, found in enumerate(kinds) if found == kind)
+        for kind in ("line", "address", "body")
+    )
+    tag = json_keys.index("Tag") if "Tag" in json_keys else None
+    return json_keys, lines, addresses, bodies, tag
 
 
 #: The largest size bound of a plain payload sent as it is, encoded with its
