@@ -497,12 +497,16 @@ def test_an_impossible_date_of_the_right_shape_raises_when_the_bounce_reads_it()
         fast[2].bounced_at  # noqa: B018
 
 
-def test_a_page_of_one_shape_parses_only_its_first_and_last_timestamps(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    parsed: list[Any] = []
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The timestamps the pager parses, in order."""
+    seen: list[Any] = []
     original = pystmark._paging_instant
-    monkeypatch.setattr(pystmark, "_paging_instant", lambda v: parsed.append(v) or original(v))
+    monkeypatch.setattr(pystmark, "_paging_instant", lambda v: seen.append(v) or original(v))
+    return seen
+
+
+def test_a_page_of_one_shape_parses_only_its_first_and_last_timestamps(parsed: list[Any]) -> None:
     listing = [{"ID": n, "BouncedAt": _stamp(59 - n, offset="-05:00")} for n in range(12)]
     assert _read(_serving(listing), 500, item_by_item=False) == (list(range(12)), None)
     assert parsed == [listing[0]["BouncedAt"], listing[-1]["BouncedAt"]]
@@ -520,13 +524,8 @@ def test_an_id_that_is_not_hashable_ends_the_listing_with_a_data_error_either_wa
     assert error == "DataError: an item of the listing has an 'ID' of type list"
 
 
-def test_a_page_led_by_items_read_before_is_read_by_its_texts(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_page_led_by_items_read_before_is_read_by_its_texts(parsed: list[Any]) -> None:
     """As the first page of a narrowed window is: it starts with the last second read."""
-    parsed: list[Any] = []
-    original = pystmark._paging_instant
-    monkeypatch.setattr(pystmark, "_paging_instant", lambda v: parsed.append(v) or original(v))
     # Pages of 3; the first item of the second page is the last of the first.
     listing = [{"ID": n - (n > 2), "BouncedAt": _stamp(59 - n + (n > 2))} for n in range(6)]
     assert _read(_serving(listing), 3, item_by_item=False) == ([0, 1, 2, 3, 4], None)
