@@ -2308,8 +2308,9 @@ def _plain_payloads(
     order, or :class:`Message` objects setting the same fields, of text fields
     only (``str`` objects); one bare address in From, Reply-To (if given) and
     each recipient field present, a body and no template. It applies the same
-    rules as :meth:`Message.validate`, field by field for all the messages at
-    once (a text the same in every message is checked once). Unless it finds
+    rules as :meth:`Message.validate` to all the messages at once, a kind of
+    field at a time: the one-line texts, the addresses, the bodies (a text the
+    same in every message is checked once). Unless it finds
     every message valid it returns ``None``, and each message goes on its own,
     in the end through :class:`Message`, which reports what is wrong. The bound
     is at least the size of the JSON encoding of each object: a character
