@@ -5266,9 +5266,9 @@ class _MessageSender(Interface):
         prepare, no_defaults = _merging_with(default), default is None
 
         def check_one(message: MessageLike | None) -> dict[str, Any] | bytes:
-            plain = _plain_payloads((message,), template) if no_defaults else None
+            plain = _plain_payload(message, template) if no_defaults else None
             if plain is not None:
-                (payload,), bound = plain
+                payload, bound = plain
                 if bound <= _PLAIN_SIZE_CAP:
                     return payload  # encoded with its request (see BatchSender.send)
                 body = _encode_plain(payload)
