@@ -77,6 +77,26 @@ def _message(index: int) -> dict:
     }
 
 
+def _keyword_messages(new_message, size: int) -> list:
+    """``size`` messages with the values of :func:`_message`, built as pystmark takes them.
+
+    By keyword arguments, the same in this project and in pystmark 0.5.3: the
+    batch of each one's ``Message`` objects (``benchmarks/worker.py`` imports it).
+    """
+    return [
+        new_message(
+            sender=SENDER,
+            to=f"user{index}@example.com",
+            subject=f"Hello {index}",
+            text=TEXT_BODY,
+            html=HTML_BODY,
+            tag=TAG,
+            message_stream=STREAM,
+        )
+        for index in range(size)
+    ]
+
+
 def _rss() -> int:
     with open("/proc/self/statm") as statm:
         import os
@@ -138,20 +158,7 @@ class Pystmark053:
 
     def batch_message(self, config: dict) -> int:
         # 0.5.3's Message takes the same keyword arguments as this project's.
-        new_message = self.pystmark.Message
-        messages = [
-            new_message(
-                sender=SENDER,
-                to=f"user{index}@example.com",
-                subject=f"Hello {index}",
-                text=TEXT_BODY,
-                html=HTML_BODY,
-                tag=TAG,
-                message_stream=STREAM,
-            )
-            for index in range(config["size"])
-        ]
-        return self._send_batch(messages)
+        return self._send_batch(_keyword_messages(self.pystmark.Message, config["size"]))
 
     def _send_batch(self, messages: list) -> int:
         # send_batch refuses more than 500 messages: chunk as a user would.

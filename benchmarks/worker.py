@@ -12,12 +12,8 @@ import sys
 # Shared with benchmarks/peers.py, which must run alone in a peer's venv; it
 # imports only sys and time itself.
 from benchmarks.peers import (
-    HTML_BODY,
-    SENDER,
-    STREAM,
-    TAG,
-    TEXT_BODY,
     _attachment_data,
+    _keyword_messages,
     _message,
     _rss,
     run_workload,
@@ -152,20 +148,7 @@ class Pystmark:
 
     def batch_message(self, config: dict) -> int:
         # The documented way: a Message per email, the same fields as _message.
-        new_message = self.pystmark.Message
-        messages = [
-            new_message(
-                sender=SENDER,
-                to=f"user{index}@example.com",
-                subject=f"Hello {index}",
-                text=TEXT_BODY,
-                html=HTML_BODY,
-                tag=TAG,
-                message_stream=STREAM,
-            )
-            for index in range(config["size"])
-        ]
-        return self._send_batch(messages, config)
+        return self._send_batch(_keyword_messages(self.pystmark.Message, config["size"]), config)
 
     def _send_batch(self, messages: list, config: dict) -> int:
         options = dict(self.options)
