@@ -3580,7 +3580,7 @@ class _PooledSession(requests.Session):
             if found is None:
                 utils = requests.utils
                 found = (utils.get_environ_proxies(origin), utils.get_netrc_auth(origin))
-                self._env_by_origin[origin] = found
+                self._remember(self._env_by_origin, origin, found)
             self._remember(self._env_by_url, url, found)
         return found
 
