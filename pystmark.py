@@ -1095,6 +1095,14 @@ def _mask(options: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: The settings the environment gives when no other layer does.
+_ENVIRONMENT_SETTINGS = (
+    ("api_key", "POSTMARK_SERVER_TOKEN"),
+    ("account_api_key", "POSTMARK_ACCOUNT_TOKEN"),
+    ("base_url", "POSTMARK_API_URL"),
+)
+
+
 class _Settings:
     """The settings in force for one call, resolved from every layer."""
 
@@ -1116,12 +1124,7 @@ class _Settings:
     )
 
     def __init__(self, instance: Mapping[str, Any], call: Mapping[str, Any]) -> None:
-        environ = os.environ
-        merged: dict[str, Any] = {
-            "api_key": environ.get("POSTMARK_SERVER_TOKEN"),
-            "account_api_key": environ.get("POSTMARK_ACCOUNT_TOKEN"),
-            "base_url": environ.get("POSTMARK_API_URL"),
-        }
+        merged: dict[str, Any] = {}
         headers: dict[str, str] = {}
         for layer in (_configured, instance, call):
             for name, value in layer.items():
@@ -1131,6 +1134,10 @@ class _Settings:
                     headers.update(value)
                 else:
                     merged[name] = value
+        # The environment comes under every layer: read only for what they leave unset.
+        for name, variable in _ENVIRONMENT_SETTINGS:
+            if name not in merged:
+                merged[name] = os.environ.get(variable)
         self.api_key: str | None = merged.get("api_key") or None
         self.account_api_key: str | None = merged.get("account_api_key") or None
         self.test = bool(merged.get("test", False))
@@ -2284,6 +2291,10 @@ _PLAIN_ATTRIBUTE_KEYS = tuple(key for name, key in _MESSAGE_KEYS.items() if name
 _OTHER_ATTRIBUTES = tuple(name for name in _MESSAGE_KEYS if name not in _PLAIN_FIELDS)
 #: Every field of a Message, the plain ones first: one call.
 _MESSAGE_FIELDS = operator.attrgetter(*_PLAIN_ATTRIBUTES, *_OTHER_ATTRIBUTES)
+#: Every field of a Message by its public name (recipients as one text).
+_MESSAGE_VALUES = operator.attrgetter(*_MESSAGE_KEYS)
+#: What a field holds when it is not set (compared with ``==``, as ``in`` does).
+_UNSET_VALUES = (None, [], {})
 
 _BODY_KEYS = frozenset({"HtmlBody", "TextBody"})
 _ADDRESS_KEYS = frozenset({"From", "ReplyTo", "To", "Cc", "Bcc"})
@@ -5243,8 +5254,9 @@ class _MessageSender(Interface):
     def _defaults(self) -> Message | None:
         """The default message as it is now, or ``None`` when it sets no field."""
         default = cast(Message, self.message)
-        if any(getattr(default, name) not in (None, [], {}) for name in _MESSAGE_KEYS):
-            return default
+        for value in _MESSAGE_VALUES(default):
+            if value not in _UNSET_VALUES:
+                return default
         return None
 
     def _prepare(self, message: MessageLike | None) -> Message:
