@@ -2294,7 +2294,7 @@ _MESSAGE_FIELDS = operator.attrgetter(*_PLAIN_ATTRIBUTES, *_OTHER_ATTRIBUTES)
 #: Every field of a Message by its public name (recipients as one text).
 _MESSAGE_VALUES = operator.attrgetter(*_MESSAGE_KEYS)
 #: What a field holds when it is not set (compared with ``==``, as ``in`` does).
-_UNSET_VALUES = (None, [], {})
+_UNSET_VALUES: tuple[Any, ...] = (None, [], {})
 
 _BODY_KEYS = frozenset({"HtmlBody", "TextBody"})
 _ADDRESS_KEYS = frozenset({"From", "ReplyTo", "To", "Cc", "Bcc"})
@@ -3936,11 +3936,24 @@ class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+class _RetiringPool(urllib3.HTTPConnectionPool):
+    """A pool that the deadline adapter hands out until it is closed."""
+
+    #: True once closed: by its pool manager when it drops the pool (to make
+    #: room, or when it is cleared), or by anyone else.
+    retired = False
+
+    def close(self) -> None:
+        """Close the pool's connections; the deadline adapter no longer hands it out."""
+        self.retired = True
+        super().close()
+
+
+class _WatchedHTTPPool(_RetiringPool):
     ConnectionCls = _WatchedHTTPConnection
 
 
-class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool, _RetiringPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
@@ -3948,12 +3961,68 @@ _WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
 class _DeadlineAdapter(requests.adapters.HTTPAdapter):
-    """requests' adapter with connections that the call deadline covers."""
+    """requests' adapter with connections that the call deadline covers.
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+    Without a proxy, it also remembers the pool that serves each origin with
+    its TLS settings, so a request skips what requests does to find it again
+    (parsing the URL twice, looking up the CA path on disk, making a 30-field
+    pool key): about 130,000 instructions a request. It hands out a pool only
+    while its pool manager keeps it: it remembers no more pools than the
+    manager keeps, and forgets them all before it would remember one more.
+    Since the pools remembered are the ones looked up most recently, the one
+    the manager drops to make room is never among them.
+    """
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str | None,
+        proxies: Mapping[str, str] | None = None,
+        cert: tuple[str, str] | str | None = None,
+    ) -> urllib3.connectionpool.ConnectionPool:
+        """The pool for ``request``: requests' own, remembered while no proxy applies."""
+        url = request.url
+        if proxies or not isinstance(url, str):
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        # Up to the path: the scheme and the whole host part (it holds no "/").
+        path_at = url.find("/", url.find("//") + 2)
+        key = (url if path_at < 0 else url[:path_at], verify, cert)
+        pools = self._pools
+        try:
+            pool = pools.get(key)
+        except TypeError:  # an unhashable cert: nothing remembered
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        if pool is None or getattr(pool, "retired", True):
+            if len(pools) >= self._pool_limit:
+                pools.clear()
+            pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            pools[key] = pool
+        return pool
+
+    def request_url(
+        self, request: requests.PreparedRequest, proxies: Mapping[str, str] | None
+    ) -> str:
+        """The path and query, as requests sends them when no proxy applies."""
+        if not proxies:
+            path = request.path_url
+            if not path.startswith("//"):  # (requests rewrites a path that starts so)
+                return path
+        return str(super().request_url(request, proxies))
+
+    def init_poolmanager(self, connections: int, *args: Any, **kwargs: Any) -> None:
         """Make the pool manager, then give it the watched pool classes."""
-        super().init_poolmanager(*args, **kwargs)
+        super().init_poolmanager(connections, *args, **kwargs)
         _watch_manager(self.poolmanager)
+        #: (origin, verify, cert) -> its pool; as many as the manager keeps.
+        self._pools: dict[Any, urllib3.connectionpool.ConnectionPool] = {}
+        self._pool_limit = max(1, connections)
+
+    def close(self) -> None:
+        """Close every pool: the manager's, and any it no longer keeps but is remembered."""
+        super().close()
+        pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            pool.close()
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> urllib3.PoolManager:
         """The proxy's pool manager, with the watched pool classes."""

@@ -8,6 +8,7 @@ import socket
 import threading
 
 import pytest
+import requests
 
 import pystmark
 from tests.conftest import MESSAGE, TOKEN, LocalServer
@@ -126,3 +127,69 @@ def test_a_refused_connection_names_the_host_and_the_reason() -> None:
             max_retries=0,
         )
     assert str(caught.value) == "could not connect to 127.0.0.1 (connection refused)"
+
+
+def _prepared(url: str) -> requests.PreparedRequest:
+    request = requests.PreparedRequest()
+    request.prepare(method="POST", url=url, data=b"{}", headers={"Content-Type": "x"})
+    return request
+
+
+def test_the_adapter_keeps_each_origins_pool_until_its_manager_drops_it(
+    local_server: LocalServer,
+) -> None:
+    second = LocalServer()
+    second.thread.start()
+    # Room for one pool: each origin's request drops (closes) the other's pool.
+    adapter = pystmark._DeadlineAdapter(pool_connections=1)
+    try:
+        first_url, second_url = local_server.url + "/email", second.url + "/email"
+        kept = adapter.get_connection_with_tls_context(_prepared(first_url), True)
+        # requests' own lookup finds the very pool the adapter keeps.
+        looked_up = requests.adapters.HTTPAdapter.get_connection_with_tls_context(
+            adapter, _prepared(first_url + "?x=1"), True
+        )
+        assert looked_up is kept
+        assert adapter.get_connection_with_tls_context(_prepared(first_url), True) is kept
+        assert not kept.retired
+        for url in (first_url, second_url, first_url, second_url, first_url):
+            response = adapter.send(_prepared(url), timeout=(5, 5))
+            assert response.status_code == 200
+            response.close()
+        assert len(local_server.requests) == 3
+        assert len(second.requests) == 2
+        # The manager dropped the first pool to make room: it is not handed out
+        # again; the pool handed out is the one the manager keeps now.
+        fresh = adapter.get_connection_with_tls_context(_prepared(first_url), True)
+        assert fresh is not kept and not fresh.retired
+        assert (
+            requests.adapters.HTTPAdapter.get_connection_with_tls_context(
+                adapter, _prepared(first_url), True
+            )
+            is fresh
+        )
+        adapter.close()
+        assert fresh.retired
+        assert adapter.send(_prepared(first_url), timeout=(5, 5)).status_code == 200
+    finally:
+        adapter.close()
+        second.server.shutdown()
+        second.server.server_close()
+
+
+def test_the_adapter_keeps_a_pool_per_tls_setting_and_leaves_proxies_to_requests() -> None:
+    adapter = pystmark._DeadlineAdapter()
+    url = "https://example.invalid/email"
+    trusted = adapter.get_connection_with_tls_context(_prepared(url), True)
+    assert adapter.get_connection_with_tls_context(_prepared(url), __file__) is not trusted
+    assert adapter.get_connection_with_tls_context(_prepared(url), True) is trusted
+    proxies = {"http": "http://127.0.0.1:9"}
+    request = _prepared("http://example.invalid/a/b?x=1#part")
+    pool = adapter.get_connection_with_tls_context(request, True, proxies=proxies)
+    assert pool.proxy is not None and pool.proxy.port == 9
+    assert adapter.get_connection_with_tls_context(request, True) is not pool
+    # Through a proxy, plain HTTP asks for the whole URL; else the path and query.
+    assert adapter.request_url(request, proxies) == "http://example.invalid/a/b?x=1"
+    assert adapter.request_url(request, {}) == "/a/b?x=1"
+    assert adapter.request_url(_prepared("http://example.invalid"), None) == "/"
+    adapter.close()
