@@ -38,10 +38,20 @@ INSTRUCTION_RESULTS = ROOT / "docs" / "benchmarks_instructions.inc"
 VENVS = ROOT / ".bench-venvs"
 PEER_WORKER = ROOT / "benchmarks" / "peers.py"
 CLIENTS = ("pystmark", "requests")
-# The plain loop again, posting the same requests from max_workers threads: the
-# floor a client with worker threads can reach on this machine (latency rows).
+# Floors: the plain loop's requests sent with less than any client can do
+# them with, run beside it in the same rounds and shown with a row's figure.
+# From max_workers threads, a session each: the floor of a client with worker
+# threads on this machine (the max_workers row).
 PLAIN_THREADS = "requests-threads"
-LOCAL_CLIENTS = (*CLIENTS, PLAIN_THREADS)
+# Through requests' HTTPAdapter.send, called directly with requests prepared
+# from parts made once: the floor of a client that sends as pystmark does, by
+# the adapter that ``responses`` and other test tools patch (single sends).
+PLAIN_ADAPTER = "requests-adapter"
+FLOORS = {
+    PLAIN_THREADS: "the plain loop from {max_workers} threads",
+    PLAIN_ADAPTER: "requests' adapter called directly",
+}
+LOCAL_CLIENTS = (*CLIENTS, *FLOORS)
 # The workloads the peers run too (not the latency rows).
 PEER_WORKLOADS = (
     "single",
@@ -82,6 +92,7 @@ class Workload:
     target: float
     latency: bool = False
     max_workers: int | None = None
+    floor: str | None = None  # a client of FLOORS, run beside the plain loop
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # peer: why its runs stopped
     instructions: dict[str, int] = field(default_factory=dict)  # client: callgrind's count
@@ -91,7 +102,15 @@ def workloads(args: argparse.Namespace) -> list[Workload]:
     """The workloads at the sizes asked for."""
     mib = args.attachment_mib
     return [
-        Workload("single", f"{args.sends:,} single sends", "single", args.sends, "cpu", 0.6),
+        Workload(
+            "single",
+            f"{args.sends:,} single sends",
+            "single",
+            args.sends,
+            "cpu",
+            0.6,
+            floor=PLAIN_ADAPTER,
+        ),
         Workload(
             "batch", f"{args.batch:,} messages by batch, as dicts", "batch", args.batch, "cpu", 1.0
         ),
@@ -140,6 +159,7 @@ def workloads(args: argparse.Namespace) -> list[Workload]:
             0.3,
             latency=True,
             max_workers=args.max_workers,
+            floor=PLAIN_THREADS,
         ),
     ]
 
@@ -287,7 +307,10 @@ def count_instructions(config: dict[str, Any]) -> int:
 
 
 def measure_instructions(selected: list[Workload], args: argparse.Namespace) -> None:
-    """Count each CPU workload's instructions once per client, two processes at a time."""
+    """Count each CPU workload's instructions once per client, two processes at a time.
+
+    A CPU workload's floor (single sends: requests' adapter) is counted too.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     counted = [w for w in selected if w.metric in ("cpu", "import")]
@@ -297,6 +320,10 @@ def measure_instructions(selected: list[Workload], args: argparse.Namespace) -> 
         ThreadPoolExecutor(2) as pool,
     ):
         ca = os.path.join(cert_dir, "ca.pem")
+        clients = {
+            workload.key: CLIENTS if workload.floor is None else (*CLIENTS, workload.floor)
+            for workload in counted
+        }
         jobs = {
             (workload.key, client): pool.submit(
                 count_instructions,
@@ -304,11 +331,11 @@ def measure_instructions(selected: list[Workload], args: argparse.Namespace) -> 
                  "url": url, "ca": ca},
             )
             for workload in counted
-            for client in CLIENTS
+            for client in clients[workload.key]
         }  # fmt: skip
         for workload in counted:
             workload.instructions = {
-                client: jobs[workload.key, client].result() for client in CLIENTS
+                client: jobs[workload.key, client].result() for client in clients[workload.key]
             }
             if not args.quiet:
                 print(f"  {workload.key}: instructions counted", file=sys.stderr)
@@ -329,7 +356,11 @@ def instruction_table(selected: list[Workload]) -> str:
             continue
         ours, theirs = workload.instructions["pystmark"], workload.instructions["requests"]
         lines.append(f"   * - {workload.title}")
-        lines.append(f"     - {ours / 1e6:,.0f} M / {theirs / 1e6:,.0f} M = {ours / theirs:.2f}x")
+        cell = f"{ours / 1e6:,.0f} M / {theirs / 1e6:,.0f} M = {ours / theirs:.2f}x"
+        if workload.floor in workload.instructions:
+            floor = workload.instructions[workload.floor]
+            cell += f"; {FLOORS[workload.floor]}: {floor / 1e6:,.0f} M = {floor / theirs:.2f}x"
+        lines.append(f"     - {cell}")
         lines.append(f"     - <= {_target(workload.target)}x")
     header = (
         "Counted with ``python -m benchmarks --instructions`` (valgrind's callgrind, one run "
@@ -340,15 +371,14 @@ def instruction_table(selected: list[Workload]) -> str:
 
 
 def clients_for(workload: Workload, args: argparse.Namespace) -> tuple[str, ...]:
-    """pystmark and the plain loop, then the peers if asked for and the workload is theirs.
+    """pystmark, the plain loop and the workload's floor, then the peers if asked for.
 
-    A workload with worker threads also runs the plain loop with as many threads.
+    The peers run only the workloads they share (not the latency rows).
     """
-    if workload.max_workers:
-        return LOCAL_CLIENTS
+    clients = CLIENTS if workload.floor is None else (*CLIENTS, workload.floor)
     if args.peers and workload.key in PEER_WORKLOADS:
-        return CLIENTS + tuple(peer_registry())
-    return CLIENTS
+        return clients + tuple(peer_registry())
+    return clients
 
 
 def byte_compile() -> None:
@@ -445,8 +475,9 @@ def summarise(workload: Workload) -> dict[str, Any]:
     else:
         value = row["ratios"]["process_cpu"]
     row["measured"], row["target"] = value, workload.target
-    if PLAIN_THREADS in workload.runs:
-        row["plain_threads"] = _paired(workload, "wall", PLAIN_THREADS)
+    if workload.floor in workload.runs:
+        key = "wall" if workload.metric == "wall" else "process_cpu"
+        row["floor"] = {"client": workload.floor, "ratio": _paired(workload, key, workload.floor)}
     row["met"] = value <= workload.target
     return row
 
@@ -525,10 +556,9 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
                 f"= {ratios['peak_rss']:.2f}x"
             )
         measured = f"{row['measured']:.2f}x (<= {_target(row['target'])}x)"
-        if "plain_threads" in row:
-            measured += (
-                f"; the plain loop from {args.max_workers} threads: {row['plain_threads']:.2f}x"
-            )
+        if "floor" in row:
+            floor = FLOORS[row["floor"]["client"]].format(max_workers=args.max_workers)
+            measured += f"; {floor}: {row['floor']['ratio']:.2f}x"
         lines.append(f"     - {measured}")
         lines.append(f"     - {'yes' if row['met'] else 'no'}")
     header = (

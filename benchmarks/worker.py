@@ -123,6 +123,40 @@ class Plain:
         return before
 
 
+class Adapter(Plain):
+    """The plain loop's requests through ``HTTPAdapter.send``, called directly.
+
+    The floor of a client that sends through requests' adapter, as pystmark
+    does so that ``responses`` and other test tools see its requests: no
+    session, no checks, each request prepared from a URL and headers made
+    once (the session's headers, as the plain loop sends them).
+    """
+
+    def __init__(self, config: dict) -> None:
+        import json
+
+        import requests
+
+        super().__init__(config)
+        self.dumps, self.loads = json.dumps, json.loads
+        self.new_request = requests.PreparedRequest
+        self.adapter = self.session.get_adapter(self.url)
+        probe = requests.PreparedRequest()
+        probe.prepare_headers({**self.session.headers, "Content-Type": "application/json"})
+        self.headers = probe.headers
+
+    def post(self, path: str, payload: object) -> object:
+        prepared = self.new_request()
+        prepared.method = "POST"
+        prepared.url = self.url + path
+        prepared.body = self.dumps(payload).encode()
+        prepared.headers = self.headers.copy()
+        prepared.headers["Content-Length"] = str(len(prepared.body))
+        response = self.adapter.send(prepared, verify=self.verify, timeout=(10, 60))
+        response.raise_for_status()
+        return self.loads(response.content)
+
+
 class Pystmark:
     """The same workloads through pystmark's simple API."""
 
@@ -183,7 +217,8 @@ def main(argv: list[str]) -> int:
     import json
 
     config = json.loads(argv[1])
-    client = (Pystmark if config["client"] == "pystmark" else Plain)(config)
+    kind = {"pystmark": Pystmark, "requests-adapter": Adapter}.get(config["client"], Plain)
+    client = kind(config)
     print(json.dumps(run_workload(client, config)))
     return 0
 

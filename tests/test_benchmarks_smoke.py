@@ -35,10 +35,14 @@ def test_every_workload_runs_once_and_writes_the_table(tmp_path):
     assert rows["single"]["pystmark"]["items"] == rows["single"]["requests"]["items"] == 3
     for key in ("batch", "batch_message", "latency_sequential", "latency_workers"):
         assert rows[key]["pystmark"]["items"] == rows[key]["requests"]["items"] == 501
-    # The worker-thread row also shows the plain loop from as many threads.
-    assert "plain_threads" in rows["latency_workers"]
-    assert "plain_threads" not in rows["latency_sequential"]
-    assert "the plain loop from 2 threads:" in text
+    # Two rows show a floor beside the plain loop: the plain loop from as many
+    # threads (max_workers), and requests' adapter called directly (single sends).
+    assert rows["latency_workers"]["floor"]["client"] == run.PLAIN_THREADS
+    assert rows["single"]["floor"]["client"] == run.PLAIN_ADAPTER
+    assert rows["single"]["floor"]["ratio"] > 0
+    assert "floor" not in rows["latency_sequential"]
+    assert "; the plain loop from 2 threads:" in text
+    assert "; requests' adapter called directly:" in text
     assert rows["attachment"]["pystmark"]["extra_rss"] > 0
     # The plain loop reads past the 10,000 offset cap with todate windows.
     if hasattr(pystmark, "iter_bounces"):
@@ -88,18 +92,17 @@ def test_peers_run_only_when_asked_and_never_the_latency_rows():
     rows = {w.key: w for w in run.workloads(run.parse_args([]))}
     plain = run.parse_args([])
     assert not plain.peers
+    floors = {"latency_workers": (run.PLAIN_THREADS,), "single": (run.PLAIN_ADAPTER,)}
     for key, workload in rows.items():
-        threaded = key == "latency_workers"
-        assert run.clients_for(workload, plain) == (
-            (*run.CLIENTS, run.PLAIN_THREADS) if threaded else run.CLIENTS
-        )
+        assert run.clients_for(workload, plain) == (*run.CLIENTS, *floors.get(key, ()))
     asked = run.parse_args(["--peers"])
     for key, workload in rows.items():
         clients = run.clients_for(workload, asked)
         if key.startswith("latency"):
             assert clients == run.clients_for(workload, plain)
         else:
-            assert clients == (*run.CLIENTS, "pystmark053", "postmarker", "postmark_python")
+            peers = ("pystmark053", "postmarker", "postmark_python")
+            assert clients == (*run.CLIENTS, *floors.get(key, ()), *peers)
 
 
 def test_a_peer_runs_isolated_in_its_venv_with_only_its_own_ca_setting(monkeypatch, tmp_path):
@@ -291,12 +294,19 @@ def test_instruction_counts_come_from_callgrind_and_imports_exclude_startup(monk
 
 def test_the_instruction_table_lists_the_cpu_workloads_against_their_targets():
     rows = {w.key: w for w in run.workloads(run.parse_args([]))}
-    rows["single"].instructions = {"pystmark": 4_000_000_000, "requests": 8_000_000_000}
+    rows["single"].instructions = {
+        "pystmark": 4_000_000_000,
+        "requests": 8_000_000_000,
+        run.PLAIN_ADAPTER: 3_000_000_000,
+    }
     rows["import"].instructions = {"pystmark": 460_000_000, "requests": 410_000_000}
     rows["batch_message"].instructions = {"pystmark": 3_000_000_000, "requests": 2_000_000_000}
     text = run.instruction_table(list(rows.values()))
     assert text.startswith("Counted with ``python -m benchmarks --instructions``")
-    assert "   * - 2,000 single sends\n     - 4,000 M / 8,000 M = 0.50x\n     - <= 0.6x" in text
+    assert (
+        "   * - 2,000 single sends\n     - 4,000 M / 8,000 M = 0.50x; "
+        "requests' adapter called directly: 3,000 M = 0.38x\n     - <= 0.6x"
+    ) in text
     assert "     - 460 M / 410 M = 1.12x\n     - <= 1.05x" in text
     assert (
         "   * - 10,000 messages by batch, as ``Message`` objects\n"
