@@ -1095,10 +1095,10 @@ def _mask(options: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-#: The settings the environment gives when no other layer does.
+#: The settings the environment gives when no other layer does (and the
+#: account token, read when an account endpoint asks for it).
 _ENVIRONMENT_SETTINGS = (
     ("api_key", "POSTMARK_SERVER_TOKEN"),
-    ("account_api_key", "POSTMARK_ACCOUNT_TOKEN"),
     ("base_url", "POSTMARK_API_URL"),
 )
 
@@ -1139,7 +1139,8 @@ class _Settings:
             if name not in merged:
                 merged[name] = os.environ.get(variable)
         self.api_key: str | None = merged.get("api_key") or None
-        self.account_api_key: str | None = merged.get("account_api_key") or None
+        #: None when no layer gives one: :meth:`headers` reads the environment.
+        self.account_api_key: str | None = merged.get("account_api_key")
         self.test = bool(merged.get("test", False))
         self.session: requests.Session | None = merged.get("session")
         self.base_url = _check_base_url(merged.get("base_url") or API_URL)
@@ -1199,6 +1200,8 @@ class _Settings:
         """The HTTP headers of a request to an endpoint using ``token_kind``."""
         if token_kind == "account":
             token = self.account_api_key
+            if token is None:
+                token = os.environ.get("POSTMARK_ACCOUNT_TOKEN")
             if not token:
                 raise ConfigurationError(
                     "no account token: pass account_api_key=..., call "
@@ -4364,8 +4367,9 @@ def _read_body(response: requests.Response, limit: int) -> bytes:
     """Read the (streamed) body of ``response``, at most ``limit`` bytes decoded.
 
     The body is read from ``response.raw`` (urllib3's ``stream()``, which
-    decompresses as it reads, or a file-like ``read()``), so its errors are
-    urllib3's. Past the limit, the connection is closed and :class:`_Failure`
+    decompresses as it reads, or a file-like ``read()``; an unencoded body of
+    an announced length within the limit in one urllib3 ``read()``), so its
+    errors are urllib3's. Past the limit, the connection is closed and :class:`_Failure`
     raised. Once read, the connection goes back to the pool and the body
     becomes the response's ``raw``, so ``response.content``, ``.text`` and
     ``.json()`` work as usual.
@@ -4382,34 +4386,40 @@ def _read_body(response: requests.Response, limit: int) -> bytes:
     step = _READ_STEP
     encoding = response.headers.get("Content-Encoding", "").strip().lower()
     length = response.headers.get("Content-Length", "").strip()
+    announced = False  # an unencoded body of the length announced, within the limit
     if encoding in ("", "identity") and length.isascii() and length.isdigit() and len(length) < 20:
         if int(length) > limit:
             response.close()
             raise _unusable(response, _too_large(limit))
+        announced = True
     elif encoding and _OLD_URLLIB3:  # pragma: no cover - CI runs a current urllib3
         step = 1024
         if not {part.strip() for part in encoding.split(",")} <= _BOUNDED_ENCODINGS:
             response.close()
             raise _unusable(response, f"an answer in the {encoding!r} encoding was refused")
-    if hasattr(raw, "stream"):
-        chunks: Iterator[bytes] = raw.stream(step, decode_content=True)
-    else:  # a file-like object, as requests reads one
-        chunks = iter(functools.partial(raw.read, step), b"")
-    out = io.BytesIO()
-    size = 0
-    for chunk in chunks:
-        size += len(chunk)
-        if size > limit:
-            response.close()
-            raise _unusable(response, _too_large(limit))
-        out.write(chunk)
+    if announced and hasattr(raw, "stream"):
+        # urllib3 reads no more than the length announced: one read, no steps.
+        body = raw.read(decode_content=True)
+    else:
+        if hasattr(raw, "stream"):
+            chunks: Iterator[bytes] = raw.stream(step, decode_content=True)
+        else:  # a file-like object, as requests reads one
+            chunks = iter(functools.partial(raw.read, step), b"")
+        out = io.BytesIO()
+        size = 0
+        for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                response.close()
+                raise _unusable(response, _too_large(limit))
+            out.write(chunk)
+        # getvalue() hands the buffer over without a copy, and _ReadBody shares it.
+        body = out.getvalue()
     release = getattr(raw, "release_conn", None)
     if release is not None:
         release()  # urllib3: the connection goes back to the pool
     else:
         raw.close()
-    # getvalue() hands the buffer over without a copy, and _ReadBody shares it.
-    body = out.getvalue()
     response.raw = _ReadBody(body)
     return body
 

@@ -135,6 +135,18 @@ def test_precedence_call_over_instance_over_configure_over_env(
     assert sent_headers(api)[ACCOUNT] == "from-env"
 
 
+def test_an_empty_account_token_given_is_not_replaced_by_the_environments(
+    api: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTMARK_ACCOUNT_TOKEN", "from-env")
+    monkeypatch.setenv("POSTMARK_SERVER_TOKEN", "server-from-env")
+    with pytest.raises(pystmark.ConfigurationError, match="no account token"):
+        pystmark.get_servers(account_api_key="")
+    with pytest.raises(pystmark.ConfigurationError, match="no server token"):
+        pystmark.get_delivery_stats(api_key="")
+    assert len(api.calls) == 0
+
+
 def test_env_token_is_used_by_the_simple_api(
     api: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
