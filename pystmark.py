@@ -4366,10 +4366,11 @@ class _ReadBody(io.BytesIO):
 def _read_body(response: requests.Response, limit: int) -> bytes:
     """Read the (streamed) body of ``response``, at most ``limit`` bytes decoded.
 
-    The body is read from ``response.raw`` (urllib3's ``stream()``, which
-    decompresses as it reads, or a file-like ``read()``; an unencoded body of
-    an announced length within the limit in one urllib3 ``read()``), so its
-    errors are urllib3's. Past the limit, the connection is closed and :class:`_Failure`
+    The body is read from ``response.raw``: urllib3's ``stream()``, which
+    decompresses as it reads, or a file-like ``read()``, both counted as they
+    go; an unencoded body of an announced length within the limit (and no
+    ``Transfer-Encoding``) by one urllib3 ``read()``. So its errors are
+    urllib3's. Past the limit, the connection is closed and :class:`_Failure`
     raised. Once read, the connection goes back to the pool and the body
     becomes the response's ``raw``, so ``response.content``, ``.text`` and
     ``.json()`` work as usual.
@@ -4386,12 +4387,14 @@ def _read_body(response: requests.Response, limit: int) -> bytes:
     step = _READ_STEP
     encoding = response.headers.get("Content-Encoding", "").strip().lower()
     length = response.headers.get("Content-Length", "").strip()
-    announced = False  # an unencoded body of the length announced, within the limit
+    # An unencoded body of the length announced, within the limit (a
+    # Transfer-Encoding, which wins over the length, leaves it unbounded).
+    announced = False
     if encoding in ("", "identity") and length.isascii() and length.isdigit() and len(length) < 20:
         if int(length) > limit:
             response.close()
             raise _unusable(response, _too_large(limit))
-        announced = True
+        announced = "Transfer-Encoding" not in response.headers
     elif encoding and _OLD_URLLIB3:  # pragma: no cover - CI runs a current urllib3
         step = 1024
         if not {part.strip() for part in encoding.split(",")} <= _BOUNDED_ENCODINGS:

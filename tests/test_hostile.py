@@ -130,6 +130,19 @@ def test_a_chunked_body_over_the_limit_is_refused(raw: Callable[..., RawServer])
         read(server, max_response_bytes=100_000)
 
 
+def test_a_chunked_body_over_the_limit_is_refused_whatever_length_it_announces(
+    raw: Callable[..., RawServer],
+) -> None:
+    # Transfer-Encoding wins over Content-Length: the small length announced
+    # bounds nothing, so the body is still read in steps and counted.
+    chunk = b"x" * 4096
+    body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 64 + b"0\r\n\r\n"
+    head = json_head(extra="Transfer-Encoding: chunked\r\n", length=2)
+    server = raw(answering(head, body))
+    with pytest.raises(pystmark.UnexpectedResponseError, match="max_response_bytes"):
+        read(server, max_response_bytes=100_000)
+
+
 # ---- one error family ------------------------------------------------------------
 
 
