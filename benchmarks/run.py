@@ -38,10 +38,10 @@ INSTRUCTION_RESULTS = ROOT / "docs" / "benchmarks_instructions.inc"
 VENVS = ROOT / ".bench-venvs"
 PEER_WORKER = ROOT / "benchmarks" / "peers.py"
 CLIENTS = ("pystmark", "requests")
-# Floors: the plain loop's requests sent with less than any client can do
-# them with, run beside it in the same rounds and shown with a row's figure.
-# From max_workers threads, a session each: the floor of a client with worker
-# threads on this machine (the max_workers row).
+# Floors: the plain loop's requests sent with less work than any client does
+# them with, run in the same rounds; a row shows its floor's ratio beside its
+# own. From max_workers threads, a session each: the floor of a client with
+# worker threads on this machine (the max_workers row).
 PLAIN_THREADS = "requests-threads"
 # Through requests' HTTPAdapter.send, called directly with requests prepared
 # from parts made once: the floor of a client that sends as pystmark does, by
