@@ -154,6 +154,7 @@ import requests.adapters
 import urllib3
 import urllib3.connection
 import urllib3.exceptions
+import urllib3.response
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -2396,7 +2397,15 @@ def _plain_payloads(
     bound = 20 * len(keys) + 2 + 6 * sum(longest)
     if kind is dict and json_keys == keys:
         return list(messages), bound
-    return list(map(dict, map(zip, itertools.repeat(json_keys), zip(*columns, strict=True)))), bound
+    # One object per message: copies of the first message's, then the fields
+    # that differ set column by column (a text the same in all is checked once).
+    first = dict(zip(json_keys, [column[0] for column in columns], strict=True))
+    payloads = list(map(dict.copy, itertools.repeat(first, count)))
+    for key, column, once in zip(json_keys, columns, checked, strict=True):
+        if len(once) > 1:  # (checked holds one value of a column the same in all)
+            for payload, value in zip(payloads, column, strict=True):
+                payload[key] = value
+    return payloads, bound
 
 
 #: Postmark's keys; where the one-line, address and body fields are; where the tag is.
@@ -4011,6 +4020,33 @@ class _DeadlineAdapter(requests.adapters.HTTPAdapter):
             if not path.startswith("//"):  # (requests rewrites a path that starts so)
                 return path
         return str(super().request_url(request, proxies))
+
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        """The response as requests builds it; the cookie jar reads only an answer with a cookie.
+
+        requests hands every answer to the standard library's cookie jar,
+        which finds no cookie in Postmark's answers after about 25,000
+        instructions. An answer with a ``Set-Cookie`` header (or anything that
+        is not a urllib3 response) is built by requests' own method.
+        """
+        url = req.url
+        if (
+            not isinstance(resp, urllib3.response.HTTPResponse)
+            or "Set-Cookie" in resp.headers  # (urllib3's headers ignore case)
+            or "Set-Cookie2" in resp.headers
+            or not isinstance(url, str)
+        ):
+            return super().build_response(req, resp)
+        response = requests.Response()
+        response.status_code = resp.status
+        response.headers = requests.structures.CaseInsensitiveDict(resp.headers)
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = cast(str, resp.reason)  # (None stays None, as requests copies it)
+        response.url = url
+        response.request = req
+        response.connection = self
+        return response
 
     def init_poolmanager(self, connections: int, *args: Any, **kwargs: Any) -> None:
         """Make the pool manager, then give it the watched pool classes."""

@@ -296,6 +296,11 @@ def test_plain_messages_checked_together_agree_with_each_alone(messages, templat
         return
     payloads, bound = together
     assert payloads == [shortcut[0] for shortcut in alone]
+    # Keys in the same order too, and one object per message.
+    assert pystmark._encode_plain(payloads) == pystmark._encode_plain(
+        [shortcut[0] for shortcut in alone]
+    )
+    assert len(set(map(id, payloads))) == len(payloads)
     assert bound >= max(shortcut[1] for shortcut in alone)
     assert pystmark._encode_plain_list(payloads) == pystmark._encode_plain(payloads)
 
@@ -331,7 +336,12 @@ def test_a_batch_of_messages_is_checked_together_and_sent_as_dicts_are():
     messages = [pystmark.Message.from_dict(item) for item in dicts]
     payloads, bound = pystmark._plain_payloads(dicts, False)
     assert payloads == dicts and payloads[0] is dicts[0]
-    assert pystmark._plain_payloads(messages, False) == (payloads, bound)
+    from_messages = pystmark._plain_payloads(messages, False)
+    assert from_messages == (payloads, bound)
+    assert from_messages is not None and len(set(map(id, from_messages[0]))) == 600
+    for start, stop in ((0, 1), (0, 2), (5, 8)):
+        some = pystmark._plain_payloads(messages[start:stop], False)
+        assert some is not None and some[0] == dicts[start:stop]
     # One message unlike the others: each is checked alone, still without Message.
     odd = [*dicts[:3], {**fields, "To": "Name <n@example.com>"}]
     assert pystmark._plain_payloads(odd, False) is None

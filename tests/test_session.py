@@ -193,3 +193,38 @@ def test_the_adapter_keeps_a_pool_per_tls_setting_and_leaves_proxies_to_requests
     assert adapter.request_url(request, {}) == "/a/b?x=1"
     assert adapter.request_url(_prepared("http://example.invalid"), None) == "/"
     adapter.close()
+
+
+@pytest.mark.parametrize(
+    "answer_headers",
+    [
+        {"Content-Type": "application/json; charset=utf-8", "X-Request-Id": "r1"},
+        {"Content-Type": "text/plain", "set-cookie": "session=abc; Path=/"},
+    ],
+    ids=["no cookie", "a cookie"],
+)
+def test_the_adapters_responses_are_those_requests_builds(
+    local_server: LocalServer, answer_headers: dict[str, str]
+) -> None:
+    local_server.answer = lambda seen: (202, answer_headers, b'{"ErrorCode": 0}')
+    url = local_server.url + "/email?x=1"
+    adapter = pystmark._DeadlineAdapter()
+    plain = requests.adapters.HTTPAdapter()
+    try:
+        ours = adapter.send(_prepared(url), timeout=(5, 5))
+        theirs = plain.send(_prepared(url), timeout=(5, 5))
+        # Every attribute requests sets, with the same values.
+        assert sorted(vars(ours)) == sorted(vars(theirs))
+        for response, owner in ((ours, adapter), (theirs, plain)):
+            assert response.connection is owner
+        for name in ("status_code", "headers", "encoding", "reason", "url", "content"):
+            assert getattr(ours, name) == getattr(theirs, name), name
+        assert ours.request.url == theirs.request.url == url
+        assert ours.cookies.get_dict() == theirs.cookies.get_dict()
+        assert ours.cookies.get_dict() == (
+            {"session": "abc"} if "set-cookie" in answer_headers else {}
+        )
+        assert ours.json() == {"ErrorCode": 0}
+    finally:
+        adapter.close()
+        plain.close()
