@@ -4025,7 +4025,7 @@ class _DeadlineAdapter(requests.adapters.HTTPAdapter):
         """The response as requests builds it; the cookie jar reads only an answer with a cookie.
 
         requests hands every answer to the standard library's cookie jar,
-        which finds no cookie in Postmark's answers after about 25,000
+        which finds no cookie in Postmark's answers after about 27,000
         instructions. An answer with a ``Set-Cookie`` header (or anything that
         is not a urllib3 response) is built by requests' own method.
         """
