@@ -320,10 +320,7 @@ def measure_instructions(selected: list[Workload], args: argparse.Namespace) -> 
         ThreadPoolExecutor(2) as pool,
     ):
         ca = os.path.join(cert_dir, "ca.pem")
-        clients = {
-            workload.key: CLIENTS if workload.floor is None else (*CLIENTS, workload.floor)
-            for workload in counted
-        }
+        clients = {workload.key: local_clients(workload) for workload in counted}
         jobs = {
             (workload.key, client): pool.submit(
                 count_instructions,
@@ -370,12 +367,17 @@ def instruction_table(selected: list[Workload]) -> str:
     return header + ".\n\n" + "\n".join(lines) + "\n"
 
 
+def local_clients(workload: Workload) -> tuple[str, ...]:
+    """pystmark, the plain loop and the workload's floor (if it has one)."""
+    return CLIENTS if workload.floor is None else (*CLIENTS, workload.floor)
+
+
 def clients_for(workload: Workload, args: argparse.Namespace) -> tuple[str, ...]:
     """pystmark, the plain loop and the workload's floor, then the peers if asked for.
 
     The peers run only the workloads they share (not the latency rows).
     """
-    clients = CLIENTS if workload.floor is None else (*CLIENTS, workload.floor)
+    clients = local_clients(workload)
     if args.peers and workload.key in PEER_WORKLOADS:
         return clients + tuple(peer_registry())
     return clients
